@@ -1,0 +1,600 @@
+"""Every error kamusm raises, in one tree.
+
+::
+
+    KamusmError
+    ├── InputError                         bad input; nothing was changed
+    │   ├── InvalidPinFormatError
+    │   ├── InvalidTcknError
+    │   ├── InvalidCodeError               verification or SMS code of the wrong shape
+    │   ├── PinPolicyError                 .violations lists every rule that failed
+    │   │   └── LooksLikeVerificationCodeError
+    │   └── CertificateParseError
+    ├── AuthorizationError                 the single-use unblock authorization
+    │   ├── AuthorizationSpentError
+    │   ├── AuthorizationExpiredError
+    │   └── AuthorizationCardMismatchError
+    ├── TokenError                         the card and its PKCS#11 module (.code: CKR name)
+    │   ├── Pkcs11ModuleNotFoundError      .tried: (place, reason) pairs
+    │   ├── TokenNotFoundError
+    │   ├── AmbiguousTokenError            .candidates
+    │   ├── TokenRemovedError
+    │   ├── TokenBusyError
+    │   ├── PinIncorrectError              .status (re-read after the attempt)
+    │   ├── PinLockedError
+    │   ├── FinalTryNotAcknowledgedError
+    │   ├── PinRejectedByTokenError
+    │   ├── PinNotInitializedError
+    │   ├── SoPinLockedError
+    │   └── UnblockFailedError
+    ├── PortalError                        the portal (.status: HTTP status when there was one)
+    │   ├── PortalConnectionError
+    │   │   └── PortalTlsError
+    │   ├── PortalTimeoutError
+    │   ├── AuthenticationRequiredError
+    │   ├── LoginFailedError
+    │   ├── LoginMethodUnavailableError
+    │   ├── VerificationCodeInvalidError
+    │   ├── VerificationCodeExpiredError
+    │   ├── VerificationCodeUsedError
+    │   ├── SmsCodeRejectedError           .attempts_remaining
+    │   ├── SmsCodeExpiredError
+    │   ├── OperationCancelledError
+    │   ├── CardNotOwnedError
+    │   ├── ForbiddenError
+    │   ├── NotFoundError
+    │   ├── ConflictError                  .reason
+    │   ├── BadRequestError                .reason
+    │   ├── RateLimitedError               .retry_after
+    │   ├── PortalServerError
+    │   └── PortalProtocolError
+    └── FlowError                          the PIN reset and change flows
+        ├── IllegalTransitionError         .state, .event
+        ├── FlowFailedError
+        ├── FlowCodeExpiredError
+        ├── PinEntryTimeoutError
+        ├── FlowCancelledError
+        ├── WrongHolderError
+        ├── WrongProductError              .product
+        ├── WrongCardError
+        ├── TooManyAttemptsError           .attempts
+        ├── PinLockedUseResetError
+        ├── FlowBusyError
+        └── PinVerificationFailedError
+
+Each error knows its holder-facing text in Turkish and English: ``err.message("tr")`` (the
+default) and ``err.message("en")``. ``str(err)`` is the English text, for logs and developers.
+Context lives in keyword-only attributes; no error ever carries a PIN, SO PIN, SMS code,
+verification code or unblock credential, so an error can be logged and shown as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, ClassVar
+
+from kamusm.messages import DEFAULT_LANGUAGE, Language, text
+
+if TYPE_CHECKING:
+    from kamusm.policy import PolicyViolation
+    from kamusm.values import PinStatus
+
+__all__ = [
+    "AmbiguousTokenError",
+    "AuthenticationRequiredError",
+    "AuthorizationCardMismatchError",
+    "AuthorizationError",
+    "AuthorizationExpiredError",
+    "AuthorizationSpentError",
+    "BadRequestError",
+    "CardNotOwnedError",
+    "CertificateParseError",
+    "ConflictError",
+    "FinalTryNotAcknowledgedError",
+    "FlowBusyError",
+    "FlowCancelledError",
+    "FlowCodeExpiredError",
+    "FlowError",
+    "FlowFailedError",
+    "ForbiddenError",
+    "IllegalTransitionError",
+    "InputError",
+    "InvalidCodeError",
+    "InvalidPinFormatError",
+    "InvalidTcknError",
+    "KamusmError",
+    "LoginFailedError",
+    "LoginMethodUnavailableError",
+    "LooksLikeVerificationCodeError",
+    "NotFoundError",
+    "OperationCancelledError",
+    "PinEntryTimeoutError",
+    "PinIncorrectError",
+    "PinLockedError",
+    "PinLockedUseResetError",
+    "PinNotInitializedError",
+    "PinPolicyError",
+    "PinRejectedByTokenError",
+    "PinVerificationFailedError",
+    "Pkcs11ModuleNotFoundError",
+    "PortalConnectionError",
+    "PortalError",
+    "PortalProtocolError",
+    "PortalServerError",
+    "PortalTimeoutError",
+    "PortalTlsError",
+    "RateLimitedError",
+    "SmsCodeExpiredError",
+    "SmsCodeRejectedError",
+    "SoPinLockedError",
+    "TokenBusyError",
+    "TokenError",
+    "TokenNotFoundError",
+    "TokenRemovedError",
+    "TooManyAttemptsError",
+    "UnblockFailedError",
+    "VerificationCodeExpiredError",
+    "VerificationCodeInvalidError",
+    "VerificationCodeUsedError",
+    "WrongCardError",
+    "WrongHolderError",
+    "WrongProductError",
+]
+
+
+class KamusmError(Exception):
+    """The root of every error kamusm raises."""
+
+    #: The entry in :data:`kamusm.messages.MESSAGES` holding this error's text.
+    key: ClassVar[str] = "error"
+    #: Every key :meth:`message_key` may return (checked by the test suite).
+    variant_keys: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self) -> None:
+        super().__init__(self.message("en"))
+
+    def message_key(self) -> str:
+        """The message entry for this instance (some errors pick one by their context)."""
+        return self.key
+
+    def fields(self) -> Mapping[str, object]:
+        """The values filled into the message. Never secrets."""
+        return {}
+
+    def message(self, lang: Language = DEFAULT_LANGUAGE) -> str:
+        """The text for a card holder, Turkish by default."""
+        return text(self.message_key(), lang, **self.fields())
+
+    def __str__(self) -> str:
+        return self.message("en")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keyword-only constructors: rebuild from the instance dict, not from args.
+        return (_rebuild, (type(self), self.__dict__))
+
+
+def _rebuild(cls: type[KamusmError], state: dict[str, object]) -> KamusmError:
+    err = cls.__new__(cls)
+    err.__dict__.update(state)
+    Exception.__init__(err, err.message("en"))
+    return err
+
+
+# ---- bad input ----------------------------------------------------------------------------
+
+
+class InputError(KamusmError, ValueError):
+    """A value given to kamusm is not acceptable. Nothing was changed."""
+
+    key = "input.invalid"
+
+
+class InvalidPinFormatError(InputError):
+    """A PIN is not a non-empty string of ASCII digits."""
+
+    key = "input.pin_format"
+
+
+class InvalidTcknError(InputError):
+    """A T.C. Kimlik No fails the format or checksum rule."""
+
+    key = "input.tckn"
+
+
+class InvalidCodeError(InputError):
+    """A verification code or SMS code has the wrong shape."""
+
+    key = "input.verification_code"
+    variant_keys = ("input.verification_code", "input.sms_code")
+
+    def __init__(self, *, kind: str, length: int) -> None:
+        self.kind = kind
+        self.length = length
+        super().__init__()
+
+    def message_key(self) -> str:
+        return "input.sms_code" if self.kind == "sms" else "input.verification_code"
+
+    def fields(self) -> Mapping[str, object]:
+        return {"length": self.length}
+
+
+class PinPolicyError(InputError):
+    """A new PIN breaks one or more rules; ``violations`` lists all of them."""
+
+    key = "input.policy"
+
+    def __init__(self, *, violations: Sequence[PolicyViolation]) -> None:
+        self.violations = tuple(violations)
+        super().__init__()
+
+    @property
+    def rules(self) -> frozenset[str]:
+        """The names of the rules that failed."""
+        return frozenset(v.rule.value for v in self.violations)
+
+    def message(self, lang: Language = DEFAULT_LANGUAGE) -> str:
+        reasons = " ".join(v.message(lang) for v in self.violations)
+        return text(self.message_key(), lang, reasons=reasons)
+
+
+class LooksLikeVerificationCodeError(PinPolicyError):
+    """The new PIN looks like a portal verification code: never a PIN, never a PUK."""
+
+    key = "input.policy.looks_like_code"
+
+    def __init__(self, *, violations: Sequence[PolicyViolation], length: int) -> None:
+        self.length = length
+        super().__init__(violations=violations)
+
+    def message(self, lang: Language = DEFAULT_LANGUAGE) -> str:
+        return text(self.key, lang, length=self.length)
+
+
+class CertificateParseError(InputError):
+    """Bytes that are not a readable X.509 certificate."""
+
+    key = "input.certificate"
+
+
+# ---- the unblock authorization ------------------------------------------------------------
+
+
+class AuthorizationError(KamusmError):
+    """The single-use unblock authorization cannot be spent."""
+
+    key = "authorization.spent"
+
+
+class AuthorizationSpentError(AuthorizationError):
+    key = "authorization.spent"
+
+
+class AuthorizationExpiredError(AuthorizationError):
+    key = "authorization.expired"
+
+
+class AuthorizationCardMismatchError(AuthorizationError):
+    key = "authorization.wrong_card"
+
+
+# ---- token --------------------------------------------------------------------------------
+
+
+class TokenError(KamusmError):
+    """The card or its PKCS#11 module failed. ``code`` names the PKCS#11 error when known."""
+
+    key = "token.error"
+
+    def __init__(self, *, code: str | None = None) -> None:
+        self.code = code
+        super().__init__()
+
+    def fields(self) -> Mapping[str, object]:
+        return {"code": self.code or "?"}
+
+
+class Pkcs11ModuleNotFoundError(TokenError):
+    """No PKCS#11 module could be loaded. ``tried`` lists ``(place, reason)`` for each."""
+
+    key = "token.module_not_found"
+
+    def __init__(self, *, tried: Sequence[tuple[str, str]]) -> None:
+        self.tried = tuple(tried)
+        super().__init__()
+
+    def fields(self) -> Mapping[str, object]:
+        return {"tried": "; ".join(f"{place}: {why}" for place, why in self.tried) or "-"}
+
+
+class TokenNotFoundError(TokenError):
+    key = "token.not_found"
+
+
+class AmbiguousTokenError(TokenError):
+    """Several tokens match and none was named. ``candidates`` describes each."""
+
+    key = "token.ambiguous"
+
+    def __init__(self, *, candidates: Sequence[str]) -> None:
+        self.candidates = tuple(candidates)
+        super().__init__()
+
+    def fields(self) -> Mapping[str, object]:
+        return {"candidates": ", ".join(self.candidates)}
+
+
+class TokenRemovedError(TokenError):
+    key = "token.removed"
+
+
+class TokenBusyError(TokenError):
+    """Another application (typically the DYS) holds the card."""
+
+    key = "token.busy"
+
+
+class PinIncorrectError(TokenError):
+    """A wrong PIN. ``status`` is the token's PIN state re-read after the attempt."""
+
+    key = "token.pin_incorrect"
+    variant_keys = (
+        "token.pin_incorrect",
+        "token.pin_incorrect.final_try",
+        "token.pin_incorrect.locked",
+    )
+
+    def __init__(self, *, status: PinStatus | None = None, code: str | None = None) -> None:
+        self.status = status
+        super().__init__(code=code)
+
+    @property
+    def attempts_remaining(self) -> int | None:
+        """Tries left as far as the token tells (PKCS#11 gives flags, not counts)."""
+        return None if self.status is None else self.status.attempts_remaining
+
+    def message_key(self) -> str:
+        if self.status is not None and self.status.locked:
+            return "token.pin_incorrect.locked"
+        if self.status is not None and self.status.final_try:
+            return "token.pin_incorrect.final_try"
+        return self.key
+
+
+class PinLockedError(TokenError):
+    """The PIN is locked: the way out is the portal reset, never the PUK."""
+
+    key = "token.pin_locked"
+
+
+class FinalTryNotAcknowledgedError(TokenError):
+    """The next wrong PIN would lock the card and the caller did not acknowledge that."""
+
+    key = "token.final_try"
+
+
+class PinRejectedByTokenError(TokenError):
+    """The token refused the new PIN's length or format."""
+
+    key = "token.pin_rejected"
+
+
+class PinNotInitializedError(TokenError):
+    key = "token.pin_not_initialized"
+
+
+class SoPinLockedError(TokenError):
+    key = "token.so_locked"
+
+
+class UnblockFailedError(TokenError):
+    """SO login or C_InitPIN failed; the user PIN is as it was."""
+
+    key = "token.unblock_failed"
+
+
+# ---- portal -------------------------------------------------------------------------------
+
+
+class PortalError(KamusmError):
+    """The portal refused or could not be reached. ``status`` is the HTTP status, if any."""
+
+    key = "portal.error"
+
+    def __init__(self, *, status: int | None = None) -> None:
+        self.status = status
+        super().__init__()
+
+    def fields(self) -> Mapping[str, object]:
+        return {"status": self.status if self.status is not None else "-"}
+
+
+class PortalConnectionError(PortalError):
+    key = "portal.connection"
+
+
+class PortalTlsError(PortalConnectionError):
+    key = "portal.tls"
+
+
+class PortalTimeoutError(PortalError):
+    key = "portal.timeout"
+
+
+class AuthenticationRequiredError(PortalError):
+    key = "portal.auth_required"
+
+
+class LoginFailedError(PortalError):
+    key = "portal.login_failed"
+
+
+class LoginMethodUnavailableError(PortalError):
+    key = "portal.method_unavailable"
+
+
+class VerificationCodeInvalidError(PortalError):
+    key = "portal.code_invalid"
+
+
+class VerificationCodeExpiredError(PortalError):
+    key = "portal.code_expired"
+
+
+class VerificationCodeUsedError(PortalError):
+    key = "portal.code_used"
+
+
+class SmsCodeRejectedError(PortalError):
+    key = "portal.sms_rejected"
+
+    def __init__(self, *, attempts_remaining: int, status: int | None = None) -> None:
+        self.attempts_remaining = attempts_remaining
+        super().__init__(status=status)
+
+    def fields(self) -> Mapping[str, object]:
+        return {"attempts_remaining": self.attempts_remaining}
+
+
+class SmsCodeExpiredError(PortalError):
+    key = "portal.sms_expired"
+
+
+class OperationCancelledError(PortalError):
+    key = "portal.cancelled"
+
+
+class CardNotOwnedError(PortalError):
+    key = "portal.card_not_owned"
+
+
+class ForbiddenError(PortalError):
+    key = "portal.forbidden"
+
+
+class NotFoundError(PortalError):
+    key = "portal.not_found"
+
+
+class ConflictError(PortalError):
+    key = "portal.conflict"
+
+    def __init__(self, *, reason: str, status: int | None = None) -> None:
+        self.reason = reason
+        super().__init__(status=status)
+
+    def fields(self) -> Mapping[str, object]:
+        return {"reason": self.reason}
+
+
+class BadRequestError(PortalError):
+    key = "portal.bad_request"
+
+    def __init__(self, *, reason: str, status: int | None = None) -> None:
+        self.reason = reason
+        super().__init__(status=status)
+
+    def fields(self) -> Mapping[str, object]:
+        return {"reason": self.reason}
+
+
+class RateLimitedError(PortalError):
+    key = "portal.rate_limited"
+
+    def __init__(self, *, retry_after: int, status: int | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(status=status)
+
+    def fields(self) -> Mapping[str, object]:
+        return {"retry_after": self.retry_after}
+
+
+class PortalServerError(PortalError):
+    key = "portal.server"
+
+
+class PortalProtocolError(PortalError):
+    """The portal's answer does not follow the contract."""
+
+    key = "portal.protocol"
+
+
+# ---- flows --------------------------------------------------------------------------------
+
+
+class FlowError(KamusmError):
+    key = "flow.error"
+
+
+class IllegalTransitionError(FlowError):
+    """An event that the current state does not allow."""
+
+    key = "flow.illegal"
+
+    def __init__(self, *, state: str, event: str) -> None:
+        self.state = state
+        self.event = event
+        super().__init__()
+
+    def fields(self) -> Mapping[str, object]:
+        return {"state": self.state, "event": self.event}
+
+
+class FlowFailedError(FlowError):
+    """The flow failed earlier and refuses to go on."""
+
+    key = "flow.failed"
+
+
+class FlowCodeExpiredError(FlowError):
+    key = "flow.code_expired"
+
+
+class PinEntryTimeoutError(FlowError):
+    key = "flow.pin_entry_timeout"
+
+
+class FlowCancelledError(FlowError):
+    key = "flow.cancelled"
+
+
+class WrongHolderError(FlowError):
+    key = "flow.wrong_holder"
+
+
+class WrongProductError(FlowError):
+    key = "flow.wrong_product"
+
+    def __init__(self, *, product: str) -> None:
+        self.product = product
+        super().__init__()
+
+    def fields(self) -> Mapping[str, object]:
+        return {"product": self.product}
+
+
+class WrongCardError(FlowError):
+    key = "flow.wrong_card"
+
+
+class TooManyAttemptsError(FlowError):
+    key = "flow.too_many_attempts"
+
+    def __init__(self, *, attempts: int) -> None:
+        self.attempts = attempts
+        super().__init__()
+
+    def fields(self) -> Mapping[str, object]:
+        return {"attempts": self.attempts}
+
+
+class PinLockedUseResetError(FlowError):
+    key = "flow.locked_use_reset"
+
+
+class FlowBusyError(FlowError):
+    key = "flow.busy"
+
+
+class PinVerificationFailedError(FlowError):
+    key = "flow.verify_failed"

@@ -1,0 +1,369 @@
+"""Texts meant for a card holder, in Turkish and English.
+
+Every error a holder can see, and every prompt the flows ask, has one entry here with both
+languages. Turkish is the default. Where Kamu SM's own software has a wording, it is used as is
+("Hatalı PIN.", "PIN kilitli.").
+
+Templates use ``str.format`` fields. The fields are never secrets: the error classes only pass
+counts, lengths, names of states and masked values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final, Literal, get_args
+
+__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "MESSAGES", "Language", "text"]
+
+Language = Literal["tr", "en"]
+LANGUAGES: Final[tuple[Language, ...]] = get_args(Language)
+DEFAULT_LANGUAGE: Final[Language] = "tr"
+
+_PORTAL_ROUTE_TR = (
+    "Kamu SM Online İşlemler sayfasında NES İşlemleri → Bireysel İşlemler → "
+    '"PIN Oluşturma/Kilit Çözme" ile yeni PIN belirleyin. PUK kullanmayın.'
+)
+_PORTAL_ROUTE_EN = (
+    "Set a new PIN through the Kamu SM online portal: NES İşlemleri → Bireysel İşlemler → "
+    '"PIN Oluşturma/Kilit Çözme". Do not use the PUK.'
+)
+
+# key -> {language: template}
+MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
+    # ---- generic -------------------------------------------------------------------------
+    "error": {
+        "tr": "Beklenmeyen bir hata oluştu.",
+        "en": "An unexpected error occurred.",
+    },
+    # ---- bad input -----------------------------------------------------------------------
+    "input.invalid": {
+        "tr": "Girilen değer geçersiz.",
+        "en": "The value entered is not valid.",
+    },
+    "input.pin_format": {
+        "tr": "PIN yalnızca rakamlardan oluşmalıdır.",
+        "en": "A PIN consists of digits only.",
+    },
+    "input.tckn": {
+        "tr": "T.C. Kimlik No geçersiz: 11 haneli, 0 ile başlamayan ve kontrol hanesi doğru "
+        "bir numara girin.",
+        "en": "The T.C. Kimlik No is not valid: enter 11 digits, not starting with 0, with "
+        "correct check digits.",
+    },
+    "input.verification_code": {
+        "tr": "Doğrulama kodu {length} haneli olmalıdır.",
+        "en": "The verification code has {length} digits.",
+    },
+    "input.sms_code": {
+        "tr": "SMS onay kodu {length} haneli olmalıdır.",
+        "en": "The SMS confirmation code has {length} digits.",
+    },
+    "input.policy": {
+        "tr": "Yeni PIN kabul edilmedi: {reasons}",
+        "en": "The new PIN was not accepted: {reasons}",
+    },
+    "input.policy.looks_like_code": {
+        "tr": "Girilen {length} haneli değer bir doğrulama koduna benziyor. Doğrulama kodu "
+        "yalnızca Kamu SM e-İmza uygulamasına girilir; PIN ya da PUK değildir.",
+        "en": "The {length}-digit value looks like a verification code. A verification code is "
+        "typed only into the Kamu SM e-İmza application; it is never a PIN or a PUK.",
+    },
+    "input.certificate": {
+        "tr": "Sertifika okunamadı: veri bozuk ya da bir X.509 sertifikası değil.",
+        "en": "The certificate could not be read: the data is damaged or not an X.509 certificate.",
+    },
+    # ---- PIN policy rules (listed together in input.policy) --------------------------------
+    "rule.not_digits": {
+        "tr": "PIN yalnızca rakamlardan oluşmalıdır.",
+        "en": "The PIN must contain digits only.",
+    },
+    "rule.too_short": {
+        "tr": "PIN en az {min_length} haneli olmalıdır.",
+        "en": "The PIN must have at least {min_length} digits.",
+    },
+    "rule.too_long": {
+        "tr": "PIN en fazla {max_length} haneli olmalıdır.",
+        "en": "The PIN must have at most {max_length} digits.",
+    },
+    "rule.confirmation_mismatch": {
+        "tr": "Yeni PIN Kodu ile Yeni PIN Kodu (Tekrar) aynı değil.",
+        "en": "The new PIN and its confirmation differ.",
+    },
+    "rule.repeated_digit": {
+        "tr": "PIN tek bir rakamın tekrarı olamaz.",
+        "en": "The PIN cannot repeat a single digit.",
+    },
+    "rule.sequential": {
+        "tr": "PIN artan ya da azalan ardışık rakamlardan oluşamaz.",
+        "en": "The PIN cannot be an ascending or descending run of digits.",
+    },
+    "rule.contains_tckn": {
+        "tr": "PIN T.C. Kimlik Numaranızı ya da onun bir bölümünü içeremez.",
+        "en": "The PIN cannot contain your T.C. Kimlik No or part of it.",
+    },
+    "rule.birth_date": {
+        "tr": "PIN doğum tarihinizi içeremez.",
+        "en": "The PIN cannot contain your birth date.",
+    },
+    "rule.same_as_old": {
+        "tr": "Yeni PIN eskisiyle aynı olamaz.",
+        "en": "The new PIN cannot be the old one.",
+    },
+    "rule.looks_like_code": {
+        "tr": "Girilen değer bir doğrulama koduna benziyor; doğrulama kodu PIN ya da PUK değildir.",
+        "en": "The value looks like a verification code, which is never a PIN or a PUK.",
+    },
+    "rule.no_possible_length": {
+        "tr": "Kartın kabul ettiği PIN uzunluğu ({min_length}-{max_length}) kurallarla uyuşmuyor.",
+        "en": "The card's PIN length ({min_length}-{max_length}) does not fit the rules.",
+    },
+    # ---- single-use secrets --------------------------------------------------------------
+    "authorization.spent": {
+        "tr": "Bu kilit çözme yetkisi zaten kullanıldı. Portaldan yeni bir doğrulama kodu "
+        'alın ("Tekrar Kod Al").',
+        "en": "This unblock authorization has already been used. Get a new verification code "
+        'from the portal ("Tekrar Kod Al").',
+    },
+    "authorization.expired": {
+        "tr": "Kilit çözme yetkisinin süresi doldu. Portaldan yeni bir doğrulama kodu alın "
+        '("Tekrar Kod Al").',
+        "en": "The unblock authorization has expired. Get a new verification code from the "
+        'portal ("Tekrar Kod Al").',
+    },
+    "authorization.wrong_card": {
+        "tr": "Bu kilit çözme yetkisi başka bir kart içindir.",
+        "en": "This unblock authorization is for another card.",
+    },
+    # ---- token ---------------------------------------------------------------------------
+    "token.error": {
+        "tr": "Kart işlemi başarısız oldu ({code}).",
+        "en": "The card operation failed ({code}).",
+    },
+    "token.module_not_found": {
+        "tr": "PKCS#11 kütüphanesi bulunamadı ya da yüklenemedi. AKİS kart sürücüsünü kurun "
+        "ya da KAMUSM_PKCS11_MODULE ile yolunu belirtin. Denenen yerler: {tried}",
+        "en": "No PKCS#11 module could be found or loaded. Install the AKİS card driver or "
+        "name its path in KAMUSM_PKCS11_MODULE. Places tried: {tried}",
+    },
+    "token.not_found": {
+        "tr": "Kart bulunamadı. Kartınızın takılı olduğundan emin olun.",
+        "en": "No card was found. Make sure your card is inserted.",
+    },
+    "token.ambiguous": {
+        "tr": "Birden fazla kart takılı: {candidates}. Hangi kartın kullanılacağını seçin.",
+        "en": "Several cards are inserted: {candidates}. Choose which card to use.",
+    },
+    "token.removed": {
+        "tr": "Kart işlem sırasında çıkarıldı. Kartı takıp yeniden deneyin.",
+        "en": "The card was removed during the operation. Insert it and try again.",
+    },
+    "token.busy": {
+        "tr": "Kart başka bir uygulama tarafından kullanılıyor. Doküman yönetim sistemini "
+        "(DYS/EBYS) ve kartı kullanan diğer uygulamaları kapatıp yeniden deneyin.",
+        "en": "Another application is using the card. Close the document management system "
+        "(DYS/EBYS) and any other application using the card, then try again.",
+    },
+    "token.pin_incorrect": {
+        "tr": "Hatalı PIN.",
+        "en": "Wrong PIN.",
+    },
+    "token.pin_incorrect.final_try": {
+        "tr": "Hatalı PIN. Bir sonraki hatalı girişte PIN kilitlenecektir.",
+        "en": "Wrong PIN. The next wrong entry will lock the PIN.",
+    },
+    "token.pin_incorrect.locked": {
+        "tr": "Hatalı PIN. PIN kilitlendi. " + _PORTAL_ROUTE_TR,
+        "en": "Wrong PIN. The PIN is now locked. " + _PORTAL_ROUTE_EN,
+    },
+    "token.pin_locked": {
+        "tr": "PIN kilitli. " + _PORTAL_ROUTE_TR,
+        "en": "The PIN is locked. " + _PORTAL_ROUTE_EN,
+    },
+    "token.final_try": {
+        "tr": "Bu, PIN için son deneme hakkınız: bir hatalı giriş daha PIN'i kilitler. "
+        "Devam etmek için bunu açıkça onaylamanız gerekir.",
+        "en": "This is the last try for the PIN: one more wrong entry locks it. You have to "
+        "confirm explicitly to go on.",
+    },
+    "token.pin_rejected": {
+        "tr": "Kart yeni PIN'i kabul etmedi (uzunluk ya da biçim uygun değil).",
+        "en": "The card did not accept the new PIN (length or format not allowed).",
+    },
+    "token.pin_not_initialized": {
+        "tr": 'Kartta henüz PIN belirlenmemiş. Portaldan "PIN Oluşturma" işlemini yapın.',
+        "en": 'The card has no PIN yet. Create one through the portal ("PIN Oluşturma").',
+    },
+    "token.so_locked": {
+        "tr": "Kartın yönetici kilidi açılamıyor; kart kullanılamaz durumda. Kamu SM ile "
+        "iletişime geçin (444 5 576).",
+        "en": "The card's administrator lock cannot be opened; the card is unusable. Contact "
+        "Kamu SM (444 5 576).",
+    },
+    "token.unblock_failed": {
+        "tr": "Kartın kilidi çözülemedi. Kart değiştirilmedi; yeni bir doğrulama kodu ile "
+        "yeniden deneyin.",
+        "en": "The card could not be unblocked. The card was not changed; try again with a new "
+        "verification code.",
+    },
+    # ---- portal --------------------------------------------------------------------------
+    "portal.error": {
+        "tr": "Kamu SM portalı ile işlem başarısız oldu.",
+        "en": "The operation with the Kamu SM portal failed.",
+    },
+    "portal.connection": {
+        "tr": "Kamu SM portalına bağlanılamadı. İnternet bağlantınızı kontrol edin.",
+        "en": "The Kamu SM portal could not be reached. Check your network connection.",
+    },
+    "portal.timeout": {
+        "tr": "Kamu SM portalı zamanında yanıt vermedi. Biraz sonra yeniden deneyin.",
+        "en": "The Kamu SM portal did not answer in time. Try again shortly.",
+    },
+    "portal.tls": {
+        "tr": "Kamu SM portalının kimliği doğrulanamadı (TLS sertifikası güvenilir değil).",
+        "en": "The Kamu SM portal's identity could not be verified (untrusted TLS certificate).",
+    },
+    "portal.auth_required": {
+        "tr": "Oturumunuz sona erdi ya da giriş yapılmadı. e-Devlet ile yeniden giriş yapın.",
+        "en": "Your session has ended or you are not logged in. Log in again through e-Devlet.",
+    },
+    "portal.login_failed": {
+        "tr": "Giriş bilgileri doğrulanamadı.",
+        "en": "The login details could not be verified.",
+    },
+    "portal.method_unavailable": {
+        "tr": "Bu giriş yöntemi bu kurulumda kullanılamıyor.",
+        "en": "This login method is not available in this deployment.",
+    },
+    "portal.code_invalid": {
+        "tr": "Doğrulama kodu hatalı.",
+        "en": "The verification code is wrong.",
+    },
+    "portal.code_expired": {
+        "tr": 'Doğrulama kodunun süresi doldu. Portalda "Tekrar Kod Al" ile yeni bir kod alın.',
+        "en": 'The verification code has expired. Get a new one on the portal with "Tekrar '
+        'Kod Al".',
+    },
+    "portal.code_used": {
+        "tr": 'Bu doğrulama kodu daha önce kullanıldı. Portalda "Tekrar Kod Al" ile yeni bir '
+        "kod alın.",
+        "en": "This verification code has been used already. Get a new one on the portal "
+        'with "Tekrar Kod Al".',
+    },
+    "portal.sms_rejected": {
+        "tr": "SMS onay kodu hatalı. Kalan deneme hakkı: {attempts_remaining}.",
+        "en": "The SMS confirmation code is wrong. Attempts left: {attempts_remaining}.",
+    },
+    "portal.sms_expired": {
+        "tr": "SMS onay kodunun süresi doldu. Yeni bir kod isteyin.",
+        "en": "The SMS confirmation code has expired. Ask for a new one.",
+    },
+    "portal.cancelled": {
+        "tr": "İşlem iptal edildi. Portaldan yeni bir doğrulama kodu alarak baştan başlayın.",
+        "en": "The operation was cancelled. Start again with a new verification code from "
+        "the portal.",
+    },
+    "portal.card_not_owned": {
+        "tr": "Bu kart doğrulama kodunu alan kişiye ait değil.",
+        "en": "This card does not belong to the person the verification code was issued to.",
+    },
+    "portal.forbidden": {
+        "tr": "Bu işlem için yetkiniz yok.",
+        "en": "You are not allowed to do this.",
+    },
+    "portal.not_found": {
+        "tr": "İstenen kayıt bulunamadı.",
+        "en": "The requested record was not found.",
+    },
+    "portal.conflict": {
+        "tr": "İşlem kaydın şu anki durumuyla uyuşmuyor ({reason}).",
+        "en": "The operation does not fit the record's current state ({reason}).",
+    },
+    "portal.rate_limited": {
+        "tr": "Çok fazla deneme yapıldı. {retry_after} saniye sonra yeniden deneyin.",
+        "en": "Too many attempts. Try again in {retry_after} seconds.",
+    },
+    "portal.server": {
+        "tr": "Kamu SM portalında bir sorun oluştu (HTTP {status}). Biraz sonra yeniden deneyin.",
+        "en": "The Kamu SM portal had a problem (HTTP {status}). Try again shortly.",
+    },
+    "portal.protocol": {
+        "tr": "Kamu SM portalından beklenmeyen bir yanıt geldi.",
+        "en": "The Kamu SM portal sent an unexpected answer.",
+    },
+    "portal.bad_request": {
+        "tr": "Portal isteği kabul etmedi: {reason}",
+        "en": "The portal did not accept the request: {reason}",
+    },
+    # ---- flows ---------------------------------------------------------------------------
+    "flow.error": {
+        "tr": "PIN işlemi tamamlanamadı.",
+        "en": "The PIN operation could not be completed.",
+    },
+    "flow.illegal": {
+        "tr": "Bu adım şu anda yapılamaz ({state} durumunda {event}).",
+        "en": "This step is not possible now ({event} in state {state}).",
+    },
+    "flow.failed": {
+        "tr": "İşlem daha önce başarısız oldu; baştan başlayın.",
+        "en": "The operation has already failed; start again.",
+    },
+    "flow.code_expired": {
+        "tr": 'Doğrulama kodunun süresi doldu. Portalda "Tekrar Kod Al" ile yeni bir kod '
+        "alın ve baştan başlayın.",
+        "en": 'The verification code has expired. Get a new one on the portal with "Tekrar '
+        'Kod Al" and start again.',
+    },
+    "flow.pin_entry_timeout": {
+        "tr": "PIN girişi için verilen süre doldu. Baştan başlayın.",
+        "en": "The time allowed for entering the PIN ran out. Start again.",
+    },
+    "flow.cancelled": {
+        "tr": "İşlem iptal edildi. Kartınızda bir değişiklik yapılmadı.",
+        "en": "The operation was cancelled. Your card was not changed.",
+    },
+    "flow.wrong_holder": {
+        "tr": "Seçilen kart doğrulama kodunu alan kişiye ait değil.",
+        "en": "The chosen card does not belong to the person the verification code was issued to.",
+    },
+    "flow.wrong_product": {
+        "tr": "Seçilen kartta {product} sertifikası yok.",
+        "en": "The chosen card holds no {product} certificate.",
+    },
+    "flow.wrong_card": {
+        "tr": "Seçilen kart, doğrulama kodunun kullanıldığı kart değil.",
+        "en": "The chosen card is not the card the verification code was redeemed for.",
+    },
+    "flow.too_many_attempts": {
+        "tr": "Onay kodu {attempts} kez hatalı girildi; işlem iptal edildi.",
+        "en": "The confirmation code was wrong {attempts} times; the operation was cancelled.",
+    },
+    "flow.locked_use_reset": {
+        "tr": "PIN kilitli; değiştirilemez. " + _PORTAL_ROUTE_TR,
+        "en": "The PIN is locked and cannot be changed. " + _PORTAL_ROUTE_EN,
+    },
+    "flow.busy": {
+        "tr": "Bu kart için başka bir PIN işlemi sürüyor.",
+        "en": "Another PIN operation is in progress for this card.",
+    },
+    "flow.verify_failed": {
+        "tr": "Yeni PIN karta yazıldı ancak doğrulanamadı.",
+        "en": "The new PIN was written but could not be verified.",
+    },
+    # ---- product names -------------------------------------------------------------------
+    "product.nes": {
+        "tr": "NES (nitelikli elektronik sertifika)",
+        "en": "NES (qualified e-signature)",
+    },
+    "product.mali_muhur": {"tr": "Mali Mühür", "en": "Mali Mühür (financial seal)"},
+}
+
+
+def text(key: str, lang: Language = DEFAULT_LANGUAGE, /, **fields: object) -> str:
+    """Return the message ``key`` in ``lang``, with ``fields`` filled in.
+
+    Raises ``KeyError`` for an unknown key and ``ValueError`` for an unknown language: both
+    are programming errors, never a holder's.
+    """
+    if lang not in LANGUAGES:
+        raise ValueError(f"unknown language {lang!r}; use one of {LANGUAGES}")
+    return MESSAGES[key][lang].format(**fields)
