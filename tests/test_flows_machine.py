@@ -1,0 +1,539 @@
+"""The pure state machines: every allowed transition, every refused one, and each rule."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import attrs
+import pytest
+
+from kamusm import errors
+from kamusm.flows import (
+    CHANGE_TRANSITIONS,
+    RESET_TRANSITIONS,
+    AuthorizationReceived,
+    CardChosen,
+    CardFacts,
+    ChallengeSent,
+    ChangeState,
+    ChangeStep,
+    CodeEntered,
+    CodeRedeemed,
+    ConfirmationRejected,
+    Confirmed,
+    ErrorOccurred,
+    Event,
+    FinalTryAcknowledged,
+    FlowCancelled,
+    NewPinVerified,
+    PinChanged,
+    PinChangeFlow,
+    PinChosen,
+    PinResetFlow,
+    PinsEntered,
+    PinWritten,
+    ResetState,
+    ResetStep,
+    ResultReported,
+    StatusRead,
+)
+from kamusm.values import (
+    ManualClock,
+    Pin,
+    PinStatus,
+    Product,
+    Tckn,
+    UnblockAuthorization,
+    VerificationCode,
+)
+
+T0 = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
+HOLDER = Tckn("17291716060")
+OTHER = Tckn("10000000146")
+SERIAL = "a1b2c3d4e5f60718"
+
+
+@attrs.frozen
+class Operation:
+    """Stands in for kamusm.portal.Operation: the machine only reads these fields."""
+
+    holder: Tckn = HOLDER
+    product: Product = Product.NES
+    card_serial: str = SERIAL
+    expires_at: datetime = T0 + timedelta(seconds=300)
+    pin_entry_deadline: datetime | None = None
+
+
+def state_of(flow: PinResetFlow | PinChangeFlow) -> object:
+    """The flow's state, read through a call so that the type checker does not narrow it."""
+    return flow.state
+
+
+def card(**changes: object) -> CardFacts:
+    base = CardFacts(
+        serial=SERIAL,
+        products=frozenset({Product.NES}),
+        holders=frozenset({HOLDER}),
+        min_pin_length=4,
+        max_pin_length=8,
+    )
+    return attrs.evolve(base, **changes)  # type: ignore[arg-type]
+
+
+def code(clock: ManualClock) -> VerificationCode:
+    return VerificationCode("123456789012345", issued_at=clock.now())
+
+
+def auth(serial: str = SERIAL) -> UnblockAuthorization:
+    return UnblockAuthorization("so", card_serial=serial, expires_at=T0 + timedelta(hours=1))
+
+
+# A good event for each event type, given the flow's clock.
+RESET_SAMPLES: dict[type[Event], Callable[[ManualClock], Event]] = {
+    CodeEntered: lambda c: CodeEntered(code(c), SERIAL),
+    CodeRedeemed: lambda c: CodeRedeemed(Operation()),
+    CardChosen: lambda c: CardChosen(card()),
+    PinChosen: lambda c: PinChosen("482915", "482915"),
+    ChallengeSent: lambda c: ChallengeSent(),
+    ConfirmationRejected: lambda c: ConfirmationRejected(2),
+    Confirmed: lambda c: Confirmed(),
+    AuthorizationReceived: lambda c: AuthorizationReceived(auth()),
+    PinWritten: lambda c: PinWritten(),
+    ResultReported: lambda c: ResultReported(),
+    ErrorOccurred: lambda c: ErrorOccurred(errors.PortalServerError(status=503)),
+    FlowCancelled: lambda c: FlowCancelled(),
+}
+HAPPY_PATH = [
+    CodeEntered,
+    CodeRedeemed,
+    CardChosen,
+    PinChosen,
+    ChallengeSent,
+    Confirmed,
+    AuthorizationReceived,
+    PinWritten,
+    ResultReported,
+]
+HAPPY_STATES = [
+    ResetState.AWAITING_CODE,
+    ResetState.CODE_ENTERED,
+    ResetState.CODE_REDEEMED,
+    ResetState.CARD_CHOSEN,
+    ResetState.PIN_CHOSEN,
+    ResetState.CHALLENGE_SENT,
+    ResetState.CONFIRMED,
+    ResetState.UNBLOCK_AUTHORIZED,
+    ResetState.PIN_WRITTEN,
+    ResetState.DONE,
+]
+
+
+def reset_flow_in(state: ResetState) -> tuple[PinResetFlow, ManualClock]:
+    clock = ManualClock(T0)
+    flow = PinResetFlow(Product.NES, clock=clock)
+    if state in HAPPY_STATES:
+        for event_type in HAPPY_PATH[: HAPPY_STATES.index(state)]:
+            flow.send(RESET_SAMPLES[event_type](clock))
+    elif state is ResetState.EXPIRED:
+        flow.send(RESET_SAMPLES[CodeEntered](clock))
+        clock.advance(301)
+        with pytest.raises(errors.FlowCodeExpiredError):
+            flow.send(CodeRedeemed(Operation()))
+    elif state is ResetState.CANCELLED:
+        with pytest.raises(errors.FlowCancelledError):
+            flow.send(FlowCancelled())
+    elif state is ResetState.FAILED:
+        flow.send(RESET_SAMPLES[CodeEntered](clock))
+        with pytest.raises(errors.PortalServerError):
+            flow.send(ErrorOccurred(errors.PortalServerError(status=500)))
+    assert state_of(flow) is state
+    return flow, clock
+
+
+ALL_RESET_PAIRS = [(s, e) for s in ResetState for e in RESET_SAMPLES]
+
+
+@pytest.mark.parametrize(
+    ("state", "event_type"), ALL_RESET_PAIRS, ids=lambda v: getattr(v, "name", str(v))
+)
+def test_reset_transition_table_is_enforced(state: ResetState, event_type: type[Event]) -> None:
+    """Allowed pairs move to the table's target; every other pair is refused, naming both."""
+    flow, clock = reset_flow_in(state)
+    event = RESET_SAMPLES[event_type](clock)
+    target = RESET_TRANSITIONS.get(state, {}).get(event_type)
+    if state is ResetState.FAILED:
+        with pytest.raises(errors.FlowFailedError):
+            flow.send(event)
+        return
+    if target is None:
+        with pytest.raises(errors.IllegalTransitionError) as info:
+            flow.send(event)
+        assert info.value.state == state.name
+        assert info.value.event == event_type.__name__
+        assert state_of(flow) is state  # a refused event changes nothing
+        return
+    if event_type is ErrorOccurred and state is not ResetState.PIN_WRITTEN:
+        with pytest.raises(errors.PortalServerError):
+            flow.send(event)
+    elif event_type is FlowCancelled:
+        with pytest.raises(errors.FlowCancelledError):
+            flow.send(event)
+    else:
+        flow.send(event)
+    assert state_of(flow) is target
+
+
+def test_happy_path_steps_and_secrets_dropped() -> None:
+    clock = ManualClock(T0)
+    flow = PinResetFlow(Product.NES, clock=clock)
+    steps = [flow.step]
+    for event_type in HAPPY_PATH:
+        flow.send(RESET_SAMPLES[event_type](clock))
+        steps.append(flow.step)
+        if event_type is AuthorizationReceived:
+            assert flow.authorization is not None
+            assert flow.new_pin == Pin("482915")
+    assert steps == [
+        ResetStep.ENTER_CODE,
+        ResetStep.REDEEM_CODE,
+        ResetStep.CHOOSE_CARD,
+        ResetStep.ENTER_NEW_PIN,
+        ResetStep.REQUEST_CHALLENGE,
+        ResetStep.ENTER_CONFIRMATION,
+        ResetStep.RECEIVE_AUTHORIZATION,
+        ResetStep.WRITE_PIN,
+        ResetStep.REPORT_RESULT,
+        ResetStep.NOTHING,
+    ]
+    assert flow.new_pin is None
+    assert flow.authorization is None
+    assert flow.reported
+
+
+# ---- the rules ----------------------------------------------------------------------------
+
+
+def test_code_expired_before_redemption_then_new_code_leads_on() -> None:
+    flow, clock = reset_flow_in(ResetState.CODE_ENTERED)
+    clock.advance(300)
+    with pytest.raises(errors.FlowCodeExpiredError):
+        flow.send(CodeRedeemed(Operation()))
+    assert state_of(flow) is ResetState.EXPIRED
+    assert flow.step is ResetStep.ENTER_NEW_CODE
+    with pytest.raises(errors.IllegalTransitionError):
+        flow.send(CardChosen(card()))
+    flow.send(CodeEntered(code(clock), SERIAL))  # "Tekrar Kod Al"
+    assert state_of(flow) is ResetState.CODE_ENTERED
+
+
+def test_an_already_expired_code_is_refused_at_entry() -> None:
+    clock = ManualClock(T0)
+    old = code(clock)
+    clock.advance(400)
+    flow = PinResetFlow(clock=clock)
+    with pytest.raises(errors.FlowCodeExpiredError):
+        flow.send(CodeEntered(old, SERIAL))
+    assert state_of(flow) is ResetState.EXPIRED
+
+
+def test_code_expiring_during_pin_entry() -> None:
+    flow, clock = reset_flow_in(ResetState.CARD_CHOSEN)
+    assert flow.remaining() == timedelta(seconds=300)
+    clock.advance(299)
+    assert flow.remaining() == timedelta(seconds=1)
+    clock.advance(1)
+    with pytest.raises(errors.FlowCodeExpiredError):
+        flow.send(PinChosen("482915", "482915"))
+    assert state_of(flow) is ResetState.EXPIRED
+    assert flow.new_pin is None
+
+
+def test_pin_entry_has_its_own_time_limit() -> None:
+    clock = ManualClock(T0)
+    flow = PinResetFlow(clock=clock, pin_entry_timeout=timedelta(seconds=60))
+    for event_type in HAPPY_PATH[:3]:
+        flow.send(RESET_SAMPLES[event_type](clock))
+    assert flow.remaining() == timedelta(seconds=60)
+    assert flow.poll() is None
+    clock.advance(61)
+    assert isinstance(flow.poll(), errors.PinEntryTimeoutError)
+    assert state_of(flow) is ResetState.EXPIRED
+    assert isinstance(flow.error, errors.PinEntryTimeoutError)
+
+
+def test_portal_pin_entry_deadline_is_respected() -> None:
+    clock = ManualClock(T0)
+    flow = PinResetFlow(clock=clock)
+    flow.send(CodeEntered(code(clock), SERIAL))
+    flow.send(CodeRedeemed(Operation(pin_entry_deadline=T0 + timedelta(seconds=30))))
+    flow.send(CardChosen(card()))
+    assert flow.deadline() == T0 + timedelta(seconds=30)
+
+
+@pytest.mark.parametrize(
+    ("facts", "error"),
+    [
+        (card(present=False), errors.TokenNotFoundError),
+        (card(busy=True), errors.TokenBusyError),
+        (card(serial="ffff"), errors.WrongCardError),
+        (card(products=frozenset({Product.MALI_MUHUR})), errors.WrongProductError),
+        (card(holders=frozenset({OTHER})), errors.WrongHolderError),
+        (card(holders=frozenset()), errors.WrongHolderError),
+    ],
+)
+def test_card_rules(facts: CardFacts, error: type[errors.KamusmError]) -> None:
+    flow, _ = reset_flow_in(ResetState.CODE_REDEEMED)
+    with pytest.raises(error):
+        flow.send(CardChosen(facts))
+    assert state_of(flow) is ResetState.FAILED
+    assert flow.failure_report() == error.__name__
+    with pytest.raises(errors.FlowFailedError):
+        flow.send(PinChosen("482915", "482915"))
+
+
+def test_mali_muhur_operation_in_an_nes_flow_fails() -> None:
+    flow, _ = reset_flow_in(ResetState.CODE_ENTERED)
+    with pytest.raises(errors.WrongProductError):
+        flow.send(CodeRedeemed(Operation(product=Product.MALI_MUHUR)))
+
+
+def test_operation_for_another_card_fails() -> None:
+    flow, _ = reset_flow_in(ResetState.CODE_ENTERED)
+    with pytest.raises(errors.WrongCardError):
+        flow.send(CodeRedeemed(Operation(card_serial="other")))
+
+
+def test_policy_narrowed_by_card_and_holder_and_retry_allowed() -> None:
+    flow, _ = reset_flow_in(ResetState.CARD_CHOSEN)
+    with pytest.raises(errors.PinPolicyError) as info:
+        flow.send(PinChosen("4829154829", "4829154829"))  # 10 > the card's 8
+    assert {v.rule.value for v in info.value.violations} == {"too_long"}
+    with pytest.raises(errors.PinPolicyError) as info:
+        flow.send(PinChosen("716060", "716060"))  # part of the holder's T.C. Kimlik No
+    assert info.value.rules == {"contains_tckn"}
+    with pytest.raises(errors.LooksLikeVerificationCodeError):
+        flow.send(PinChosen("123456789012345", "123456789012345"))
+    assert state_of(flow) is ResetState.CARD_CHOSEN
+    flow.send(PinChosen("482915", "482915"))
+    assert state_of(flow) is ResetState.PIN_CHOSEN
+
+
+def test_three_wrong_confirmations_cancel() -> None:
+    flow, _ = reset_flow_in(ResetState.CHALLENGE_SENT)
+    flow.send(ConfirmationRejected(2))
+    flow.send(ConfirmationRejected(1))
+    assert flow.confirmation_attempts_left == 1
+    with pytest.raises(errors.TooManyAttemptsError) as info:
+        flow.send(ConfirmationRejected(0))
+    assert info.value.attempts == 3
+    assert state_of(flow) is ResetState.CANCELLED
+    assert flow.new_pin is None
+
+
+def test_machine_limit_applies_even_if_portal_allows_more() -> None:
+    clock = ManualClock(T0)
+    flow = PinResetFlow(clock=clock, max_confirmation_attempts=2)
+    for event_type in HAPPY_PATH[:5]:
+        flow.send(RESET_SAMPLES[event_type](clock))
+    flow.send(ConfirmationRejected(5))
+    with pytest.raises(errors.TooManyAttemptsError):
+        flow.send(ConfirmationRejected(4))
+
+
+def test_portal_cancelling_the_operation_cancels_the_flow() -> None:
+    flow, _ = reset_flow_in(ResetState.CHALLENGE_SENT)
+    with pytest.raises(errors.TooManyAttemptsError):
+        flow.send(ErrorOccurred(errors.OperationCancelledError()))
+    assert state_of(flow) is ResetState.CANCELLED
+
+
+def test_mistyped_code_goes_back_to_code_entry() -> None:
+    flow, _ = reset_flow_in(ResetState.CODE_ENTERED)
+    with pytest.raises(errors.VerificationCodeInvalidError):
+        flow.send(ErrorOccurred(errors.VerificationCodeInvalidError()))
+    assert state_of(flow) is ResetState.AWAITING_CODE
+
+
+def test_portal_saying_expired_expires_the_flow() -> None:
+    flow, _ = reset_flow_in(ResetState.PIN_CHOSEN)
+    with pytest.raises(errors.FlowCodeExpiredError):
+        flow.send(ErrorOccurred(errors.VerificationCodeExpiredError()))
+    assert state_of(flow) is ResetState.EXPIRED
+
+
+def test_authorization_for_another_card_or_spent_is_refused() -> None:
+    flow, _ = reset_flow_in(ResetState.CONFIRMED)
+    with pytest.raises(errors.AuthorizationCardMismatchError):
+        flow.send(AuthorizationReceived(auth("another")))
+    flow, _ = reset_flow_in(ResetState.CONFIRMED)
+    spent = auth()
+    spent.spend(card_serial=SERIAL, now=T0)
+    with pytest.raises(errors.AuthorizationSpentError):
+        flow.send(AuthorizationReceived(spent))
+
+
+def test_report_failure_after_write_still_ends_done_unreported() -> None:
+    flow, _ = reset_flow_in(ResetState.PIN_WRITTEN)
+    flow.send(ErrorOccurred(errors.PortalTimeoutError()))
+    assert state_of(flow) is ResetState.DONE
+    assert not flow.reported
+
+
+def test_cancel_is_refused_once_the_pin_is_written() -> None:
+    flow, _ = reset_flow_in(ResetState.PIN_WRITTEN)
+    with pytest.raises(errors.IllegalTransitionError):
+        flow.send(FlowCancelled())
+
+
+def test_failure_report_only_after_redemption() -> None:
+    flow, _ = reset_flow_in(ResetState.CODE_ENTERED)
+    with pytest.raises(errors.FlowCancelledError):
+        flow.send(FlowCancelled())
+    assert flow.failure_report() is None
+    flow, _ = reset_flow_in(ResetState.PIN_CHOSEN)
+    with pytest.raises(errors.FlowCancelledError):
+        flow.send(FlowCancelled())
+    assert flow.failure_report() == "FlowCancelledError"
+
+
+def test_no_event_carries_a_puk() -> None:
+    """There is no path on which anyone types a PUK: no event has such a field."""
+    for event_type in [*RESET_SAMPLES, StatusRead, PinsEntered, FinalTryAcknowledged]:
+        names = {a.name.lower() for a in attrs.fields(event_type)}
+        assert not names & {"puk", "so_pin", "so", "credential"}
+
+
+def test_event_reprs_hide_pins() -> None:
+    assert "482915" not in repr(PinChosen("482915", "482915"))
+    assert "482915" not in repr(PinsEntered("111222", "482915", "482915"))
+    flow, _ = reset_flow_in(ResetState.PIN_CHOSEN)
+    assert "482915" not in repr(flow) + repr(vars(flow))
+
+
+# ---- PIN change ---------------------------------------------------------------------------
+
+CHANGE_SAMPLES: dict[type[Event], Callable[[], Event]] = {
+    StatusRead: lambda: StatusRead(PinStatus(), 4, 8),
+    FinalTryAcknowledged: FinalTryAcknowledged,
+    PinsEntered: lambda: PinsEntered("111222", "482915", "482915"),
+    PinChanged: PinChanged,
+    NewPinVerified: NewPinVerified,
+    ErrorOccurred: lambda: ErrorOccurred(errors.TokenRemovedError()),
+    FlowCancelled: FlowCancelled,
+}
+CHANGE_PATH = [StatusRead, PinsEntered, PinChanged, NewPinVerified]
+CHANGE_HAPPY = [
+    ChangeState.START,
+    ChangeState.READY,
+    ChangeState.PINS_CHOSEN,
+    ChangeState.CHANGED,
+    ChangeState.DONE,
+]
+
+
+def change_flow_in(state: ChangeState) -> PinChangeFlow:
+    flow = PinChangeFlow()
+    if state in CHANGE_HAPPY:
+        for event_type in CHANGE_PATH[: CHANGE_HAPPY.index(state)]:
+            flow.send(CHANGE_SAMPLES[event_type]())
+    elif state is ChangeState.NEEDS_ACKNOWLEDGEMENT:
+        flow.send(StatusRead(PinStatus(count_low=True, final_try=True)))
+    elif state is ChangeState.CANCELLED:
+        with pytest.raises(errors.FlowCancelledError):
+            flow.send(FlowCancelled())
+    elif state is ChangeState.FAILED:
+        with pytest.raises(errors.PinLockedUseResetError):
+            flow.send(StatusRead(PinStatus(locked=True)))
+    assert state_of(flow) is state
+    return flow
+
+
+@pytest.mark.parametrize(
+    ("state", "event_type"),
+    [(s, e) for s in ChangeState for e in CHANGE_SAMPLES],
+    ids=lambda v: getattr(v, "name", str(v)),
+)
+def test_change_transition_table_is_enforced(state: ChangeState, event_type: type[Event]) -> None:
+    flow = change_flow_in(state)
+    target = CHANGE_TRANSITIONS.get(state, {}).get(event_type)
+    event = CHANGE_SAMPLES[event_type]()
+    if state is ChangeState.FAILED:
+        with pytest.raises(errors.FlowFailedError):
+            flow.send(event)
+    elif target is None:
+        with pytest.raises(errors.IllegalTransitionError):
+            flow.send(event)
+        assert state_of(flow) is state
+    elif event_type is ErrorOccurred:
+        with pytest.raises(errors.KamusmError):
+            flow.send(event)
+        assert state_of(flow) is ChangeState.FAILED  # a removed card ends the change
+    elif event_type is FlowCancelled:
+        with pytest.raises(errors.FlowCancelledError):
+            flow.send(event)
+        assert state_of(flow) is target
+    else:
+        flow.send(event)
+        assert state_of(flow) is target
+
+
+def test_change_locked_routes_to_reset() -> None:
+    flow = PinChangeFlow()
+    with pytest.raises(errors.PinLockedUseResetError) as info:
+        flow.send(StatusRead(PinStatus(locked=True)))
+    assert "PIN Oluşturma/Kilit Çözme" in info.value.message("tr")
+
+
+def test_change_final_try_needs_acknowledgement() -> None:
+    flow = change_flow_in(ChangeState.NEEDS_ACKNOWLEDGEMENT)
+    before = (flow.step, flow.final_try_acknowledged)
+    with pytest.raises(errors.IllegalTransitionError):
+        flow.send(PinsEntered("111222", "482915", "482915"))
+    flow.send(FinalTryAcknowledged())
+    after = (flow.step, flow.final_try_acknowledged)
+    assert before == (ChangeStep.ACKNOWLEDGE_FINAL_TRY, False)
+    assert after == (ChangeStep.ENTER_PINS, True)
+
+
+def test_change_wrong_old_pin_goes_back_with_the_new_status() -> None:
+    flow = change_flow_in(ChangeState.PINS_CHOSEN)
+    with pytest.raises(errors.PinIncorrectError):
+        flow.send(ErrorOccurred(errors.PinIncorrectError(status=PinStatus(count_low=True))))
+    assert state_of(flow) is ChangeState.READY
+    assert flow.pins is None
+    flow.send(PinsEntered("111223", "482915", "482915"))
+    with pytest.raises(errors.PinIncorrectError):
+        flow.send(
+            ErrorOccurred(
+                errors.PinIncorrectError(status=PinStatus(count_low=True, final_try=True))
+            )
+        )
+    assert state_of(flow) is ChangeState.NEEDS_ACKNOWLEDGEMENT
+    flow.send(FinalTryAcknowledged())
+    flow.send(PinsEntered("111224", "482915", "482915"))
+    with pytest.raises(errors.PinIncorrectError) as info:
+        flow.send(ErrorOccurred(errors.PinIncorrectError(status=PinStatus(locked=True))))
+    assert state_of(flow) is ChangeState.FAILED
+    assert info.value.message("tr").startswith("Hatalı PIN. PIN kilitlendi.")
+
+
+def test_change_policy_uses_card_limits_and_reuse_switch() -> None:
+    flow = change_flow_in(ChangeState.READY)
+    with pytest.raises(errors.PinPolicyError):
+        flow.send(PinsEntered("111222", "4829154829", "4829154829"))
+    with pytest.raises(errors.InvalidPinFormatError):
+        flow.send(PinsEntered("old-pin", "482915", "482915"))
+    assert state_of(flow) is ChangeState.READY
+    strict = PinChangeFlow(policy=attrs.evolve(flow.policy, allow_reuse=False))
+    strict.send(StatusRead(PinStatus()))
+    with pytest.raises(errors.PinPolicyError) as info:
+        strict.send(PinsEntered("482915", "482915", "482915"))
+    assert info.value.rules == {"same_as_old"}
+
+
+def test_change_verification_failure_fails() -> None:
+    flow = change_flow_in(ChangeState.CHANGED)
+    with pytest.raises(errors.PinVerificationFailedError):
+        flow.send(ErrorOccurred(errors.PinIncorrectError()))
+    assert state_of(flow) is ChangeState.FAILED
