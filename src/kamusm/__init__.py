@@ -61,6 +61,13 @@ _EXPORTS: dict[str, str] = {
     "StatusRead": "kamusm.flows",
     # messages
     "Language": "kamusm.messages",
+    # certs
+    "CardSummary": "kamusm.certs",
+    "CertificateInfo": "kamusm.certs",
+    "CertificateKind": "kamusm.certs",
+    "KeyAlgorithm": "kamusm.certs",
+    "KeyUsage": "kamusm.certs",
+    "signing_certificate": "kamusm.certs",
     # errors
     "AmbiguousTokenError": "kamusm.errors",
     "AuthenticationRequiredError": "kamusm.errors",
@@ -135,6 +142,9 @@ __all__ = [
     "CardChosen",
     "CardFacts",
     "CardNotOwnedError",
+    "CardSummary",
+    "CertificateInfo",
+    "CertificateKind",
     "CertificateParseError",
     "ChallengeSent",
     "ChangeState",
@@ -161,6 +171,8 @@ __all__ = [
     "InvalidPinFormatError",
     "InvalidTcknError",
     "KamusmError",
+    "KeyAlgorithm",
+    "KeyUsage",
     "Language",
     "LoginFailedError",
     "LoginMethodUnavailableError",
@@ -223,6 +235,7 @@ __all__ = [
     "WrongHolderError",
     "WrongProductError",
     "__version__",
+    "signing_certificate",
 ]
 
 
@@ -240,6 +253,14 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from kamusm.certs import (
+        CardSummary,
+        CertificateInfo,
+        CertificateKind,
+        KeyAlgorithm,
+        KeyUsage,
+        signing_certificate,
+    )
     from kamusm.errors import (
         AmbiguousTokenError,
         AuthenticationRequiredError,

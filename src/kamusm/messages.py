@@ -355,6 +355,33 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": "NES (qualified e-signature)",
     },
     "product.mali_muhur": {"tr": "Mali Mühür", "en": "Mali Mühür (financial seal)"},
+    # ---- certificates (kamusm.certs) -----------------------------------------------------
+    "certificate_kind.nes": {
+        "tr": "Nitelikli elektronik sertifika (NES)",
+        "en": "Qualified e-signature certificate (NES)",
+    },
+    "certificate_kind.mali_muhur_signing": {
+        "tr": "Mali Mühür (imza)",
+        "en": "Mali Mühür (signing)",
+    },
+    "certificate_kind.mali_muhur_encryption": {
+        "tr": "Mali Mühür (şifreleme)",
+        "en": "Mali Mühür (encryption)",
+    },
+    "certificate_kind.qualified_seal": {
+        "tr": "Kurumsal Mühür",
+        "en": "Qualified seal (Kurumsal Mühür)",
+    },
+    "certificate_kind.test": {"tr": "Test sertifikası", "en": "Test certificate"},
+    "certificate_kind.other": {"tr": "Diğer sertifika", "en": "Other certificate"},
+    "certificate.describe": {
+        "tr": "{name} · {kind} · seri no {serial} · son geçerlilik {expiry}",
+        "en": "{name} · {kind} · serial {serial} · valid until {expiry}",
+    },
+    "card.summary": {
+        "tr": "{name} · T.C. Kimlik No {tckn} · {products} · son geçerlilik {expiry}",
+        "en": "{name} · T.C. Kimlik No {tckn} · {products} · valid until {expiry}",
+    },
 }
 
 
