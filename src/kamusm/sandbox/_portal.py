@@ -1,0 +1,1128 @@
+"""The sandbox portal's state and rules, on SQLite: no HTTP here.
+
+:class:`SandboxPortal` is what the Starlette application calls for every request and what a
+test or a provisioning script calls directly. Every refusal is an :class:`ApiError` carrying the
+HTTP status and the machine-readable ``error`` code of the contract (``docs/portal-api.md``).
+
+What reaches the database file: keyed hashes of verification codes, SMS codes, session tokens,
+operation ids and captcha answers; salted slow hashes of passwords and security words; AES-GCM
+ciphertexts of SO credentials, initial PINs and SMS texts. Never a secret in clear.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import secrets
+import sqlite3
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Final
+
+import attrs
+
+from kamusm.sandbox._settings import SandboxSettings
+from kamusm.sandbox._vault import Vault
+from kamusm.values import Clock, Product, SystemClock, Tckn
+
+__all__ = ["ApiError", "CertificateRecord", "SandboxPortal", "SmsMessage"]
+
+log = logging.getLogger(__name__)
+
+#: The e-Devlet login methods of seed 002; only the password one works in the sandbox.
+EDEVLET_METHODS: Final = (
+    "password",
+    "mobile_signature",
+    "e_signature",
+    "id_card",
+    "internet_banking",
+)
+CERTIFICATE_STATUSES: Final = ("active", "suspended", "revoked")
+_CAPTCHA_ALPHABET: Final = "ABCDEFGHJKLMNPRSTUVYZ23456789"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS holders (
+    id INTEGER PRIMARY KEY,
+    tckn TEXT NOT NULL UNIQUE,
+    passport TEXT UNIQUE,
+    name TEXT NOT NULL,
+    birth_date TEXT NOT NULL,
+    phone TEXT NOT NULL,
+    password_hash BLOB NOT NULL,
+    security_word_hash BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cards (
+    serial TEXT PRIMARY KEY,
+    holder_id INTEGER NOT NULL REFERENCES holders(id),
+    product TEXT NOT NULL,
+    so_credential BLOB NOT NULL,
+    initial_pin BLOB,
+    initial_pin_viewed INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS certificates (
+    serial_number TEXT PRIMARY KEY,
+    card_serial TEXT NOT NULL REFERENCES cards(serial),
+    holder_id INTEGER NOT NULL REFERENCES holders(id),
+    product TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    not_before TEXT NOT NULL,
+    not_after TEXT NOT NULL,
+    status TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS codes (
+    id INTEGER PRIMARY KEY,
+    code_mac BLOB NOT NULL UNIQUE,
+    holder_id INTEGER NOT NULL REFERENCES holders(id),
+    product TEXT NOT NULL,
+    issued_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    state TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS operations (
+    id INTEGER PRIMARY KEY,
+    op_mac BLOB NOT NULL UNIQUE,
+    code_id INTEGER NOT NULL REFERENCES codes(id),
+    holder_id INTEGER NOT NULL REFERENCES holders(id),
+    card_serial TEXT NOT NULL REFERENCES cards(serial),
+    product TEXT NOT NULL,
+    redeemed_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    pin_entry_deadline TEXT NOT NULL,
+    state TEXT NOT NULL,
+    challenges INTEGER NOT NULL DEFAULT 0,
+    wrong_answers INTEGER NOT NULL DEFAULT 0,
+    challenge_method TEXT,
+    challenge_mac BLOB,
+    challenge_expires_at TEXT,
+    authorization_expires_at TEXT
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_mac BLOB PRIMARY KEY,
+    holder_id INTEGER NOT NULL REFERENCES holders(id),
+    method TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    ended INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS captchas (
+    id_mac BLOB PRIMARY KEY,
+    answer_mac BLOB NOT NULL,
+    expires_at TEXT NOT NULL,
+    used INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS pending_logins (
+    id_mac BLOB PRIMARY KEY,
+    holder_id INTEGER NOT NULL REFERENCES holders(id),
+    sms_mac BLOB NOT NULL,
+    expires_at TEXT NOT NULL,
+    wrong_answers INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sms_outbox (
+    id INTEGER PRIMARY KEY,
+    phone TEXT NOT NULL,
+    sent_at TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    body BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS failures (
+    id INTEGER PRIMARY KEY,
+    client TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS failures_by_client ON failures(client, at);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    event TEXT NOT NULL,
+    holder_id INTEGER,
+    card_serial TEXT,
+    detail TEXT NOT NULL
+);
+"""
+
+
+class ApiError(Exception):
+    """A refusal of the contract: HTTP ``status`` and machine-readable ``code``.
+
+    The extra fields (``reason``, ``attempts_remaining``, ``retry_after``) go into the JSON
+    body. Nothing secret is ever put in one.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        *,
+        reason: str | None = None,
+        attempts_remaining: int | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        super().__init__(code)
+        self.status = status
+        self.code = code
+        self.reason = reason
+        self.attempts_remaining = attempts_remaining
+        self.retry_after = retry_after
+
+    def body(self) -> dict[str, object]:
+        out: dict[str, object] = {"error": self.code}
+        if self.reason is not None:
+            out["reason"] = self.reason
+        if self.attempts_remaining is not None:
+            out["attempts_remaining"] = self.attempts_remaining
+        if self.retry_after is not None:
+            out["retry_after"] = self.retry_after
+        return out
+
+
+@attrs.frozen(kw_only=True)
+class CertificateRecord:
+    """A certificate registered on a sandbox card (metadata only; the sandbox never needs the
+    DER)."""
+
+    serial_number: str
+    subject: str
+    not_before: datetime
+    not_after: datetime
+    product: Product | None = None
+    status: str = "active"
+
+
+@attrs.frozen(kw_only=True)
+class SmsMessage:
+    """One SMS in the sandbox outbox (readable only through the admin side)."""
+
+    phone: str
+    sent_at: datetime
+    purpose: str
+    text: str
+    code: str
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _mask_phone(phone: str) -> str:
+    digits = [c for c in phone if c.isdigit()]
+    if len(digits) < 4:
+        return "*" * len(digits)
+    return "".join(digits[:2]) + "*" * (len(digits) - 4) + "".join(digits[-2:])
+
+
+def _random_digits(length: int) -> str:
+    return f"{secrets.randbelow(10**length):0{length}d}"
+
+
+class SandboxPortal:
+    """The sandbox's state (one SQLite database) and every rule of the portal contract.
+
+    ``database`` is a file path; by default a temporary file that is removed by :meth:`close`.
+    ``clock`` decides every expiry (give a :class:`~kamusm.values.ManualClock` to test expiry
+    without waiting). ``master_secret`` keys the encryption at rest (random by default).
+    Thread-safe: one connection behind one lock.
+    """
+
+    def __init__(
+        self,
+        database: str | Path | None = None,
+        *,
+        settings: SandboxSettings | None = None,
+        clock: Clock | None = None,
+        master_secret: bytes | None = None,
+    ) -> None:
+        self.settings = settings if settings is not None else SandboxSettings()
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self._vault = Vault(master_secret)
+        self._tempdir: tempfile.TemporaryDirectory[str] | None = None
+        if database is None:
+            self._tempdir = tempfile.TemporaryDirectory(prefix="kamusm-sandbox-")
+            database = Path(self._tempdir.name) / "sandbox.sqlite3"
+        self.database = Path(database)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.database, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(_SCHEMA)
+        log.debug("Sandbox portal opened its database")
+
+    # ---- plumbing ---------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the database (and remove it if it was a temporary file)."""
+        with self._lock:
+            self._db.close()
+            if self._tempdir is not None:
+                self._tempdir.cleanup()
+                self._tempdir = None
+
+    def __enter__(self) -> SandboxPortal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SandboxPortal({str(self.database)!r})"
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One transaction. A deliberate refusal (:class:`ApiError`) keeps what was written
+        before it (attempt counters, failures, audit); any other error rolls back."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except ApiError:
+                self._db.execute("COMMIT")
+                raise
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            else:
+                self._db.execute("COMMIT")
+
+    def _now(self) -> datetime:
+        return self.clock.now()
+
+    def _audit(
+        self,
+        db: sqlite3.Connection,
+        event: str,
+        *,
+        actor: str,
+        holder_id: int | None = None,
+        card_serial: str | None = None,
+        **detail: object,
+    ) -> None:
+        db.execute(
+            "INSERT INTO audit (at, actor, event, holder_id, card_serial, detail) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (_iso(self._now()), actor, event, holder_id, card_serial, json.dumps(detail)),
+        )
+
+    def _check_rate(self, db: sqlite3.Connection, client: str) -> None:
+        now = self._now()
+        since = now - self.settings.failure_window
+        rows = db.execute(
+            "SELECT at FROM failures WHERE client = ? AND at > ? ORDER BY at",
+            (client, _iso(since)),
+        ).fetchall()
+        if len(rows) >= self.settings.max_failures:
+            oldest = _at(rows[0]["at"])
+            wait = (oldest + self.settings.failure_window - now).total_seconds()
+            raise ApiError(429, "rate_limited", retry_after=max(1, math.ceil(wait)))
+
+    def _fail(self, db: sqlite3.Connection, client: str, kind: str) -> None:
+        now = self._now()
+        db.execute(
+            "INSERT INTO failures (client, kind, at) VALUES (?, ?, ?)", (client, kind, _iso(now))
+        )
+        db.execute(
+            "DELETE FROM failures WHERE at <= ?", (_iso(now - self.settings.failure_window),)
+        )
+
+    def _send_sms(self, db: sqlite3.Connection, phone: str, purpose: str, code: str) -> None:
+        body = f"Kamu SM onay kodunuz: {code}. Bu kodu kimseyle paylaşmayın."
+        sent_at = _iso(self._now())
+        db.execute(
+            "INSERT INTO sms_outbox (phone, sent_at, purpose, body) VALUES (?, ?, ?, ?)",
+            (phone, sent_at, purpose, self._vault.encrypt(body, context=f"sms:{phone}:{sent_at}")),
+        )
+
+    # ---- provisioning (admin) ---------------------------------------------------------
+
+    def register_holder(
+        self,
+        *,
+        tckn: Tckn,
+        name: str,
+        birth_date: date,
+        password: str,
+        phone: str,
+        security_word: str,
+        passport: str | None = None,
+    ) -> None:
+        """Register a card holder: T.C. Kimlik No, name, birth date, e-Devlet password (also
+        the "WEB Parola"), registered phone, Şifreli Giriş security word."""
+        if not password or not security_word or not name:
+            raise ApiError(400, "bad_request", reason="empty_field")
+        if sum(c.isdigit() for c in phone) < 4:
+            raise ApiError(400, "bad_request", reason="phone")
+        with self._tx() as db:
+            exists = db.execute(
+                "SELECT 1 FROM holders WHERE tckn = ? OR (passport IS NOT NULL AND passport = ?)",
+                (tckn.value, passport),
+            ).fetchone()
+            if exists:
+                raise ApiError(409, "conflict", reason="holder_exists")
+            cur = db.execute(
+                "INSERT INTO holders (tckn, passport, name, birth_date, phone, password_hash, "
+                "security_word_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    tckn.value,
+                    passport,
+                    name,
+                    birth_date.isoformat(),
+                    phone,
+                    Vault.hash_password(password),
+                    Vault.hash_password(security_word.casefold()),
+                ),
+            )
+            self._audit(db, "holder.registered", actor="admin", holder_id=cur.lastrowid)
+        log.info("Sandbox holder %s registered", tckn.masked)
+
+    def register_card(
+        self,
+        *,
+        serial: str,
+        holder: Tckn,
+        product: Product,
+        so_credential: str,
+        initial_pin: str | None = None,
+        certificates: Iterable[CertificateRecord] = (),
+    ) -> None:
+        """Register a card of ``holder`` with its SO credential (kept server-side, encrypted,
+        like Kamu SM keeps the PUK), optionally a legacy initial PIN and its certificates."""
+        if not so_credential:
+            raise ApiError(400, "bad_request", reason="so_credential")
+        certs = list(certificates)
+        with self._tx() as db:
+            row = db.execute("SELECT id FROM holders WHERE tckn = ?", (holder.value,)).fetchone()
+            if row is None:
+                raise ApiError(404, "not_found", reason="holder")
+            holder_id = int(row["id"])
+            if db.execute("SELECT 1 FROM cards WHERE serial = ?", (serial,)).fetchone():
+                raise ApiError(409, "conflict", reason="card_exists")
+            for cert in certs:
+                if db.execute(
+                    "SELECT 1 FROM certificates WHERE serial_number = ?", (cert.serial_number,)
+                ).fetchone():
+                    raise ApiError(409, "conflict", reason="certificate_exists")
+            db.execute(
+                "INSERT INTO cards (serial, holder_id, product, so_credential, initial_pin) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (
+                    serial,
+                    holder_id,
+                    product.value,
+                    self._vault.encrypt(so_credential, context=f"so:{serial}"),
+                    None
+                    if initial_pin is None
+                    else self._vault.encrypt(initial_pin, context=f"initial:{serial}"),
+                ),
+            )
+            for cert in certs:
+                db.execute(
+                    "INSERT INTO certificates (serial_number, card_serial, holder_id, product, "
+                    "subject, not_before, not_after, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        cert.serial_number,
+                        serial,
+                        holder_id,
+                        (cert.product or product).value,
+                        cert.subject,
+                        _iso(cert.not_before),
+                        _iso(cert.not_after),
+                        cert.status,
+                    ),
+                )
+            self._audit(
+                db,
+                "card.registered",
+                actor="admin",
+                holder_id=holder_id,
+                card_serial=serial,
+                product=product.value,
+                certificates=len(certs),
+            )
+        log.info("Sandbox card %s registered", serial)
+
+    def outbox(self, *, phone: str | None = None) -> list[SmsMessage]:
+        """The SMS messages sent so far (newest last), optionally to one phone. Admin only:
+        the only place an SMS code can be read back."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT phone, sent_at, purpose, body FROM sms_outbox "
+                "WHERE ? IS NULL OR phone = ? ORDER BY id",
+                (phone, phone),
+            ).fetchall()
+        out = []
+        for row in rows:
+            text = self._vault.decrypt(row["body"], context=f"sms:{row['phone']}:{row['sent_at']}")
+            code = "".join(c for c in text.split(":", 1)[1].split(".", 1)[0] if c.isdigit())
+            out.append(
+                SmsMessage(
+                    phone=row["phone"],
+                    sent_at=_at(row["sent_at"]),
+                    purpose=row["purpose"],
+                    text=text,
+                    code=code,
+                )
+            )
+        return out
+
+    def audit_log(self) -> list[dict[str, Any]]:
+        """Every recorded state change, oldest first (no secrets in it)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT at, actor, event, holder_id, card_serial, detail FROM audit ORDER BY id"
+            ).fetchall()
+        return [
+            {
+                "at": row["at"],
+                "actor": row["actor"],
+                "event": row["event"],
+                "holder_id": row["holder_id"],
+                "card_serial": row["card_serial"],
+                "detail": json.loads(row["detail"]),
+            }
+            for row in rows
+        ]
+
+    # ---- holder session ---------------------------------------------------------------
+
+    def login_methods(self) -> list[dict[str, object]]:
+        methods: list[dict[str, object]] = [
+            {"method": m, "kind": "edevlet", "available": m == "password"} for m in EDEVLET_METHODS
+        ]
+        methods.append({"method": "sifreli_giris", "kind": "kamusm", "available": True})
+        return methods
+
+    def _open_session(self, db: sqlite3.Connection, holder_id: int, method: str) -> dict[str, Any]:
+        token = secrets.token_urlsafe(32)
+        expires = self._now() + self.settings.session_validity
+        db.execute(
+            "INSERT INTO sessions (token_mac, holder_id, method, expires_at) VALUES (?, ?, ?, ?)",
+            (self._vault.mac(token, purpose="session"), holder_id, method, _iso(expires)),
+        )
+        tckn = db.execute("SELECT tckn FROM holders WHERE id = ?", (holder_id,)).fetchone()
+        self._audit(db, "session.opened", actor="holder", holder_id=holder_id, method=method)
+        return {
+            "session_token": token,
+            "holder": tckn["tckn"],
+            "method": method,
+            "expires_at": _iso(expires),
+        }
+
+    def login_edevlet(
+        self, *, tckn: str, password: str, method: str, client: str
+    ) -> dict[str, Any]:
+        """e-Devlet login. Only the password method is available in the sandbox."""
+        if method not in EDEVLET_METHODS:
+            raise ApiError(400, "bad_request", reason="method")
+        if method != "password":
+            raise ApiError(422, "login_method_unavailable")
+        with self._tx() as db:
+            self._check_rate(db, client)
+            row = db.execute(
+                "SELECT id, password_hash FROM holders WHERE tckn = ?", (tckn,)
+            ).fetchone()
+            stored = row["password_hash"] if row is not None else Vault.hash_password("-")
+            ok = Vault.check_password(password, stored) and row is not None
+            if not ok:
+                self._fail(db, client, "login")
+                self._audit(db, "session.login_failed", actor="anonymous", method="edevlet")
+                raise ApiError(401, "login_failed")
+            return self._open_session(db, int(row["id"]), "edevlet")
+
+    def new_captcha(self) -> dict[str, Any]:
+        """A captcha for Şifreli Giriş. The sandbox hands the text itself (a real portal shows
+        it as an image, "Resimdeki Yazı")."""
+        captcha_id = secrets.token_urlsafe(16)
+        text = "".join(secrets.choice(_CAPTCHA_ALPHABET) for _ in range(6))
+        expires = self._now() + self.settings.login_step_validity
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO captchas (id_mac, answer_mac, expires_at) VALUES (?, ?, ?)",
+                (
+                    self._vault.mac(captcha_id, purpose="captcha"),
+                    self._vault.mac(text, purpose="captcha-answer"),
+                    _iso(expires),
+                ),
+            )
+        return {"captcha_id": captcha_id, "text": text, "expires_at": _iso(expires)}
+
+    def start_sifreli_giris(
+        self,
+        *,
+        id_number: str,
+        captcha_id: str,
+        captcha_answer: str,
+        security_word: str,
+        client: str,
+    ) -> dict[str, Any]:
+        """Şifreli Giriş, first step: T.C. Kimlik No or passport number, the captcha and the
+        security word. Sends an SMS code to the registered phone."""
+        now = self._now()
+        with self._tx() as db:
+            self._check_rate(db, client)
+            cap = db.execute(
+                "SELECT answer_mac, expires_at, used FROM captchas WHERE id_mac = ?",
+                (self._vault.mac(captcha_id, purpose="captcha"),),
+            ).fetchone()
+            captcha_ok = (
+                cap is not None
+                and not cap["used"]
+                and now < _at(cap["expires_at"])
+                and secrets.compare_digest(
+                    cap["answer_mac"],
+                    self._vault.mac(captcha_answer.strip().upper(), purpose="captcha-answer"),
+                )
+            )
+            if cap is not None:
+                db.execute(
+                    "UPDATE captchas SET used = 1 WHERE id_mac = ?",
+                    (self._vault.mac(captcha_id, purpose="captcha"),),
+                )
+            row = db.execute(
+                "SELECT id, phone, security_word_hash FROM holders WHERE tckn = ? OR passport = ?",
+                (id_number, id_number),
+            ).fetchone()
+            stored = row["security_word_hash"] if row is not None else Vault.hash_password("-")
+            word_ok = Vault.check_password(security_word.casefold(), stored)
+            if not (captcha_ok and word_ok and row is not None):
+                self._fail(db, client, "sifreli_giris")
+                self._audit(db, "session.login_failed", actor="anonymous", method="sifreli_giris")
+                raise ApiError(401, "login_failed")
+            pending_id = secrets.token_urlsafe(24)
+            code = _random_digits(self.settings.sms_length)
+            expires = now + self.settings.login_step_validity
+            db.execute(
+                "INSERT INTO pending_logins (id_mac, holder_id, sms_mac, expires_at, state) "
+                "VALUES (?, ?, ?, ?, 'waiting')",
+                (
+                    self._vault.mac(pending_id, purpose="pending"),
+                    row["id"],
+                    self._vault.mac(code, purpose="sms"),
+                    _iso(min(expires, now + self.settings.sms_validity)),
+                ),
+            )
+            self._send_sms(db, row["phone"], "login", code)
+            self._audit(db, "session.sms_sent", actor="anonymous", holder_id=row["id"])
+            return {
+                "pending_login_id": pending_id,
+                "masked_phone": _mask_phone(row["phone"]),
+                "expires_at": _iso(min(expires, now + self.settings.sms_validity)),
+            }
+
+    def confirm_sifreli_giris(
+        self, *, pending_login_id: str, sms_code: str, client: str
+    ) -> dict[str, Any]:
+        """Şifreli Giriş, second step: the SMS code opens the session."""
+        key = self._vault.mac(pending_login_id, purpose="pending")
+        with self._tx() as db:
+            self._check_rate(db, client)
+            row = db.execute(
+                "SELECT holder_id, sms_mac, expires_at, wrong_answers, state "
+                "FROM pending_logins WHERE id_mac = ?",
+                (key,),
+            ).fetchone()
+            if row is None:
+                self._fail(db, client, "sifreli_giris")
+                raise ApiError(401, "login_failed")
+            if row["state"] == "cancelled":
+                raise ApiError(409, "operation_cancelled")
+            if row["state"] != "waiting":
+                raise ApiError(409, "conflict", reason="already_confirmed")
+            if self._now() >= _at(row["expires_at"]):
+                raise ApiError(410, "sms_code_expired")
+            if not secrets.compare_digest(row["sms_mac"], self._vault.mac(sms_code, purpose="sms")):
+                wrong = int(row["wrong_answers"]) + 1
+                left = self.settings.max_confirmation_attempts - wrong
+                state = "cancelled" if left <= 0 else "waiting"
+                db.execute(
+                    "UPDATE pending_logins SET wrong_answers = ?, state = ? WHERE id_mac = ?",
+                    (wrong, state, key),
+                )
+                self._audit(
+                    db, "session.sms_rejected", actor="anonymous", holder_id=row["holder_id"]
+                )
+                if left <= 0:
+                    raise ApiError(409, "operation_cancelled")
+                raise ApiError(422, "sms_code_rejected", attempts_remaining=left)
+            db.execute("UPDATE pending_logins SET state = 'done' WHERE id_mac = ?", (key,))
+            return self._open_session(db, int(row["holder_id"]), "sifreli_giris")
+
+    def session(self, token: str) -> tuple[int, str]:
+        """The holder id and login method behind a session token, or 401."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT holder_id, method, expires_at, ended FROM sessions WHERE token_mac = ?",
+                (self._vault.mac(token, purpose="session"),),
+            ).fetchone()
+        if row is None or row["ended"] or self._now() >= _at(row["expires_at"]):
+            raise ApiError(401, "authentication_required")
+        return int(row["holder_id"]), str(row["method"])
+
+    def logout(self, token: str) -> None:
+        holder_id, _ = self.session(token)
+        with self._tx() as db:
+            db.execute(
+                "UPDATE sessions SET ended = 1 WHERE token_mac = ?",
+                (self._vault.mac(token, purpose="session"),),
+            )
+            self._audit(db, "session.closed", actor="holder", holder_id=holder_id)
+
+    def session_info(self, token: str) -> dict[str, Any]:
+        _, method = self.session(token)
+        with self._lock:
+            row = self._db.execute(
+                "SELECT h.tckn, s.expires_at FROM sessions s JOIN holders h ON h.id = s.holder_id "
+                "WHERE s.token_mac = ?",
+                (self._vault.mac(token, purpose="session"),),
+            ).fetchone()
+        return {"holder": row["tckn"], "method": method, "expires_at": row["expires_at"]}
+
+    # ---- certificates -----------------------------------------------------------------
+
+    def _certificate_json(self, row: sqlite3.Row) -> dict[str, Any]:
+        return {
+            "serial_number": row["serial_number"],
+            "card_serial": row["card_serial"],
+            "product": row["product"],
+            "subject": row["subject"],
+            "status": row["status"],
+            "not_before": row["not_before"],
+            "not_after": row["not_after"],
+            "expired": self._now() >= _at(row["not_after"]),
+        }
+
+    def list_certificates(self, holder_id: int) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM certificates WHERE holder_id = ? ORDER BY card_serial, "
+                "serial_number",
+                (holder_id,),
+            ).fetchall()
+        return [self._certificate_json(r) for r in rows]
+
+    def change_certificate(
+        self, holder_id: int, serial_number: str, action: str, *, confirm: bool = False
+    ) -> dict[str, Any]:
+        """``suspend``, ``reactivate`` ("Askıdan İndirme") or ``revoke`` (irreversible: needs
+        ``confirm``). Another holder's certificate is "not found"."""
+        allowed: dict[str, tuple[str, ...]] = {
+            "suspend": ("active",),
+            "reactivate": ("suspended",),
+            "revoke": ("active", "suspended"),
+        }
+        target = {"suspend": "suspended", "reactivate": "active", "revoke": "revoked"}[action]
+        if action == "revoke" and not confirm:
+            raise ApiError(400, "bad_request", reason="confirmation_required")
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT * FROM certificates WHERE serial_number = ? AND holder_id = ?",
+                (serial_number, holder_id),
+            ).fetchone()
+            if row is None:
+                raise ApiError(404, "not_found")
+            if row["status"] not in allowed[action]:
+                raise ApiError(409, "conflict", reason=f"certificate_{row['status']}")
+            db.execute(
+                "UPDATE certificates SET status = ? WHERE serial_number = ?",
+                (target, serial_number),
+            )
+            self._audit(
+                db,
+                f"certificate.{target}",
+                actor="holder",
+                holder_id=holder_id,
+                card_serial=row["card_serial"],
+                serial_number=serial_number,
+            )
+            updated = db.execute(
+                "SELECT * FROM certificates WHERE serial_number = ?", (serial_number,)
+            ).fetchone()
+        log.info("Sandbox certificate %s is now %s", serial_number, target)
+        return self._certificate_json(updated)
+
+    # ---- PIN reset: the holder's side -------------------------------------------------
+
+    def start_pin_reset(self, holder_id: int, product: Product) -> dict[str, Any]:
+        """Issue a verification code for a PIN reset of ``product``. Issuing again ("Tekrar
+        Kod Al") invalidates every earlier unused code of the holder for that product."""
+        now = self._now()
+        with self._tx() as db:
+            card = db.execute(
+                "SELECT 1 FROM cards WHERE holder_id = ? AND product = ?",
+                (holder_id, product.value),
+            ).fetchone()
+            if card is None:
+                raise ApiError(409, "conflict", reason="no_card_for_product")
+            superseded = db.execute(
+                "UPDATE codes SET state = 'superseded' WHERE holder_id = ? AND product = ? "
+                "AND state = 'active'",
+                (holder_id, product.value),
+            ).rowcount
+            code = _random_digits(self.settings.code_length)
+            expires = now + self.settings.code_validity
+            db.execute(
+                "INSERT INTO codes (code_mac, holder_id, product, issued_at, expires_at, state) "
+                "VALUES (?, ?, ?, ?, ?, 'active')",
+                (
+                    self._vault.mac(code, purpose="code"),
+                    holder_id,
+                    product.value,
+                    _iso(now),
+                    _iso(expires),
+                ),
+            )
+            self._audit(
+                db,
+                "code.issued",
+                actor="holder",
+                holder_id=holder_id,
+                product=product.value,
+                superseded=superseded,
+            )
+        log.info("Sandbox verification code issued for a %s PIN reset", product.value)
+        return {
+            "verification_code": code,
+            "product": product.value,
+            "length": self.settings.code_length,
+            "issued_at": _iso(now),
+            "expires_at": _iso(expires),
+            "validity_seconds": int(self.settings.code_validity.total_seconds()),
+        }
+
+    def view_initial_pin(self, holder_id: int, method: str, card_serial: str) -> dict[str, Any]:
+        """The legacy initial PIN of a card ("PIN/PUK Bilgisi"): only in a Şifreli Giriş
+        session, shown once, gone after "Sil" or a PIN change."""
+        if method != "sifreli_giris":
+            raise ApiError(403, "forbidden", reason="sifreli_giris_required")
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT initial_pin, initial_pin_viewed FROM cards "
+                "WHERE serial = ? AND holder_id = ?",
+                (card_serial, holder_id),
+            ).fetchone()
+            if row is None or row["initial_pin"] is None:
+                raise ApiError(404, "not_found")
+            if row["initial_pin_viewed"]:
+                raise ApiError(409, "conflict", reason="initial_pin_already_shown")
+            db.execute("UPDATE cards SET initial_pin_viewed = 1 WHERE serial = ?", (card_serial,))
+            self._audit(
+                db,
+                "initial_pin.shown",
+                actor="holder",
+                holder_id=holder_id,
+                card_serial=card_serial,
+            )
+            pin = self._vault.decrypt(row["initial_pin"], context=f"initial:{card_serial}")
+        return {"card_serial": card_serial, "initial_pin": pin}
+
+    def delete_initial_pin(self, holder_id: int, card_serial: str) -> None:
+        """ "Sil": delete the legacy initial PIN for good."""
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT initial_pin FROM cards WHERE serial = ? AND holder_id = ?",
+                (card_serial, holder_id),
+            ).fetchone()
+            if row is None or row["initial_pin"] is None:
+                raise ApiError(404, "not_found")
+            db.execute("UPDATE cards SET initial_pin = NULL WHERE serial = ?", (card_serial,))
+            self._audit(
+                db,
+                "initial_pin.deleted",
+                actor="holder",
+                holder_id=holder_id,
+                card_serial=card_serial,
+                why="holder_request",
+            )
+
+    # ---- PIN reset: the desktop application's side ------------------------------------
+
+    def redeem(self, *, verification_code: str, card_serial: str, client: str) -> dict[str, Any]:
+        """Redeem a verification code for one card of its holder: opens an operation."""
+        now = self._now()
+        with self._tx() as db:
+            self._check_rate(db, client)
+            code = db.execute(
+                "SELECT * FROM codes WHERE code_mac = ?",
+                (self._vault.mac(verification_code, purpose="code"),),
+            ).fetchone()
+            if code is None or code["state"] == "superseded":
+                self._fail(db, client, "code")
+                self._audit(db, "code.rejected", actor="application", card_serial=card_serial)
+                raise ApiError(401, "verification_code_invalid")
+            if code["state"] == "redeemed":
+                raise ApiError(409, "verification_code_used")
+            if now >= _at(code["expires_at"]):
+                raise ApiError(410, "verification_code_expired")
+            card = db.execute(
+                "SELECT holder_id, product FROM cards WHERE serial = ?", (card_serial,)
+            ).fetchone()
+            if card is None or card["holder_id"] != code["holder_id"]:
+                self._audit(
+                    db,
+                    "code.card_not_owned",
+                    actor="application",
+                    holder_id=code["holder_id"],
+                    card_serial=card_serial,
+                )
+                raise ApiError(403, "card_not_owned")
+            if card["product"] != code["product"]:
+                raise ApiError(409, "conflict", reason="product_mismatch")
+            db.execute("UPDATE codes SET state = 'redeemed' WHERE id = ?", (code["id"],))
+            operation_id = secrets.token_urlsafe(24)
+            expires = now + self.settings.operation_validity
+            deadline = min(now + self.settings.pin_entry_limit, expires)
+            cur = db.execute(
+                "INSERT INTO operations (op_mac, code_id, holder_id, card_serial, product, "
+                "redeemed_at, expires_at, pin_entry_deadline, state) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'redeemed')",
+                (
+                    self._vault.mac(operation_id, purpose="operation"),
+                    code["id"],
+                    code["holder_id"],
+                    card_serial,
+                    code["product"],
+                    _iso(now),
+                    _iso(expires),
+                    _iso(deadline),
+                ),
+            )
+            self._audit(
+                db,
+                "operation.redeemed",
+                actor="application",
+                holder_id=code["holder_id"],
+                card_serial=card_serial,
+                operation=cur.lastrowid,
+            )
+            holder = db.execute(
+                "SELECT tckn FROM holders WHERE id = ?", (code["holder_id"],)
+            ).fetchone()
+        log.info("Sandbox operation opened for card %s", card_serial)
+        return {
+            "operation_id": operation_id,
+            "holder": holder["tckn"],
+            "product": code["product"],
+            "card_serial": card_serial,
+            "expires_at": _iso(expires),
+            "pin_entry_deadline": _iso(deadline),
+        }
+
+    def _operation(
+        self, db: sqlite3.Connection, operation_id: str, verification_code: str, client: str
+    ) -> sqlite3.Row:
+        """The operation that both credentials open, or a refusal counted as a failure."""
+        self._check_rate(db, client)
+        op = db.execute(
+            "SELECT o.*, c.code_mac FROM operations o JOIN codes c ON c.id = o.code_id "
+            "WHERE o.op_mac = ?",
+            (self._vault.mac(operation_id, purpose="operation"),),
+        ).fetchone()
+        code_ok = op is not None and secrets.compare_digest(
+            op["code_mac"], self._vault.mac(verification_code, purpose="code")
+        )
+        if op is None or not code_ok:
+            self._fail(db, client, "operation")
+            raise ApiError(401, "verification_code_invalid")
+        if op["state"] == "cancelled":
+            raise ApiError(409, "operation_cancelled")
+        if op["state"] in ("completed", "failed"):
+            raise ApiError(409, "verification_code_used")
+        if self._now() >= _at(op["expires_at"]):
+            raise ApiError(410, "verification_code_expired")
+        row: sqlite3.Row = op
+        return row
+
+    def _cancel(self, db: sqlite3.Connection, op: sqlite3.Row, why: str) -> None:
+        db.execute("UPDATE operations SET state = 'cancelled' WHERE id = ?", (op["id"],))
+        self._audit(
+            db,
+            "operation.cancelled",
+            actor="portal",
+            holder_id=op["holder_id"],
+            card_serial=op["card_serial"],
+            operation=op["id"],
+            why=why,
+        )
+        log.info("Sandbox operation for card %s cancelled (%s)", op["card_serial"], why)
+
+    def request_challenge(
+        self, *, operation_id: str, verification_code: str, method: str, client: str
+    ) -> dict[str, Any]:
+        """Ask for the confirmation challenge: an SMS code to the registered phone, or the
+        holder's web password ("SMS Onay veya WEB Parola"). Asking again re-sends."""
+        if method not in ("sms", "web_password"):
+            raise ApiError(400, "bad_request", reason="method")
+        now = self._now()
+        with self._tx() as db:
+            op = self._operation(db, operation_id, verification_code, client)
+            if op["state"] == "authorized":
+                raise ApiError(409, "conflict", reason="already_authorized")
+            if op["challenges"] == 0 and now >= _at(op["pin_entry_deadline"]):
+                self._cancel(db, op, "pin_entry_timeout")
+                raise ApiError(409, "operation_cancelled", reason="pin_entry_timeout")
+            if op["challenges"] >= self.settings.max_challenges:
+                raise ApiError(409, "conflict", reason="too_many_challenges")
+            expires = min(now + self.settings.sms_validity, _at(op["expires_at"]))
+            phone = db.execute(
+                "SELECT phone FROM holders WHERE id = ?", (op["holder_id"],)
+            ).fetchone()["phone"]
+            challenge_mac = None
+            if method == "sms":
+                code = _random_digits(self.settings.sms_length)
+                challenge_mac = self._vault.mac(code, purpose="sms")
+                self._send_sms(db, phone, "pin_reset", code)
+            db.execute(
+                "UPDATE operations SET state = 'challenged', challenges = challenges + 1, "
+                "challenge_method = ?, challenge_mac = ?, challenge_expires_at = ? WHERE id = ?",
+                (method, challenge_mac, _iso(expires), op["id"]),
+            )
+            self._audit(
+                db,
+                "operation.challenged",
+                actor="application",
+                holder_id=op["holder_id"],
+                card_serial=op["card_serial"],
+                operation=op["id"],
+                method=method,
+            )
+        return {
+            "method": method,
+            "expires_at": _iso(expires),
+            "attempts_remaining": self.settings.max_confirmation_attempts
+            - int(op["wrong_answers"]),
+            "masked_phone": _mask_phone(phone) if method == "sms" else None,
+        }
+
+    def confirm_challenge(
+        self, *, operation_id: str, verification_code: str, answer: str, client: str
+    ) -> dict[str, Any]:
+        """Check the answer; the right one releases the single-use unblock authorization.
+        Wrong answers count; the last allowed wrong one cancels the operation."""
+        now = self._now()
+        with self._tx() as db:
+            op = self._operation(db, operation_id, verification_code, client)
+            if op["state"] == "authorized":
+                raise ApiError(409, "conflict", reason="already_authorized")
+            if op["state"] != "challenged":
+                raise ApiError(409, "conflict", reason="no_challenge")
+            if now >= _at(op["challenge_expires_at"]):
+                raise ApiError(410, "sms_code_expired")
+            if op["challenge_method"] == "sms":
+                right = secrets.compare_digest(
+                    op["challenge_mac"], self._vault.mac(answer, purpose="sms")
+                )
+            else:
+                stored = db.execute(
+                    "SELECT password_hash FROM holders WHERE id = ?", (op["holder_id"],)
+                ).fetchone()["password_hash"]
+                right = Vault.check_password(answer, stored)
+            if not right:
+                wrong = int(op["wrong_answers"]) + 1
+                left = self.settings.max_confirmation_attempts - wrong
+                db.execute(
+                    "UPDATE operations SET wrong_answers = ? WHERE id = ?", (wrong, op["id"])
+                )
+                self._audit(
+                    db,
+                    "operation.answer_rejected",
+                    actor="application",
+                    holder_id=op["holder_id"],
+                    card_serial=op["card_serial"],
+                    operation=op["id"],
+                    attempts_remaining=left,
+                )
+                if left <= 0:
+                    self._cancel(db, op, "too_many_wrong_answers")
+                    raise ApiError(409, "operation_cancelled", reason="too_many_wrong_answers")
+                raise ApiError(422, "sms_code_rejected", attempts_remaining=left)
+            expires = min(now + self.settings.authorization_validity, _at(op["expires_at"]))
+            db.execute(
+                "UPDATE operations SET state = 'authorized', challenge_mac = NULL, "
+                "authorization_expires_at = ? WHERE id = ?",
+                (_iso(expires), op["id"]),
+            )
+            card = db.execute(
+                "SELECT so_credential FROM cards WHERE serial = ?", (op["card_serial"],)
+            ).fetchone()
+            credential = self._vault.decrypt(
+                card["so_credential"], context=f"so:{op['card_serial']}"
+            )
+            self._audit(
+                db,
+                "operation.authorized",
+                actor="application",
+                holder_id=op["holder_id"],
+                card_serial=op["card_serial"],
+                operation=op["id"],
+            )
+        log.info("Sandbox unblock authorization released for card %s", op["card_serial"])
+        return {
+            "authorization": {
+                "credential": credential,
+                "card_serial": op["card_serial"],
+                "expires_at": _iso(expires),
+                "operation_id": operation_id,
+            }
+        }
+
+    def report_result(
+        self,
+        *,
+        operation_id: str,
+        verification_code: str,
+        success: bool,
+        reason: str | None,
+        client: str,
+    ) -> None:
+        """The desktop application's report. Success needs a released authorization, closes
+        the operation and deletes the card's legacy initial PIN (the PIN changed)."""
+        with self._tx() as db:
+            op = self._operation(db, operation_id, verification_code, client)
+            if success and op["state"] != "authorized":
+                raise ApiError(409, "conflict", reason="not_authorized")
+            state = "completed" if success else "failed"
+            db.execute("UPDATE operations SET state = ? WHERE id = ?", (state, op["id"]))
+            if success:
+                deleted = db.execute(
+                    "UPDATE cards SET initial_pin = NULL WHERE serial = ? AND initial_pin "
+                    "IS NOT NULL",
+                    (op["card_serial"],),
+                ).rowcount
+                if deleted:
+                    self._audit(
+                        db,
+                        "initial_pin.deleted",
+                        actor="portal",
+                        holder_id=op["holder_id"],
+                        card_serial=op["card_serial"],
+                        why="pin_changed",
+                    )
+            self._audit(
+                db,
+                f"operation.{state}",
+                actor="application",
+                holder_id=op["holder_id"],
+                card_serial=op["card_serial"],
+                operation=op["id"],
+                reason=reason,
+            )
+        log.info("Sandbox operation for card %s reported %s", op["card_serial"], state)
+
+    def snapshot(self) -> Mapping[str, int]:
+        """Row counts per table (for demos and tests)."""
+        tables = ("holders", "cards", "certificates", "codes", "operations", "sms_outbox", "audit")
+        with self._lock:
+            return {
+                t: int(self._db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0])  # noqa: S608
+                for t in tables
+            }

@@ -1,0 +1,253 @@
+"""Running the sandbox: uvicorn on 127.0.0.1, in the foreground (:func:`serve`, ``python -m
+kamusm.sandbox``) or on a background thread (:class:`SandboxServer`, for tests and demos)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import socket
+import sys
+import threading
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any, TextIO
+
+import httpx
+import uvicorn
+
+from kamusm.sandbox._app import create_app
+from kamusm.sandbox._portal import SandboxPortal
+from kamusm.sandbox._settings import SandboxSettings
+from kamusm.values import ManualClock
+
+__all__ = ["SandboxServer", "main", "serve"]
+
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+#: Environment variable holding the master secret (hex, 32 bytes or more) that lets a
+#: deployment reopen its SQLite file after a restart.
+SECRET_ENV = "KAMUSM_SANDBOX_SECRET"
+
+
+def _config(app: Any, *, ssl_certfile: str | None, ssl_keyfile: str | None) -> uvicorn.Config:
+    # access_log off: request lines are not needed and a log is no place for identifiers.
+    return uvicorn.Config(
+        app,
+        lifespan="off",
+        access_log=False,
+        log_level="warning",
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+        timeout_keep_alive=30,
+        backlog=4096,
+    )
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    if host not in _LOOPBACK:
+        raise ValueError("the sandbox listens on loopback only (127.0.0.1, ::1, localhost)")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(4096)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _url(sock: socket.socket, *, tls: bool) -> str:
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    return f"{'https' if tls else 'http'}://{shown}:{port}"
+
+
+class SandboxServer:
+    """The sandbox served by uvicorn on a background thread, on 127.0.0.1 and a free port.
+
+    Use as a context manager; ``url`` and ``admin_token`` are ready as soon as it is entered
+    (the socket is bound and listening before uvicorn starts, so no waiting is needed).
+    ``portal`` is the :class:`SandboxPortal` behind it: provision and read the outbox
+    directly, or through the admin API.
+    """
+
+    def __init__(
+        self,
+        portal: SandboxPortal | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        admin_token: str | None = None,
+        ssl_certfile: str | None = None,
+        ssl_keyfile: str | None = None,
+    ) -> None:
+        self._own_portal = portal is None
+        self.portal = portal if portal is not None else SandboxPortal()
+        self.admin_token = admin_token if admin_token is not None else secrets.token_urlsafe(24)
+        self.app = create_app(self.portal, admin_token=self.admin_token)
+        self._socket = _bind(host, port)
+        self.url = _url(self._socket, tls=ssl_certfile is not None)
+        self._server = uvicorn.Server(
+            _config(self.app, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
+        )
+        self._thread = threading.Thread(target=self._run, name="kamusm-sandbox", daemon=True)
+        self._failure: BaseException | None = None
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._server.serve(sockets=[self._socket]))
+        except BaseException as exc:  # noqa: BLE001 (kept and re-raised by stop())
+            self._failure = exc
+
+    def start(self) -> SandboxServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, wait for the thread, close the socket (and the portal if this server
+        created it)."""
+        self._server.should_exit = True
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+        self._socket.close()
+        if self._own_portal:
+            self.portal.close()
+        if self._failure is not None:
+            raise RuntimeError("the sandbox server thread failed") from self._failure
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"SandboxServer({self.url!r})"
+
+
+def serve(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    database: str | Path | None = None,
+    settings: SandboxSettings | None = None,
+    manual_clock: bool = False,
+    admin_token: str | None = None,
+    master_secret: bytes | None = None,
+    ssl_certfile: str | None = None,
+    ssl_keyfile: str | None = None,
+    out: TextIO | None = None,
+) -> None:
+    """Serve the sandbox in the foreground until interrupted; prints its URL and admin token.
+
+    ``manual_clock`` makes time stand still until ``POST /api/v1/admin/clock`` moves it
+    (training and out-of-process tests of expiry).
+    """
+    out = out if out is not None else sys.stdout
+    portal = SandboxPortal(
+        database,
+        settings=settings,
+        clock=ManualClock() if manual_clock else None,
+        master_secret=master_secret,
+    )
+    token = admin_token if admin_token is not None else secrets.token_urlsafe(24)
+    app = create_app(portal, admin_token=token)
+    sock = _bind(host, port)
+    url = _url(sock, tls=ssl_certfile is not None)
+    print(f"kamusm sandbox portal: {url}/api/v1", file=out)
+    print(f"OpenAPI document:      {url}/api/v1/openapi.json", file=out)
+    print(f"admin token:           {token}", file=out)
+    print(f"database:              {portal.database}", file=out)
+    out.flush()
+    server = uvicorn.Server(_config(app, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile))
+    try:
+        asyncio.run(server.serve(sockets=[sock]))
+    finally:
+        sock.close()
+        portal.close()
+
+
+def _provision(args: argparse.Namespace, out: TextIO) -> int:
+    headers = {"Authorization": f"Bearer {args.admin_token}"}
+    if args.what == "holder":
+        path = "/api/v1/admin/holders"
+        body: dict[str, Any] = {
+            "tckn": args.tckn,
+            "name": args.name,
+            "birth_date": date.fromisoformat(args.birth_date).isoformat(),
+            "password": os.environ.get("KAMUSM_HOLDER_PASSWORD") or args.password,
+            "phone": args.phone,
+            "security_word": os.environ.get("KAMUSM_SECURITY_WORD") or args.security_word,
+        }
+        if args.passport:
+            body["passport"] = args.passport
+    else:
+        path = "/api/v1/admin/cards"
+        body = {
+            "serial": args.serial,
+            "holder": args.holder,
+            "product": args.product,
+            "so_credential": os.environ.get("KAMUSM_SO_CREDENTIAL") or args.so_credential,
+        }
+    if not all(body.values()):
+        print("missing a value (give it as an option or in its environment variable)", file=out)
+        return 2
+    response = httpx.post(args.url.rstrip("/") + path, json=body, headers=headers, timeout=10)
+    if response.status_code >= 300:
+        print(f"refused: HTTP {response.status_code} {response.text}", file=out)
+        return 1
+    print(f"registered {args.what}", file=out)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m kamusm.sandbox", description="The local kamusm sandbox portal."
+    )
+    sub = parser.add_subparsers(dest="command")
+    run = sub.add_parser("serve", help="serve the sandbox (the default)")
+    run.add_argument("--host", default="127.0.0.1", choices=_LOOPBACK)
+    run.add_argument("--port", type=int, default=8080)
+    run.add_argument("--database", help="SQLite file (a temporary one by default)")
+    run.add_argument("--manual-clock", action="store_true", help="time moves only on request")
+    run.add_argument("--ssl-certfile")
+    run.add_argument("--ssl-keyfile")
+    prov = sub.add_parser("provision", help="register a holder or a card with a running sandbox")
+    prov.add_argument("--url", required=True)
+    prov.add_argument("--admin-token", required=True)
+    what = prov.add_subparsers(dest="what", required=True)
+    holder = what.add_parser("holder")
+    holder.add_argument("--tckn", required=True)
+    holder.add_argument("--name", required=True)
+    holder.add_argument("--birth-date", required=True, help="YYYY-MM-DD")
+    holder.add_argument("--phone", required=True)
+    holder.add_argument("--password", help="or KAMUSM_HOLDER_PASSWORD")
+    holder.add_argument("--security-word", help="or KAMUSM_SECURITY_WORD")
+    holder.add_argument("--passport")
+    card = what.add_parser("card")
+    card.add_argument("--serial", required=True)
+    card.add_argument("--holder", required=True, help="the holder's T.C. Kimlik No")
+    card.add_argument("--product", choices=("nes", "mali_muhur"), default="nes")
+    card.add_argument("--so-credential", help="or KAMUSM_SO_CREDENTIAL")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
+    """``python -m kamusm.sandbox [serve|provision] ...``; returns the exit status."""
+    out = out if out is not None else sys.stdout
+    args = _parser().parse_args(argv)
+    if args.command == "provision":
+        return _provision(args, out)
+    secret_hex = os.environ.get(SECRET_ENV)
+    serve(
+        host=getattr(args, "host", "127.0.0.1"),
+        port=getattr(args, "port", 8080),
+        database=getattr(args, "database", None),
+        manual_clock=getattr(args, "manual_clock", False),
+        master_secret=bytes.fromhex(secret_hex) if secret_hex else None,
+        ssl_certfile=getattr(args, "ssl_certfile", None),
+        ssl_keyfile=getattr(args, "ssl_keyfile", None),
+        out=out,
+    )
+    return 0
