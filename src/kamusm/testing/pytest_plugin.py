@@ -5,10 +5,26 @@ Enable with ``pytest_plugins = ["kamusm.testing.pytest_plugin"]`` in ``conftest.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
+
+if TYPE_CHECKING:
+    from kamusm.testing.certificates import CertificateFactory
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     """Async tests run on asyncio."""
     return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def certificate_factory() -> CertificateFactory:
+    """A :class:`kamusm.testing.certificates.CertificateFactory` shared by the session.
+
+    Its test CA and keys are made once; its reference time is the session's start.
+    """
+    from kamusm.testing.certificates import CertificateFactory  # noqa: PLC0415 (cryptography)
+
+    return CertificateFactory()
