@@ -61,6 +61,11 @@ _EXPORTS: dict[str, str] = {
     "StatusRead": "kamusm.flows",
     # messages
     "Language": "kamusm.messages",
+    # token
+    "CertificateObject": "kamusm.token",
+    "Pkcs11Module": "kamusm.token",
+    "Token": "kamusm.token",
+    "TokenInfo": "kamusm.token",
     # certs
     "CardSummary": "kamusm.certs",
     "CertificateInfo": "kamusm.certs",
@@ -145,6 +150,7 @@ __all__ = [
     "CardSummary",
     "CertificateInfo",
     "CertificateKind",
+    "CertificateObject",
     "CertificateParseError",
     "ChallengeSent",
     "ChangeState",
@@ -200,6 +206,7 @@ __all__ = [
     "PinVerificationFailedError",
     "PinWritten",
     "PinsEntered",
+    "Pkcs11Module",
     "Pkcs11ModuleNotFoundError",
     "PolicyViolation",
     "PortalConnectionError",
@@ -220,8 +227,10 @@ __all__ = [
     "StatusRead",
     "SystemClock",
     "Tckn",
+    "Token",
     "TokenBusyError",
     "TokenError",
+    "TokenInfo",
     "TokenNotFoundError",
     "TokenRemovedError",
     "TooManyAttemptsError",
@@ -356,6 +365,12 @@ if TYPE_CHECKING:
         PinPolicy,
         PinRule,
         PolicyViolation,
+    )
+    from kamusm.token import (
+        CertificateObject,
+        Pkcs11Module,
+        Token,
+        TokenInfo,
     )
     from kamusm.values import (
         Clock,

@@ -1,0 +1,318 @@
+"""Throw-away SoftHSM2 tokens with a chosen label, PIN, SO PIN and certificates: for tests,
+demos and training only.
+
+Design. SoftHSM2 reads its configuration (``SOFTHSM2_CONF``) once, at ``C_Initialize``, and
+python-pkcs11 loads a module once per process. So a process has one SoftHSM *store*: a
+configuration file and a token directory (a temporary directory unless one is named), and every
+token is created in it, in this process, with ``C_InitToken`` on the free slot, an SO login and
+``C_InitPIN``. Tokens are told apart by a unique label and by serial, never by slot id (SoftHSM
+renumbers slots when it is initialised again). Nothing is re-initialised to create a token, so
+tokens made earlier, and :class:`~kamusm.token.Token` objects that refer to them, stay valid.
+Naming another store directory later switches the process to it (tokens of the old store are
+then no longer visible here).
+
+Typical use::
+
+    card = create_softhsm_token(pin="123456", certificates=[(der, "12345678950NES0", b"\\x01")])
+    token = card.token()                  # a kamusm.token.Token on it
+    token.change_pin(card.pin, Pin("654321"))
+
+The pytest fixtures :func:`softhsm_token` and :func:`softhsm_token_factory` give a fresh token
+to each test.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import secrets
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import pytest
+
+from kamusm.values import Pin, SystemClock, UnblockAuthorization
+
+if TYPE_CHECKING:
+    from kamusm.token import Pkcs11Module, Token
+
+__all__ = [
+    "SOFTHSM2_LOCATIONS",
+    "SoftHsmStore",
+    "SoftHsmToken",
+    "create_softhsm_token",
+    "find_softhsm_module",
+    "softhsm_store",
+    "softhsm_token",
+    "softhsm_token_factory",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Where SoftHSM2's PKCS#11 module is looked for (Debian, other Linux, Homebrew).
+SOFTHSM2_LOCATIONS = (
+    "/usr/lib/softhsm/libsofthsm2.so",
+    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+    "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
+    "/usr/local/lib/softhsm/libsofthsm2.so",
+    "/opt/homebrew/lib/softhsm/libsofthsm2.so",
+)
+
+DEFAULT_PIN = "123456"
+DEFAULT_SO_PIN = "12345678"
+
+
+def find_softhsm_module() -> str | None:
+    """The path of SoftHSM2's module on this machine (``KAMUSM_SOFTHSM2_MODULE`` wins), or
+    ``None`` when SoftHSM2 is not installed."""
+    named = os.environ.get("KAMUSM_SOFTHSM2_MODULE")
+    if named:
+        return named if os.path.exists(named) else None
+    return next((p for p in SOFTHSM2_LOCATIONS if os.path.exists(p)), None)
+
+
+@attrs.frozen
+class SoftHsmStore:
+    """The SoftHSM2 configuration and token directory this process uses."""
+
+    directory: Path
+    conf_path: Path
+    module_path: str
+
+
+_STORE: SoftHsmStore | None = None
+
+
+def softhsm_store(directory: str | os.PathLike[str] | None = None) -> SoftHsmStore:
+    """The process's SoftHSM2 store, created on first use.
+
+    ``directory`` names where the configuration and tokens live; without it a temporary
+    directory is used (removed when the process ends). Naming a different directory than the
+    current store's switches the process to it.
+    """
+    global _STORE  # noqa: PLW0603 - one store per process is the design (see the module doc)
+    wanted = Path(directory).resolve() if directory is not None else None
+    if _STORE is not None and (wanted is None or wanted == _STORE.directory):
+        return _STORE
+    module_path = find_softhsm_module()
+    if module_path is None:
+        raise FileNotFoundError(
+            "SoftHSM2 is not installed (apt-get install softhsm2); looked in "
+            + ", ".join(SOFTHSM2_LOCATIONS)
+        )
+    if wanted is None:
+        wanted = Path(tempfile.mkdtemp(prefix="kamusm-softhsm-"))
+        atexit.register(shutil.rmtree, wanted, ignore_errors=True)
+    tokens = wanted / "tokens"
+    tokens.mkdir(parents=True, exist_ok=True)
+    conf = wanted / "softhsm2.conf"
+    conf.write_text(
+        "# written by kamusm.testing.softhsm\n"
+        f"directories.tokendir = {tokens}\n"
+        "objectstore.backend = file\n"
+        "log.level = ERROR\n"
+        "slots.removable = false\n"
+    )
+    os.environ["SOFTHSM2_CONF"] = str(conf)
+    _STORE = SoftHsmStore(directory=wanted, conf_path=conf, module_path=module_path)
+    _reinitialize_if_loaded(module_path)
+    logger.debug("SoftHSM2 store at %s", wanted)
+    return _STORE
+
+
+def _reinitialize_if_loaded(module_path: str) -> None:
+    """If this process already initialised SoftHSM2 (with another configuration), start it
+    again so that it reads the current ``SOFTHSM2_CONF``."""
+    import pkcs11  # noqa: PLC0415 - loaded only when tokens are made
+
+    from kamusm.token import _LOCK  # noqa: PLC0415
+
+    real = os.path.realpath(module_path)
+    with _LOCK:
+        for path, lib in list(pkcs11._loaded.items()):
+            if os.path.realpath(path) == real and lib.initialized:
+                lib.reinitialize()
+
+
+@attrs.frozen
+class SoftHsmToken:
+    """A SoftHSM2 token made for a test. ``repr`` never shows its PIN or SO PIN."""
+
+    module_path: str
+    label: str
+    serial: str
+    pin: Pin
+    so_pin: Pin
+    store: SoftHsmStore = attrs.field(repr=False)
+
+    def module(self) -> Pkcs11Module:
+        """The SoftHSM2 module, opened through kamusm."""
+        from kamusm.token import Pkcs11Module  # noqa: PLC0415
+
+        return Pkcs11Module.open(self.module_path)
+
+    def token(self) -> Token:
+        """This token, selected by serial through kamusm."""
+        return self.module().token(serial=self.serial)
+
+    def unblock_authorization(
+        self,
+        *,
+        now: datetime | None = None,
+        validity: timedelta = timedelta(minutes=5),
+        operation_id: str | None = None,
+    ) -> UnblockAuthorization:
+        """A single-use authorization carrying this token's SO PIN, as the portal would issue
+        one (in this model the unblock credential is the SO PIN)."""
+        issued = now if now is not None else SystemClock().now()
+        return UnblockAuthorization(
+            self.so_pin.reveal(),
+            card_serial=self.serial,
+            expires_at=issued + validity,
+            operation_id=operation_id,
+        )
+
+    def write_certificate(self, der: bytes, label: str, object_id: bytes) -> None:
+        """Store a certificate object (public, on the token) with this label and ``CKA_ID``."""
+        _write_certificates(self.module_path, self.serial, self.pin, [(der, label, object_id)])
+
+    def remove(self) -> None:
+        """Take the token away as if the card were pulled out: delete its files and make
+        SoftHSM2 scan again (as a reader does after a removal). Other tokens of the store stay,
+        under new slot ids."""
+        from kamusm.token import _LOCK  # noqa: PLC0415
+
+        with _LOCK:
+            for child in self.store.directory.joinpath("tokens").iterdir():
+                token_file = child / "token.object"
+                if token_file.exists() and self.serial.encode() in token_file.read_bytes():
+                    shutil.rmtree(child)
+            _reinitialize_if_loaded(self.module_path)
+        logger.debug("SoftHSM2 token %s removed", self.serial)
+
+
+def _write_certificates(
+    module_path: str, serial: str, pin: Pin, certificates: Iterable[tuple[bytes, str, bytes]]
+) -> None:
+    import pkcs11  # noqa: PLC0415
+
+    from kamusm.token import _LOCK  # noqa: PLC0415
+
+    items = list(certificates)
+    if not items:
+        return
+    with _LOCK:
+        lib = pkcs11.lib(os.path.realpath(module_path))
+        token = lib.get_token(token_serial=serial.encode())
+        with token.open(rw=True, user_pin=pin.reveal()) as session:
+            for der, label, object_id in items:
+                session.create_object(
+                    {
+                        pkcs11.Attribute.CLASS: pkcs11.ObjectClass.CERTIFICATE,
+                        pkcs11.Attribute.CERTIFICATE_TYPE: pkcs11.CertificateType.X_509,
+                        pkcs11.Attribute.TOKEN: True,
+                        pkcs11.Attribute.PRIVATE: False,
+                        pkcs11.Attribute.SUBJECT: _subject_of(bytes(der)),
+                        pkcs11.Attribute.VALUE: bytes(der),
+                        pkcs11.Attribute.LABEL: label,
+                        pkcs11.Attribute.ID: bytes(object_id),
+                    }
+                )
+
+
+def _subject_of(der: bytes) -> bytes:
+    """The DER of the certificate's subject (SoftHSM2 requires ``CKA_SUBJECT``); empty for
+    bytes that are not a certificate, so tests can store damaged data on purpose."""
+    from asn1crypto import x509  # noqa: PLC0415 - kamusm.testing may import anything
+
+    try:
+        return bytes(x509.Certificate.load(der).subject.dump())
+    except ValueError:
+        return b""
+
+
+def _as_pin(value: Pin | str) -> Pin:
+    return value if isinstance(value, Pin) else Pin(value)
+
+
+def create_softhsm_token(
+    *,
+    label: str | None = None,
+    pin: Pin | str = DEFAULT_PIN,
+    so_pin: Pin | str = DEFAULT_SO_PIN,
+    certificates: Iterable[tuple[bytes, str, bytes]] = (),
+    directory: str | os.PathLike[str] | None = None,
+) -> SoftHsmToken:
+    """A new SoftHSM2 token in the process's store (see :func:`softhsm_store`).
+
+    ``label`` defaults to a unique ``kamusm-<hex>``; a label already used in the store is
+    refused. ``certificates`` are ``(der, label, object_id)`` triples written as public
+    certificate objects.
+    """
+    import pkcs11  # noqa: PLC0415
+
+    from kamusm.token import _LOCK, Pkcs11Module, TokenInfo  # noqa: PLC0415
+
+    store = softhsm_store(directory)
+    user_pin, admin_pin = _as_pin(pin), _as_pin(so_pin)
+    label = label if label is not None else f"kamusm-{secrets.token_hex(6)}"
+    if len(label.encode("utf-8")) > 32:
+        raise ValueError("a token label has at most 32 bytes")
+    with _LOCK:
+        module = Pkcs11Module.open(store.module_path)
+        if any(info.label == label for info in module.tokens()):
+            raise ValueError(f"a token labelled {label!r} exists already in {store.directory}")
+        lib, cryptoki = module._lib, module._cryptoki
+        free: Any = None
+        for slot in lib.get_slots():
+            raw = cryptoki.token_info(slot.slot_id)
+            if not raw.flags & pkcs11.TokenFlag.TOKEN_INITIALIZED:
+                free = slot
+                break
+        if free is None:  # pragma: no cover - SoftHSM2 always offers one free slot
+            raise RuntimeError("SoftHSM2 offers no free slot")
+        cryptoki.init_token(free.slot_id, admin_pin.reveal().encode(), label)
+        with free.get_token().open(rw=True, so_pin=admin_pin.reveal()) as session:
+            session.init_pin(user_pin.reveal())
+        info = TokenInfo._from_cryptoki(cryptoki.token_info(free.slot_id), int(free.slot_id))
+        _write_certificates(store.module_path, info.serial, user_pin, certificates)
+    logger.debug("Created SoftHSM2 token %s (serial %s)", label, info.serial)
+    return SoftHsmToken(
+        module_path=store.module_path,
+        label=label,
+        serial=info.serial,
+        pin=user_pin,
+        so_pin=admin_pin,
+        store=store,
+    )
+
+
+# ---- pytest fixtures ----------------------------------------------------------------------
+
+
+def _skip_without_softhsm() -> None:
+    if find_softhsm_module() is None:
+        pytest.skip(
+            "SoftHSM2 is not installed: apt-get install softhsm2 (looked in "
+            + ", ".join(SOFTHSM2_LOCATIONS)
+            + ")"
+        )
+
+
+@pytest.fixture
+def softhsm_token_factory() -> Callable[..., SoftHsmToken]:
+    """Make SoftHSM2 tokens with :func:`create_softhsm_token`'s arguments; fresh each call."""
+    _skip_without_softhsm()
+    return create_softhsm_token
+
+
+@pytest.fixture
+def softhsm_token(softhsm_token_factory: Callable[..., SoftHsmToken]) -> SoftHsmToken:
+    """A fresh SoftHSM2 token for this test: PIN 123456, SO PIN 12345678, no certificates."""
+    return softhsm_token_factory()

@@ -1,0 +1,983 @@
+"""The card: a PKCS#11 token, its PIN state, PIN change and unblock.
+
+This is the only kamusm module that imports python-pkcs11. Everything it does goes through
+one process-wide lock (python-pkcs11 and the modules it loads are not thread-safe), and every
+PKCS#11 error is translated into a :mod:`kamusm.errors` class at one point (``_translate``),
+from one table, :data:`PKCS11_ERRORS`.
+
+::
+
+    module = Pkcs11Module.open()                 # explicit path, env, AKİS, SoftHSM2, opencryptoki
+    for info in module.tokens():                 # every initialised token, PIN state included
+        print(info.label, info.serial, info.pin_status.summary)
+    token = module.token(serial="1234")          # refuses to guess between several cards
+    token.change_pin(old, new)                   # Pin values; never retried by the library
+
+What python-pkcs11 0.10.1 lacks is done through ``ctypes`` on the same module file, which the
+dynamic loader hands back already initialised: ``C_GetTokenInfo`` (for the PIN length limits),
+and ``C_Login`` / ``C_Logout`` on a session python-pkcs11 opened. Logging in that way means a
+failed login never leaves a session behind (python-pkcs11's ``token.open(user_pin=...)`` does,
+and the next SO login then fails with ``CKR_SESSION_READ_ONLY_EXISTS``), and nothing else open
+on the token, by this process or another, is touched.
+
+Decisions worth knowing:
+
+- The library never retries a PIN, and reads the PIN state before each attempt: a locked PIN
+  raises :class:`~kamusm.errors.PinLockedError` without touching the card; on the final try the
+  call is refused unless ``acknowledge_final_try=True``; a PIN whose length the token cannot
+  accept is refused as wrong without spending a try.
+- An :class:`~kamusm.values.UnblockAuthorization` is spent right before the SO login and stays
+  spent whatever the card answers: the credential reaches the card at most once, so a failed
+  unblock can never be replayed into a wrong-PUK count. Checks that fail before it is spent
+  (another card, expired, new PIN length, SO PIN locked) leave it unspent.
+- "Held by another application": PKCS#11 reports login state per application (process). When
+  another part of the application holds a login or an SO session on the card, the module
+  answers ``CKR_USER_ALREADY_LOGGED_IN``, ``CKR_USER_ANOTHER_ALREADY_LOGGED_IN``,
+  ``CKR_SESSION_READ_ONLY_EXISTS``, ``CKR_SESSION_READ_WRITE_SO_EXISTS`` and the like: these,
+  and ``CKR_SESSION_COUNT`` (a reader that allows no more sessions), become
+  :class:`~kamusm.errors.TokenBusyError`, whose text tells the holder to close the DYS.
+- Card removal: ``CKR_DEVICE_REMOVED``, ``CKR_TOKEN_NOT_PRESENT``, ``CKR_SLOT_ID_INVALID`` (the
+  reader went away), ``CKR_SESSION_CLOSED`` / ``CKR_SESSION_HANDLE_INVALID`` (the module closed
+  our session under us, as it does on removal), and another card showing up in the slot, all
+  become :class:`~kamusm.errors.TokenRemovedError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import enum
+import functools
+import logging
+import os
+import platform
+import re
+import struct
+import sys
+import sysconfig
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar, cast
+
+import attrs
+import pkcs11
+import pkcs11.exceptions as pe
+from pkcs11 import Attribute, ObjectClass, TokenFlag
+
+from kamusm.errors import (
+    AmbiguousTokenError,
+    PinIncorrectError,
+    PinLockedError,
+    PinNotInitializedError,
+    PinRejectedByTokenError,
+    Pkcs11ModuleNotFoundError,
+    SoPinLockedError,
+    TokenBusyError,
+    TokenError,
+    TokenNotFoundError,
+    TokenRemovedError,
+    UnblockFailedError,
+)
+from kamusm.errors import FinalTryNotAcknowledgedError as _FinalTryError
+from kamusm.values import Clock, Pin, PinStatus, SystemClock, UnblockAuthorization
+
+if TYPE_CHECKING:
+    from kamusm.certs import CertificateInfo
+
+__all__ = [
+    "ENV_MODULE",
+    "PKCS11_ERRORS",
+    "CertificateObject",
+    "Pkcs11Module",
+    "Token",
+    "TokenInfo",
+]
+
+logger = logging.getLogger(__name__)
+
+#: The environment variable naming the PKCS#11 module to load.
+ENV_MODULE: Final = "KAMUSM_PKCS11_MODULE"
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+# One lock for every PKCS#11 call in the process: python-pkcs11 and the modules it loads are not
+# thread-safe (unlocked threads destroyed a SoftHSM token here). Re-entrant, so an operation can
+# hold it across its status read, login and PIN call.
+_LOCK: Final = threading.RLock()
+
+
+# ---- the one translation point ------------------------------------------------------------
+
+
+class _Step(enum.Enum):
+    """Where in an operation a PKCS#11 error happened: the same code means different things."""
+
+    READ = "read"
+    USER_LOGIN = "user_login"
+    SET_PIN = "set_pin"
+    SO_LOGIN = "so_login"
+    INIT_PIN = "init_pin"
+
+
+_REMOVED = TokenRemovedError
+_BUSY = TokenBusyError
+_OTHER = TokenError
+
+#: Every python-pkcs11 exception class -> (the PKCS#11 return code's name, the kamusm error it
+#: becomes unless the step overrides it). A test fails when python-pkcs11 grows a class that is
+#: missing here.
+PKCS11_ERRORS: Final[Mapping[type[pe.PKCS11Error], tuple[str, type[TokenError]]]] = {
+    # the PIN
+    pe.PinIncorrect: ("CKR_PIN_INCORRECT", PinIncorrectError),
+    pe.PinLocked: ("CKR_PIN_LOCKED", PinLockedError),
+    pe.PinLenRange: ("CKR_PIN_LEN_RANGE", PinRejectedByTokenError),
+    pe.PinInvalid: ("CKR_PIN_INVALID", PinRejectedByTokenError),
+    pe.PinTooWeak: ("CKR_PIN_TOO_WEAK", PinRejectedByTokenError),
+    pe.PinExpired: ("CKR_PIN_EXPIRED", _OTHER),
+    pe.UserPinNotInitialized: ("CKR_USER_PIN_NOT_INITIALIZED", PinNotInitializedError),
+    # the card went away (removal closes every session of the application)
+    pe.DeviceRemoved: ("CKR_DEVICE_REMOVED", _REMOVED),
+    pe.TokenNotPresent: ("CKR_TOKEN_NOT_PRESENT", _REMOVED),
+    pe.SlotIDInvalid: ("CKR_SLOT_ID_INVALID", _REMOVED),
+    pe.SessionClosed: ("CKR_SESSION_CLOSED", _REMOVED),
+    pe.SessionHandleInvalid: ("CKR_SESSION_HANDLE_INVALID", _REMOVED),
+    # a card, but not one this module understands
+    pe.TokenNotRecognised: ("CKR_TOKEN_NOT_RECOGNIZED", TokenNotFoundError),
+    pe.NoSuchToken: ("NO_SUCH_TOKEN", TokenNotFoundError),
+    pe.MultipleTokensReturned: ("MULTIPLE_TOKENS", _OTHER),
+    # someone else holds the card
+    pe.SessionCount: ("CKR_SESSION_COUNT", _BUSY),
+    pe.SessionExists: ("CKR_SESSION_EXISTS", _BUSY),
+    pe.SessionReadOnlyExists: ("CKR_SESSION_READ_ONLY_EXISTS", _BUSY),
+    pe.SessionReadWriteSOExists: ("CKR_SESSION_READ_WRITE_SO_EXISTS", _BUSY),
+    pe.UserAlreadyLoggedIn: ("CKR_USER_ALREADY_LOGGED_IN", _BUSY),
+    pe.AnotherUserAlreadyLoggedIn: ("CKR_USER_ANOTHER_ALREADY_LOGGED_IN", _BUSY),
+    pe.UserTooManyTypes: ("CKR_USER_TOO_MANY_TYPES", _BUSY),
+    pe.OperationActive: ("CKR_OPERATION_ACTIVE", _BUSY),
+    # the card or module failed; nothing kamusm can name better
+    pe.PKCS11Error: ("PKCS11_ERROR", _OTHER),
+    pe.GeneralError: ("CKR_GENERAL_ERROR", _OTHER),
+    pe.FunctionFailed: ("CKR_FUNCTION_FAILED", _OTHER),
+    pe.FunctionCancelled: ("CKR_FUNCTION_CANCELED", _OTHER),
+    pe.FunctionNotSupported: ("CKR_FUNCTION_NOT_SUPPORTED", _OTHER),
+    pe.FunctionRejected: ("CKR_FUNCTION_REJECTED", _OTHER),
+    pe.DeviceError: ("CKR_DEVICE_ERROR", _OTHER),
+    pe.DeviceMemory: ("CKR_DEVICE_MEMORY", _OTHER),
+    pe.HostMemory: ("CKR_HOST_MEMORY", _OTHER),
+    pe.ArgumentsBad: ("CKR_ARGUMENTS_BAD", _OTHER),
+    pe.SessionReadOnly: ("CKR_SESSION_READ_ONLY", _OTHER),
+    pe.UserNotLoggedIn: ("CKR_USER_NOT_LOGGED_IN", _OTHER),
+    pe.TokenWriteProtected: ("CKR_TOKEN_WRITE_PROTECTED", _OTHER),
+    pe.NoEvent: ("CKR_NO_EVENT", _OTHER),
+    pe.OperationNotInitialized: ("CKR_OPERATION_NOT_INITIALIZED", _OTHER),
+    pe.ObjectHandleInvalid: ("CKR_OBJECT_HANDLE_INVALID", _OTHER),
+    pe.ExceededMaxIterations: ("CKR_EXCEEDED_MAX_ITERATIONS", _OTHER),
+    pe.RandomNoRNG: ("CKR_RANDOM_NO_RNG", _OTHER),
+    pe.RandomSeedNotSupported: ("CKR_RANDOM_SEED_NOT_SUPPORTED", _OTHER),
+    # objects and cryptography: kamusm reads certificates only, so these mean a broken card
+    pe.AttributeReadOnly: ("CKR_ATTRIBUTE_READ_ONLY", _OTHER),
+    pe.AttributeSensitive: ("CKR_ATTRIBUTE_SENSITIVE", _OTHER),
+    pe.AttributeTypeInvalid: ("CKR_ATTRIBUTE_TYPE_INVALID", _OTHER),
+    pe.AttributeValueInvalid: ("CKR_ATTRIBUTE_VALUE_INVALID", _OTHER),
+    pe.TemplateIncomplete: ("CKR_TEMPLATE_INCOMPLETE", _OTHER),
+    pe.TemplateInconsistent: ("CKR_TEMPLATE_INCONSISTENT", _OTHER),
+    pe.DataInvalid: ("CKR_DATA_INVALID", _OTHER),
+    pe.DataLenRange: ("CKR_DATA_LEN_RANGE", _OTHER),
+    pe.DomainParamsInvalid: ("CKR_DOMAIN_PARAMS_INVALID", _OTHER),
+    pe.EncryptedDataInvalid: ("CKR_ENCRYPTED_DATA_INVALID", _OTHER),
+    pe.EncryptedDataLenRange: ("CKR_ENCRYPTED_DATA_LEN_RANGE", _OTHER),
+    pe.KeyHandleInvalid: ("CKR_KEY_HANDLE_INVALID", _OTHER),
+    pe.KeyIndigestible: ("CKR_KEY_INDIGESTIBLE", _OTHER),
+    pe.KeyNeeded: ("CKR_KEY_NEEDED", _OTHER),
+    pe.KeyNotNeeded: ("CKR_KEY_NOT_NEEDED", _OTHER),
+    pe.KeyNotWrappable: ("CKR_KEY_NOT_WRAPPABLE", _OTHER),
+    pe.KeySizeRange: ("CKR_KEY_SIZE_RANGE", _OTHER),
+    pe.KeyTypeInconsistent: ("CKR_KEY_TYPE_INCONSISTENT", _OTHER),
+    pe.KeyUnextractable: ("CKR_KEY_UNEXTRACTABLE", _OTHER),
+    pe.MechanismInvalid: ("CKR_MECHANISM_INVALID", _OTHER),
+    pe.MechanismParamInvalid: ("CKR_MECHANISM_PARAM_INVALID", _OTHER),
+    pe.NoSuchKey: ("NO_SUCH_KEY", _OTHER),
+    pe.MultipleObjectsReturned: ("MULTIPLE_OBJECTS", _OTHER),
+    pe.PublicKeyInvalid: ("CKR_PUBLIC_KEY_INVALID", _OTHER),
+    pe.SignatureInvalid: ("CKR_SIGNATURE_INVALID", _OTHER),
+    pe.SignatureLenRange: ("CKR_SIGNATURE_LEN_RANGE", _OTHER),
+    pe.UnwrappingKeyHandleInvalid: ("CKR_UNWRAPPING_KEY_HANDLE_INVALID", _OTHER),
+    pe.UnwrappingKeySizeRange: ("CKR_UNWRAPPING_KEY_SIZE_RANGE", _OTHER),
+    pe.UnwrappingKeyTypeInconsistent: ("CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT", _OTHER),
+    pe.WrappedKeyInvalid: ("CKR_WRAPPED_KEY_INVALID", _OTHER),
+    pe.WrappedKeyLenRange: ("CKR_WRAPPED_KEY_LEN_RANGE", _OTHER),
+    pe.WrappingKeyHandleInvalid: ("CKR_WRAPPING_KEY_HANDLE_INVALID", _OTHER),
+    pe.WrappingKeySizeRange: ("CKR_WRAPPING_KEY_SIZE_RANGE", _OTHER),
+    pe.WrappingKeyTypeInconsistent: ("CKR_WRAPPING_KEY_TYPE_INCONSISTENT", _OTHER),
+}
+
+# What a code means at one step, where it differs from the table above.
+_STEP_ERRORS: Final[Mapping[_Step, Mapping[type[pe.PKCS11Error], type[TokenError]]]] = {
+    _Step.READ: {},
+    # A PIN the token cannot even take is not the PIN.
+    _Step.USER_LOGIN: {pe.PinLenRange: PinIncorrectError, pe.PinInvalid: PinIncorrectError},
+    _Step.SET_PIN: {},
+    # The credential was refused: the card is as it was, the authorization is spent.
+    _Step.SO_LOGIN: {
+        pe.PinIncorrect: UnblockFailedError,
+        pe.PinLenRange: UnblockFailedError,
+        pe.PinInvalid: UnblockFailedError,
+        pe.PinExpired: UnblockFailedError,
+        pe.PinLocked: SoPinLockedError,
+        pe.UserPinNotInitialized: UnblockFailedError,
+        pe.FunctionFailed: UnblockFailedError,
+        pe.GeneralError: UnblockFailedError,
+    },
+    _Step.INIT_PIN: {
+        pe.FunctionFailed: UnblockFailedError,
+        pe.GeneralError: UnblockFailedError,
+        pe.UserNotLoggedIn: UnblockFailedError,
+    },
+}
+
+_UNMAPPED_CODE = re.compile(r"0x[0-9a-fA-F]+")
+
+
+def _translate(
+    exc: pe.PKCS11Error, *, step: str = "read", status: PinStatus | None = None
+) -> TokenError:
+    """The kamusm error for a python-pkcs11 exception: the one place where they are mapped.
+
+    ``step`` says what was being done (``read``, ``user_login``, ``set_pin``, ``so_login``,
+    ``init_pin``): a wrong PIN at the SO login is a failed unblock, not a wrong user PIN.
+    ``status`` is the PIN state re-read after the attempt, carried by
+    :class:`~kamusm.errors.PinIncorrectError`. The caller raises the result ``from exc``.
+    """
+    kind = _Step(step)
+    name, target = PKCS11_ERRORS.get(type(exc), PKCS11_ERRORS[pe.PKCS11Error])
+    target = _STEP_ERRORS[kind].get(type(exc), target)
+    if type(exc) is pe.PKCS11Error:
+        # python-pkcs11 raises the base class for codes it has no class for.
+        found = _UNMAPPED_CODE.search(str(exc))
+        name = f"CKR_{found.group(0)}" if found else name
+    logger.debug("PKCS#11 error %s at step %s", name, kind.value)
+    if issubclass(target, PinIncorrectError):
+        return target(status=status, code=name)
+    return target(code=name)
+
+
+# ---- ctypes: what python-pkcs11 does not offer ---------------------------------------------
+
+_CK_ULONG = ctypes.c_ulong
+_PACK = 1 if sys.platform == "win32" else 0  # Cryptoki structures are packed to 1 on Windows
+_CKU_SO = 0
+_CKU_USER = 1
+# The CK_FUNCTION_LIST entries up to C_Logout, in the order of the standard.
+_FUNCTIONS = (
+    "C_Initialize",
+    "C_Finalize",
+    "C_GetInfo",
+    "C_GetFunctionList",
+    "C_GetSlotList",
+    "C_GetSlotInfo",
+    "C_GetTokenInfo",
+    "C_GetMechanismList",
+    "C_GetMechanismInfo",
+    "C_InitToken",
+    "C_InitPIN",
+    "C_SetPIN",
+    "C_OpenSession",
+    "C_CloseSession",
+    "C_CloseAllSessions",
+    "C_GetSessionInfo",
+    "C_GetOperationState",
+    "C_SetOperationState",
+    "C_Login",
+    "C_Logout",
+)
+
+# Return codes of the few calls made through ctypes, as the python-pkcs11 classes they would be,
+# so that they reach the same translation point.
+_RV_EXCEPTIONS: Final[Mapping[int, type[pe.PKCS11Error]]] = {
+    0x02: pe.HostMemory,
+    0x03: pe.SlotIDInvalid,
+    0x05: pe.GeneralError,
+    0x06: pe.FunctionFailed,
+    0x07: pe.ArgumentsBad,
+    0x30: pe.DeviceError,
+    0x31: pe.DeviceMemory,
+    0x32: pe.DeviceRemoved,
+    0x50: pe.FunctionCancelled,
+    0x54: pe.FunctionNotSupported,
+    0x90: pe.OperationActive,
+    0xA0: pe.PinIncorrect,
+    0xA1: pe.PinInvalid,
+    0xA2: pe.PinLenRange,
+    0xA3: pe.PinExpired,
+    0xA4: pe.PinLocked,
+    0xB0: pe.SessionClosed,
+    0xB1: pe.SessionCount,
+    0xB3: pe.SessionHandleInvalid,
+    0xB5: pe.SessionReadOnly,
+    0xB6: pe.SessionExists,
+    0xB7: pe.SessionReadOnlyExists,
+    0xB8: pe.SessionReadWriteSOExists,
+    0xE0: pe.TokenNotPresent,
+    0xE1: pe.TokenNotRecognised,
+    0xE2: pe.TokenWriteProtected,
+    0x100: pe.UserAlreadyLoggedIn,
+    0x101: pe.UserNotLoggedIn,
+    0x102: pe.UserPinNotInitialized,
+    0x104: pe.AnotherUserAlreadyLoggedIn,
+    0x105: pe.UserTooManyTypes,
+    0x1B8: pe.PinTooWeak,
+    0x200: pe.FunctionRejected,
+}
+
+
+class _CkVersion(ctypes.Structure):
+    _pack_ = _PACK
+    _fields_ = (("major", ctypes.c_ubyte), ("minor", ctypes.c_ubyte))
+
+
+class _CkTokenInfo(ctypes.Structure):
+    _pack_ = _PACK
+    _fields_ = (
+        ("label", ctypes.c_char * 32),
+        ("manufacturerID", ctypes.c_char * 32),
+        ("model", ctypes.c_char * 16),
+        ("serialNumber", ctypes.c_char * 16),
+        ("flags", _CK_ULONG),
+        ("ulMaxSessionCount", _CK_ULONG),
+        ("ulSessionCount", _CK_ULONG),
+        ("ulMaxRwSessionCount", _CK_ULONG),
+        ("ulRwSessionCount", _CK_ULONG),
+        ("ulMaxPinLen", _CK_ULONG),
+        ("ulMinPinLen", _CK_ULONG),
+        ("ulTotalPublicMemory", _CK_ULONG),
+        ("ulFreePublicMemory", _CK_ULONG),
+        ("ulTotalPrivateMemory", _CK_ULONG),
+        ("ulFreePrivateMemory", _CK_ULONG),
+        ("hardwareVersion", _CkVersion),
+        ("firmwareVersion", _CkVersion),
+        ("utcTime", ctypes.c_char * 16),
+    )
+
+
+class _CkFunctionList(ctypes.Structure):
+    _pack_ = _PACK
+    _fields_ = (("version", _CkVersion), *((name, ctypes.c_void_p) for name in _FUNCTIONS))
+
+
+def _raise_rv(rv: int) -> None:
+    if rv != 0:
+        raise _RV_EXCEPTIONS.get(rv, pe.PKCS11Error)(f"Unmapped error code {hex(rv)}")
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="replace").rstrip(" \x00")
+
+
+class _Cryptoki:
+    """The few Cryptoki functions kamusm calls through ctypes, on an already loaded module.
+
+    Call only while holding ``_LOCK`` and after python-pkcs11 initialised the module.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._dll = ctypes.CDLL(path)
+        table = ctypes.POINTER(_CkFunctionList)()
+        _raise_rv(self._dll.C_GetFunctionList(ctypes.byref(table)))
+        funcs = table.contents
+        ulong, ptr = _CK_ULONG, ctypes.c_char_p
+        self._get_token_info = ctypes.CFUNCTYPE(ulong, ulong, ctypes.POINTER(_CkTokenInfo))(
+            funcs.C_GetTokenInfo
+        )
+        self._login = ctypes.CFUNCTYPE(ulong, ulong, ulong, ptr, ulong)(funcs.C_Login)
+        self._logout = ctypes.CFUNCTYPE(ulong, ulong)(funcs.C_Logout)
+        self._init_token = ctypes.CFUNCTYPE(ulong, ulong, ptr, ulong, ptr)(funcs.C_InitToken)
+
+    def token_info(self, slot_id: int) -> _CkTokenInfo:
+        info = _CkTokenInfo()
+        _raise_rv(self._get_token_info(slot_id, ctypes.byref(info)))
+        return info
+
+    def login(self, session_handle: int, user_type: int, pin: bytes) -> None:
+        _raise_rv(self._login(session_handle, user_type, pin, len(pin)))
+
+    def logout(self, session_handle: int) -> None:
+        _raise_rv(self._logout(session_handle))
+
+    def init_token(self, slot_id: int, so_pin: bytes, label: str) -> None:
+        """C_InitToken: for the test helpers in :mod:`kamusm.testing` only."""
+        padded = label.encode("utf-8")[:32].ljust(32, b" ")
+        _raise_rv(self._init_token(slot_id, so_pin, len(so_pin), padded))
+
+
+# ---- finding the module ---------------------------------------------------------------------
+
+_ELF_MACHINES: Final[Mapping[int, str]] = {
+    3: "x86",
+    8: "mips",
+    20: "ppc",
+    21: "ppc64",
+    22: "s390x",
+    40: "arm",
+    62: "x86_64",
+    183: "aarch64",
+    243: "riscv64",
+}
+_MACHO_CPUS: Final[Mapping[int, str]] = {
+    7: "x86",
+    0x01000007: "x86_64",
+    12: "arm",
+    0x0100000C: "aarch64",
+    18: "ppc",
+    0x01000012: "ppc64",
+}
+_PE_MACHINES: Final[Mapping[int, str]] = {
+    0x014C: "x86",
+    0x8664: "x86_64",
+    0x01C4: "arm",
+    0xAA64: "aarch64",
+}
+_MACHINE_ALIASES: Final[Mapping[str, str]] = {
+    "amd64": "x86_64",
+    "x64": "x86_64",
+    "i386": "x86",
+    "i486": "x86",
+    "i586": "x86",
+    "i686": "x86",
+    "arm64": "aarch64",
+    "armv7l": "arm",
+    "armv6l": "arm",
+    "ppc64le": "ppc64",
+}
+
+
+def _host_machine() -> str:
+    machine = platform.machine().lower()
+    machine = _MACHINE_ALIASES.get(machine, machine)
+    if machine == "x86_64" and struct.calcsize("P") == 4:
+        return "x86"
+    return machine
+
+
+def _binary_machines(path: str) -> set[str] | None:
+    """The architectures an ELF, Mach-O or PE file is built for (``None``: not recognised)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return None
+    if head[:4] == b"\x7fELF" and len(head) >= 20:
+        endian = "<" if head[5] == 1 else ">"
+        (machine,) = struct.unpack_from(endian + "H", head, 18)
+        return {_ELF_MACHINES.get(machine, f"ELF machine {machine}")}
+    if head[:4] in (b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe") and len(head) >= 8:
+        (cpu,) = struct.unpack_from("<i", head, 4)
+        return {_MACHO_CPUS.get(cpu, f"Mach-O CPU {cpu}")}
+    if head[:4] == b"\xca\xfe\xba\xbe" and len(head) >= 8:  # universal binary
+        (count,) = struct.unpack_from(">I", head, 4)
+        cpus = (struct.unpack_from(">i", head, 8 + 20 * i)[0] for i in range(min(count, 8)))
+        return {_MACHO_CPUS.get(cpu, f"Mach-O CPU {cpu}") for cpu in cpus}
+    if head[:2] == b"MZ" and len(head) >= 64:
+        (offset,) = struct.unpack_from("<I", head, 0x3C)
+        if offset + 6 <= len(head) and head[offset : offset + 4] == b"PE\x00\x00":
+            (machine,) = struct.unpack_from("<H", head, offset + 4)
+            return {_PE_MACHINES.get(machine, f"PE machine {machine:#x}")}
+    return None
+
+
+def _default_locations() -> list[str]:
+    """Where the AKİS module is installed on this OS, then SoftHSM2 and opencryptoki."""
+    if sys.platform == "win32":
+        system = os.environ.get("SYSTEMROOT", r"C:\Windows")
+        return [
+            str(Path(system) / "System32" / "akisp11.dll"),
+            r"C:\SoftHSM2\lib\softhsm2-x64.dll",
+        ]
+    if sys.platform == "darwin":
+        return [
+            "/usr/local/lib/libakisp11.dylib",
+            "/opt/homebrew/lib/softhsm/libsofthsm2.so",
+            "/usr/local/lib/softhsm/libsofthsm2.so",
+        ]
+    multiarch = sysconfig.get_config_var("MULTIARCH") or f"{platform.machine()}-linux-gnu"
+    return [
+        "/usr/lib/libakisp11.so",
+        "/opt/Akia/libakisp11.so",
+        "/usr/lib/softhsm/libsofthsm2.so",
+        f"/usr/lib/{multiarch}/softhsm/libsofthsm2.so",
+        "/usr/local/lib/softhsm/libsofthsm2.so",
+        f"/usr/lib/{multiarch}/pkcs11/libopencryptoki.so",
+        "/usr/lib64/opencryptoki/libopencryptoki.so",
+    ]
+
+
+_CRYPTOKI: dict[str, _Cryptoki] = {}
+
+
+def _load(place: str) -> tuple[Pkcs11Module | None, str]:
+    """Load one module; on failure say why, in words a help desk can act on."""
+    path = os.path.realpath(place)
+    if not os.path.exists(path):
+        return None, "no such file"
+    machines = _binary_machines(path)
+    host = _host_machine()
+    if machines is not None and host not in machines:
+        built = ", ".join(sorted(machines))
+        return None, (
+            f"wrong architecture: the module is built for {built}, this Python runs on {host}"
+        )
+    with _LOCK:
+        try:
+            lib = pkcs11.lib(path)
+        except pe.PKCS11Error as exc:
+            name = PKCS11_ERRORS.get(type(exc), PKCS11_ERRORS[pe.PKCS11Error])[0]
+            reason = f"could not be loaded or initialised ({name}"
+            reason += f": {exc})" if str(exc) else ")"
+            if isinstance(exc, pe.HostMemory) and "opencryptoki" in path:
+                reason += "; is the pkcsslotd daemon running?"
+            return None, reason
+        except OSError as exc:  # pragma: no cover - python-pkcs11 wraps loader errors
+            return None, f"could not be loaded: {exc}"
+        cryptoki = _CRYPTOKI.get(path)
+        if cryptoki is None:
+            cryptoki = _CRYPTOKI[path] = _Cryptoki(path)
+    return Pkcs11Module(path=path, lib=lib, cryptoki=cryptoki), ""
+
+
+async def _in_thread(fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+    """Run a blocking call in a worker thread so the event loop stays free."""
+    import anyio.to_thread  # noqa: PLC0415 - loaded only by async callers
+
+    return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
+
+
+# ---- what a token is --------------------------------------------------------------------------
+
+
+def _pin_status(flags: int) -> PinStatus:
+    return PinStatus(
+        initialized=bool(flags & TokenFlag.USER_PIN_INITIALIZED),
+        locked=bool(flags & TokenFlag.USER_PIN_LOCKED),
+        final_try=bool(flags & TokenFlag.USER_PIN_FINAL_TRY),
+        count_low=bool(flags & TokenFlag.USER_PIN_COUNT_LOW),
+        to_be_changed=bool(flags & TokenFlag.USER_PIN_TO_BE_CHANGED),
+        so_locked=bool(flags & TokenFlag.SO_PIN_LOCKED),
+        so_final_try=bool(flags & TokenFlag.SO_PIN_FINAL_TRY),
+        so_count_low=bool(flags & TokenFlag.SO_PIN_COUNT_LOW),
+    )
+
+
+@attrs.frozen
+class TokenInfo:
+    """What a token says about itself, read without login and without spending a PIN try."""
+
+    label: str
+    serial: str
+    manufacturer: str
+    model: str
+    min_pin_length: int
+    max_pin_length: int
+    pin_status: PinStatus
+    slot_id: int
+
+    @classmethod
+    def _from_cryptoki(cls, raw: _CkTokenInfo, slot_id: int) -> TokenInfo:
+        return cls(
+            label=_text(raw.label),
+            serial=_text(raw.serialNumber),
+            manufacturer=_text(raw.manufacturerID),
+            model=_text(raw.model),
+            min_pin_length=int(raw.ulMinPinLen),
+            max_pin_length=int(raw.ulMaxPinLen),
+            pin_status=_pin_status(int(raw.flags)),
+            slot_id=slot_id,
+        )
+
+    def describe(self) -> str:
+        """``label (serial S)``: how a card is named to the person choosing it."""
+        return f"{self.label} (serial {self.serial})"
+
+
+@attrs.frozen
+class CertificateObject:
+    """A certificate as stored on the token: DER bytes, its label and its ``CKA_ID``."""
+
+    der: bytes = attrs.field(repr=lambda der: f"<{len(der)} bytes>")
+    label: str
+    object_id: bytes
+
+
+class Pkcs11Module:
+    """A loaded PKCS#11 module: the AKİS driver on a holder's machine, SoftHSM2 in tests.
+
+    Get one with :meth:`open`; it lists the tokens and selects one.
+    """
+
+    def __init__(self, *, path: str, lib: Any, cryptoki: _Cryptoki) -> None:
+        self.path = path
+        self._lib = lib
+        self._cryptoki = cryptoki
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str] | None = None) -> Pkcs11Module:
+        """Load the PKCS#11 module.
+
+        ``path`` if given, else the ``KAMUSM_PKCS11_MODULE`` environment variable, else the
+        known AKİS locations for this OS, then SoftHSM2 and opencryptoki. A module named by the
+        argument or the variable is never replaced by another one. When nothing loads,
+        :class:`~kamusm.errors.Pkcs11ModuleNotFoundError` lists every place tried and why.
+        """
+        if path is not None:
+            places = [os.fspath(path)]
+        elif os.environ.get(ENV_MODULE):
+            places = [os.environ[ENV_MODULE]]
+        else:
+            places = _default_locations()
+        logger.debug("Loading a PKCS#11 module from %s", places)
+        tried: list[tuple[str, str]] = []
+        for place in places:
+            module, reason = _load(place)
+            if module is not None:
+                logger.debug("Loaded PKCS#11 module %s", module.path)
+                return module
+            tried.append((place, reason))
+        raise Pkcs11ModuleNotFoundError(tried=tried)
+
+    @classmethod
+    async def aopen(cls, path: str | os.PathLike[str] | None = None) -> Pkcs11Module:
+        """:meth:`open` in a worker thread."""
+        return await _in_thread(cls.open, path)
+
+    @property
+    def description(self) -> str:
+        """The module's own name and manufacturer (``C_GetInfo``)."""
+        return f"{self._lib.library_description} ({self._lib.manufacturer_id})"
+
+    def tokens(self) -> list[TokenInfo]:
+        """Every initialised token in every slot (not only slots that say a token is present).
+
+        Reading spends no PIN try. Empty slots and uninitialised tokens are skipped.
+        """
+        logger.debug("Listing tokens of %s", self.path)
+        found: list[TokenInfo] = []
+        with _LOCK:
+            try:
+                slots = self._lib.get_slots(token_present=False)
+            except pe.PKCS11Error as exc:
+                raise _translate(exc) from exc
+            for slot in slots:
+                try:
+                    raw = self._cryptoki.token_info(slot.slot_id)
+                except (
+                    pe.TokenNotPresent,
+                    pe.DeviceRemoved,
+                    pe.TokenNotRecognised,
+                    pe.SlotIDInvalid,
+                ) as exc:
+                    logger.debug("Slot %s has no usable token (%s)", slot.slot_id, exc)
+                    continue
+                except pe.PKCS11Error as exc:
+                    raise _translate(exc) from exc
+                if raw.flags & TokenFlag.TOKEN_INITIALIZED:
+                    found.append(TokenInfo._from_cryptoki(raw, int(slot.slot_id)))
+        return found
+
+    async def atokens(self) -> list[TokenInfo]:
+        """:meth:`tokens` in a worker thread."""
+        return await _in_thread(self.tokens)
+
+    def token(self, *, serial: str | None = None, label: str | None = None) -> Token:
+        """The one token with this serial and/or label.
+
+        With no criteria, the only token present. Never a silent first slot: several matches
+        raise :class:`~kamusm.errors.AmbiguousTokenError` listing them, none raises
+        :class:`~kamusm.errors.TokenNotFoundError`.
+        """
+        matches = [
+            info
+            for info in self.tokens()
+            if (serial is None or info.serial == serial) and (label is None or info.label == label)
+        ]
+        if not matches:
+            raise TokenNotFoundError()
+        if len(matches) > 1:
+            raise AmbiguousTokenError(candidates=[info.describe() for info in matches])
+        return Token(self, matches[0])
+
+    async def atoken(self, *, serial: str | None = None, label: str | None = None) -> Token:
+        """:meth:`token` in a worker thread."""
+        return await _in_thread(self.token, serial=serial, label=label)
+
+    def __repr__(self) -> str:
+        return f"Pkcs11Module({self.path!r})"
+
+
+class Token:
+    """One card in a reader: its PIN state, certificates, PIN verification, change and unblock.
+
+    Made by :meth:`Pkcs11Module.token`. Holds no session between calls; each call opens and
+    closes its own under the process-wide lock, and first checks that the card in the slot is
+    still the one selected.
+    """
+
+    def __init__(self, module: Pkcs11Module, info: TokenInfo) -> None:
+        self._module = module
+        self._info = info
+        self._p11_token: Any = None
+
+    @property
+    def info(self) -> TokenInfo:
+        """The snapshot taken when the token was selected (see :meth:`read_info`)."""
+        return self._info
+
+    @property
+    def serial(self) -> str:
+        return self._info.serial
+
+    @property
+    def label(self) -> str:
+        return self._info.label
+
+    @property
+    def slot_id(self) -> int:
+        return self._info.slot_id
+
+    @property
+    def module(self) -> Pkcs11Module:
+        return self._module
+
+    def __repr__(self) -> str:
+        return f"Token(label={self.label!r}, serial={self.serial!r}, slot_id={self.slot_id})"
+
+    # ---- reading ----
+
+    def _read(self) -> TokenInfo:
+        """Re-read the token in our slot; a missing or different card is a removed card."""
+        with _LOCK:
+            try:
+                raw = self._module._cryptoki.token_info(self.slot_id)
+            except pe.PKCS11Error as exc:
+                raise _translate(exc) from exc
+        info = TokenInfo._from_cryptoki(raw, self.slot_id)
+        if info.serial != self.serial or not raw.flags & TokenFlag.TOKEN_INITIALIZED:
+            logger.info("Token %s is no longer in slot %s", self.serial, self.slot_id)
+            raise TokenRemovedError(code="CKR_TOKEN_NOT_PRESENT")
+        return info
+
+    def read_info(self) -> TokenInfo:
+        """A fresh :class:`TokenInfo`, PIN state included. Spends no PIN try."""
+        return self._read()
+
+    def pin_status(self) -> PinStatus:
+        """The PIN state now (locked, final try, count low, ...). Spends no PIN try."""
+        return self._read().pin_status
+
+    async def apin_status(self) -> PinStatus:
+        """:meth:`pin_status` in a worker thread."""
+        return await _in_thread(self.pin_status)
+
+    @contextlib.contextmanager
+    def _session(self, *, rw: bool) -> Iterator[Any]:
+        """A session without login, closed however the block ends."""
+        try:
+            if self._p11_token is None:
+                slot = next(
+                    (s for s in self._module._lib.get_slots() if s.slot_id == self.slot_id), None
+                )
+                if slot is None:
+                    raise TokenRemovedError(code="CKR_SLOT_ID_INVALID")
+                self._p11_token = slot.get_token()
+            session = self._p11_token.open(rw=rw)
+        except pe.PKCS11Error as exc:
+            raise _translate(exc) from exc
+        try:
+            yield session
+        finally:
+            try:
+                session.close()
+            except pe.PKCS11Error as exc:
+                logger.debug("Closing the session failed: %s", type(exc).__name__)
+
+    @contextlib.contextmanager
+    def _login(self, session: Any, user_type: int, secret: str, *, step: _Step) -> Iterator[None]:
+        """Log the session in; log out when the block ends. A failed login leaves nothing."""
+        handle = int(cast(Any, session).handle)
+        cryptoki = self._module._cryptoki
+        try:
+            cryptoki.login(handle, user_type, secret.encode("utf-8"))
+        except pe.PKCS11Error as exc:
+            status = None
+            if step is _Step.USER_LOGIN:
+                with contextlib.suppress(TokenError):
+                    status = self._read().pin_status
+            if status is not None and isinstance(exc, pe.PinIncorrect):
+                logger.info("Wrong PIN for token %s; PIN state now %s", self.serial, status.summary)
+            raise _translate(exc, step=step.value, status=status) from exc
+        try:
+            yield
+        finally:
+            try:
+                cryptoki.logout(handle)
+            except pe.PKCS11Error as exc:
+                logger.debug("Logging out failed: %s", type(exc).__name__)
+
+    def certificate_objects(self) -> list[CertificateObject]:
+        """Every certificate on the token (DER, label, id), read without login."""
+        logger.debug("Reading certificates of token %s", self.serial)
+        found: list[CertificateObject] = []
+        with _LOCK:
+            self._read()
+            with self._session(rw=False) as session:
+                try:
+                    objects = list(session.get_objects({Attribute.CLASS: ObjectClass.CERTIFICATE}))
+                    for obj in objects:
+                        found.append(_certificate_object(obj))
+                except pe.PKCS11Error as exc:
+                    raise _translate(exc) from exc
+        return found
+
+    async def acertificate_objects(self) -> list[CertificateObject]:
+        """:meth:`certificate_objects` in a worker thread."""
+        return await _in_thread(self.certificate_objects)
+
+    def certificates(self) -> list[CertificateInfo]:
+        """The certificates on the token, parsed (see :mod:`kamusm.certs`)."""
+        from kamusm.certs import CertificateInfo  # noqa: PLC0415 - asn1crypto only when asked
+
+        return [
+            CertificateInfo.from_der(o.der, label=o.label, object_id=o.object_id)
+            for o in self.certificate_objects()
+        ]
+
+    async def acertificates(self) -> list[CertificateInfo]:
+        """:meth:`certificates` in a worker thread."""
+        return await _in_thread(self.certificates)
+
+    # ---- the PIN ----
+
+    def _check_before_pin_attempt(
+        self, info: TokenInfo, pin: Pin, *, acknowledge_final_try: bool
+    ) -> None:
+        """Refuse, before the card is touched, an attempt that cannot or must not be made."""
+        status = info.pin_status
+        if not status.initialized:
+            raise PinNotInitializedError()
+        if status.locked:
+            logger.info("PIN of token %s is locked; not trying", self.serial)
+            raise PinLockedError()
+        if status.final_try and not acknowledge_final_try:
+            logger.info("PIN of token %s is on its final try; not acknowledged", self.serial)
+            raise _FinalTryError()
+        if not info.min_pin_length <= len(pin) <= info.max_pin_length:
+            # The token could not take it, so it is not the PIN; no try is spent on it.
+            raise PinIncorrectError(status=status)
+
+    def verify_pin(self, pin: Pin, *, acknowledge_final_try: bool = False) -> None:
+        """Check the PIN by logging in and out. Never retried.
+
+        Raises :class:`~kamusm.errors.PinIncorrectError` (with the state re-read after the
+        attempt), :class:`~kamusm.errors.PinLockedError`, or, on the final try without
+        ``acknowledge_final_try=True``, :class:`~kamusm.errors.FinalTryNotAcknowledgedError`.
+        """
+        logger.debug("Verifying the PIN of token %s", self.serial)
+        with _LOCK:
+            info = self._read()
+            self._check_before_pin_attempt(info, pin, acknowledge_final_try=acknowledge_final_try)
+            with (
+                self._session(rw=False) as session,
+                self._login(session, _CKU_USER, pin.reveal(), step=_Step.USER_LOGIN),
+            ):
+                pass
+        logger.debug("PIN of token %s verified", self.serial)
+
+    async def averify_pin(self, pin: Pin, *, acknowledge_final_try: bool = False) -> None:
+        """:meth:`verify_pin` in a worker thread."""
+        await _in_thread(self.verify_pin, pin, acknowledge_final_try=acknowledge_final_try)
+
+    def change_pin(self, old: Pin, new: Pin, *, acknowledge_final_try: bool = False) -> None:
+        """Change the PIN (``C_Login`` with the old PIN, then ``C_SetPIN``). Never retried.
+
+        A new PIN whose length the token does not take raises
+        :class:`~kamusm.errors.PinRejectedByTokenError` before the card is touched. The old
+        PIN is checked like :meth:`verify_pin`, so a wrong old PIN counts on every token.
+        """
+        logger.debug("Changing the PIN of token %s", self.serial)
+        with _LOCK:
+            info = self._read()
+            self._check_before_pin_attempt(info, old, acknowledge_final_try=acknowledge_final_try)
+            if not info.min_pin_length <= len(new) <= info.max_pin_length:
+                raise PinRejectedByTokenError()
+            with (
+                self._session(rw=True) as session,
+                self._login(session, _CKU_USER, old.reveal(), step=_Step.USER_LOGIN),
+            ):
+                try:
+                    session.set_pin(old.reveal(), new.reveal())
+                except pe.PKCS11Error as exc:
+                    raise _translate(exc, step=_Step.SET_PIN.value) from exc
+        logger.info("PIN of token %s changed", self.serial)
+
+    async def achange_pin(self, old: Pin, new: Pin, *, acknowledge_final_try: bool = False) -> None:
+        """:meth:`change_pin` in a worker thread."""
+        await _in_thread(self.change_pin, old, new, acknowledge_final_try=acknowledge_final_try)
+
+    def unblock(
+        self, authorization: UnblockAuthorization, new_pin: Pin, *, clock: Clock | None = None
+    ) -> None:
+        """Set a new PIN with a single-use unblock authorization (SO login + ``C_InitPIN``).
+
+        The authorization is spent right before the SO login and stays spent whatever the
+        card answers, so its credential reaches the card at most once. Checks that fail first
+        (another card, expired, already spent, new PIN length, SO PIN locked) spend nothing
+        and change nothing. A refused credential raises
+        :class:`~kamusm.errors.UnblockFailedError`; the user PIN is then as it was.
+        """
+        logger.debug("Unblocking the PIN of token %s", self.serial)
+        now = (clock or SystemClock()).now()
+        with _LOCK:
+            info = self._read()
+            if not info.min_pin_length <= len(new_pin) <= info.max_pin_length:
+                raise PinRejectedByTokenError()
+            if info.pin_status.so_locked:
+                raise SoPinLockedError()
+            credential = authorization.spend(card_serial=self.serial, now=now)
+            logger.info("Unblock authorization for token %s spent", self.serial)
+            with (
+                self._session(rw=True) as session,
+                self._login(session, _CKU_SO, credential, step=_Step.SO_LOGIN),
+            ):
+                try:
+                    session.init_pin(new_pin.reveal())
+                except pe.PKCS11Error as exc:
+                    raise _translate(exc, step=_Step.INIT_PIN.value) from exc
+        logger.info("PIN of token %s unblocked and set anew", self.serial)
+
+    async def aunblock(
+        self, authorization: UnblockAuthorization, new_pin: Pin, *, clock: Clock | None = None
+    ) -> None:
+        """:meth:`unblock` in a worker thread."""
+        await _in_thread(self.unblock, authorization, new_pin, clock=clock)
+
+
+def _certificate_object(obj: Any) -> CertificateObject:
+    try:
+        values = obj.get_attributes([Attribute.VALUE, Attribute.LABEL, Attribute.ID])
+        der, label, object_id = (
+            values[Attribute.VALUE],
+            values[Attribute.LABEL],
+            values[Attribute.ID],
+        )
+    except (pe.AttributeTypeInvalid, pe.AttributeSensitive):
+        # Some tokens leave out CKA_ID or CKA_LABEL: read what is there.
+        der = obj[Attribute.VALUE]
+        label = _optional_attribute(obj, Attribute.LABEL, "")
+        object_id = _optional_attribute(obj, Attribute.ID, b"")
+    return CertificateObject(der=bytes(der), label=str(label), object_id=bytes(object_id))
+
+
+def _optional_attribute(obj: Any, attribute: Attribute, default: _T) -> _T:
+    try:
+        return cast(_T, obj[attribute])
+    except (pe.AttributeTypeInvalid, pe.AttributeSensitive):
+        return default
