@@ -305,7 +305,11 @@ class CertificateInfo:
 
     @classmethod
     def from_der(
-        cls, der: bytes, *, label: str | None = None, object_id: bytes | None = None
+        cls,
+        der: bytes | bytearray | memoryview,
+        *,
+        label: str | None = None,
+        object_id: bytes | None = None,
     ) -> CertificateInfo:
         """Read a DER-encoded X.509 certificate.
 

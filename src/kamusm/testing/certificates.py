@@ -62,6 +62,7 @@ __all__ = [
     "TEST_NES_CA_NAME",
     "TEST_ROOT_CA_NAME",
     "CertificateFactory",
+    "ExtraExtension",
     "IssuedCertificate",
     "KeySpec",
     "TokenObject",
@@ -91,6 +92,8 @@ DEFAULT_INSTITUTION = "Özel Güvenlik İşleri Genel Müdürlüğü (TEST)"
 #: What :func:`write_certificates` and the SoftHSM helpers take: ``(der, label, object_id)``.
 TokenObject: TypeAlias = tuple[bytes, str, bytes]
 PrivateKey: TypeAlias = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+#: An extension to add: non-critical as it is, or ``(extension, critical)``.
+ExtraExtension: TypeAlias = x509.ExtensionType | tuple[x509.ExtensionType, bool]
 
 _DEFAULT_VALIDITY = timedelta(days=3 * 365)
 _BACKDATE = timedelta(days=30)
@@ -157,14 +160,15 @@ def _qc_statements(statements: Sequence[tuple[str, bytes | None]]) -> bytes:
 class IssuedCertificate:
     """A test certificate with what a token object needs: DER, label and object id.
 
-    ``kind`` is what the factory meant to issue; :meth:`info` reads it back the way the
-    library does. ``private_key`` is the test key (cryptography), for tests that sign.
+    ``kind`` is what the factory meant to issue (``None`` for a certificate whose OIDs the
+    caller chose); :meth:`info` reads it back the way the library does. ``private_key`` is
+    the test key (cryptography), for tests that sign.
     """
 
     der: bytes = attrs.field(repr=False)
     label: str
     object_id: bytes
-    kind: CertificateKind
+    kind: CertificateKind | None
     key_spec: KeySpec
     serial_number: int
     not_before: datetime
@@ -204,6 +208,8 @@ class _Profile:
     statements: tuple[tuple[str, bytes | None], ...] = ()
     signing: bool = True
     mali_muhur: bool = False
+    intended: bool = True
+    """False once a caller replaced the OIDs: the result's kind is then for the reader."""
 
 
 _NES_STATEMENTS: tuple[tuple[str, bytes | None], ...] = (
@@ -320,7 +326,7 @@ class CertificateFactory:
         not_after: datetime | None = None,
         serial_number: int | None = None,
         label: str | None = None,
-        extra_extensions: Sequence[x509.ExtensionType] = (),
+        extra_extensions: Sequence[ExtraExtension] = (),
     ) -> IssuedCertificate:
         """A person's NES: QcCompliance and BTK statements, NES policy, nonRepudiation."""
         number = tckn.value if isinstance(tckn, Tckn) else tckn
@@ -518,18 +524,36 @@ class CertificateFactory:
         not_after: datetime | None = None,
         serial_number: int | None = None,
         label: str | None = None,
-        extra_extensions: Sequence[x509.ExtensionType] = (),
+        extra_extensions: Sequence[ExtraExtension] = (),
+        policies: Sequence[str] | None = None,
+        extended_key_usage: Sequence[str] | None = None,
+        qc_statements: Sequence[str] | None = None,
     ) -> IssuedCertificate:
-        """Issue a certificate of ``kind`` for ``subject``.
+        """Issue a certificate shaped as ``kind`` for ``subject``.
 
         ``subject_id`` (the T.C. Kimlik No or VKN) and ``index`` make the label
         (``{subject_id}{NES|SIGN|ENCR|MUHUR|TEST|AUTH}{index}``) and choose the key: the same
         holder, kind, index and validity give the same key, so a renewal (another index or
         validity) gets another key and another object id, as on a real card. Validity defaults
         to three years starting 30 days before :attr:`now`.
+
+        ``policies``, ``extended_key_usage`` and ``qc_statements`` (dotted OIDs) replace the
+        kind's own, for certificates that test the classification rules; ``kind`` then only
+        names the label and the key usage, and :attr:`IssuedCertificate.kind` is ``None``
+        unless nothing was replaced. ``extra_extensions`` are added as they are
+        (non-critical), or as ``(extension, critical)`` pairs.
         """
+        profile = _PROFILES[kind]
+        if policies is not None:
+            profile = attrs.evolve(profile, policies=tuple(policies), intended=False)
+        if extended_key_usage is not None:
+            ekus = tuple(ObjectIdentifier(oid) for oid in extended_key_usage)
+            profile = attrs.evolve(profile, ekus=ekus, intended=False)
+        if qc_statements is not None:
+            statements = tuple((oid, None) for oid in qc_statements)
+            profile = attrs.evolve(profile, statements=statements, intended=False)
         return self._issue(
-            _PROFILES[kind],
+            profile,
             subject=subject,
             subject_id=subject_id,
             key=key,
@@ -553,7 +577,7 @@ class CertificateFactory:
         not_after: datetime | None,
         serial_number: int | None,
         label: str | None,
-        extra_extensions: Sequence[x509.ExtensionType],
+        extra_extensions: Sequence[ExtraExtension],
     ) -> IssuedCertificate:
         start = _aware(not_before, "not_before") if not_before else self.now - _BACKDATE
         end = _aware(not_after, "not_after") if not_after else start + _DEFAULT_VALIDITY
@@ -593,15 +617,16 @@ class CertificateFactory:
                 _OID_QC_STATEMENTS, _qc_statements(profile.statements)
             )
             builder = builder.add_extension(statements, critical=False)
-        for extension in extra_extensions:
-            builder = builder.add_extension(extension, critical=False)
+        for extra in extra_extensions:
+            extension, critical = extra if isinstance(extra, tuple) else (extra, False)
+            builder = builder.add_extension(extension, critical=critical)
         certificate = builder.sign(authority.key, hashes.SHA384())
         object_id = x509.SubjectKeyIdentifier.from_public_key(public_key).digest
         return IssuedCertificate(
             der=certificate.public_bytes(serialization.Encoding.DER),
             label=label if label is not None else f"{subject_id}{profile.label_suffix}{index}",
             object_id=object_id,
-            kind=profile.kind,
+            kind=profile.kind if profile.intended else None,
             key_spec=key,
             serial_number=serial,
             not_before=start,
