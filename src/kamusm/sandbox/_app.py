@@ -58,7 +58,7 @@ _MESSAGES: Final[Mapping[str, str]] = {
 }
 
 _SERIAL = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
-_REASON = re.compile(r"[a-z_]{1,64}")
+_REASON = re.compile(r"[A-Za-z_.-]{1,64}")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 Handler = Callable[[Request], Awaitable[Response]]

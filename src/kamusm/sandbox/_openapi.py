@@ -458,7 +458,7 @@ def openapi_document(settings: SandboxSettings) -> dict[str, Any]:
                         "verification_code": capability,
                         "success": {"type": "boolean"},
                     },
-                    {"reason": {"type": "string", "pattern": "^[a-z_]{1,64}$"}},
+                    {"reason": {"type": "string", "pattern": "^[A-Za-z_.-]{1,64}$"}},
                 ),
                 tags=app_tags,
             )

@@ -1,0 +1,1224 @@
+"""The portal client: :class:`PortalClient` and :class:`AsyncPortalClient` (httpx).
+
+Both speak the contract of ``docs/portal-api.md`` (versioned JSON under ``/api/v1``) for the
+two roles of the seeds:
+
+- the holder's portal session: e-Devlet or Şifreli Giriş login, certificates, a verification
+  code for a PIN reset ("Tekrar Kod Al" issues a new one), the legacy initial PIN;
+- the desktop application, authenticated only by the verification code: :meth:`redeem` it for
+  one card, :meth:`request_challenge`, :meth:`confirm_challenge` (which returns the single-use
+  :class:`~kamusm.values.UnblockAuthorization`) and :meth:`report_result`.
+
+One pure core, :class:`_PortalCore`, builds every request and parses every response; the two
+clients only send. httpx errors are translated at one point (:func:`_translate_httpx_error`) and
+every refusal of the portal becomes a typed :class:`~kamusm.errors.PortalError` chosen by the
+machine-readable ``error`` code of the JSON body, never by its English text.
+
+TLS verification is always on for ``https`` (a CA bundle may be given); plain ``http`` is
+accepted only for loopback hosts, where the local sandbox runs. Only idempotent reads are
+retried, with exponential backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import itertools
+import logging
+import re
+import ssl
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any, Final, Generic, Literal, Self, TypeVar
+from urllib.parse import quote, urlsplit
+
+import attrs
+import httpx
+
+from kamusm.errors import (
+    AuthenticationRequiredError,
+    BadRequestError,
+    CardNotOwnedError,
+    ConflictError,
+    ForbiddenError,
+    InputError,
+    LoginFailedError,
+    LoginMethodUnavailableError,
+    NotFoundError,
+    OperationCancelledError,
+    PortalConnectionError,
+    PortalError,
+    PortalProtocolError,
+    PortalServerError,
+    PortalTimeoutError,
+    PortalTlsError,
+    RateLimitedError,
+    SmsCodeExpiredError,
+    SmsCodeRejectedError,
+    VerificationCodeExpiredError,
+    VerificationCodeInvalidError,
+    VerificationCodeUsedError,
+)
+from kamusm.values import (
+    Clock,
+    Pin,
+    Product,
+    SmsCode,
+    SystemClock,
+    Tckn,
+    UnblockAuthorization,
+    VerificationCode,
+)
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "AsyncPortalClient",
+    "Captcha",
+    "Challenge",
+    "EdevletMethod",
+    "Operation",
+    "PendingLogin",
+    "PortalCertificate",
+    "PortalCertificateStatus",
+    "PortalClient",
+    "PortalSession",
+]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: 10 s to read an answer, 5 s to connect.
+DEFAULT_TIMEOUT: Final = httpx.Timeout(10.0, connect=5.0)
+#: Keep-alive connections per client: more than any sensible number of concurrent operations
+#: of one process, so a burst never closes and reopens connections (see
+#: ``benchmarks/bench_portal.py``).
+_POOL_SIZE: Final = 100
+_LOOPBACK: Final = frozenset({"127.0.0.1", "::1", "localhost"})
+_API: Final = "/api/v1"
+_SERIAL = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+_REASON = re.compile(r"[A-Za-z_.-]{1,64}")
+_RETRY_STATUSES: Final = frozenset({502, 503, 504})
+
+ChallengeMethod = Literal["sms", "web_password"]
+
+
+# ==== results =================================================================================
+
+
+def _aware(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+        raise TypeError(f"{attribute.name} must be a timezone-aware datetime")
+
+
+class PortalCertificateStatus(enum.Enum):
+    """A certificate's state on the portal."""
+
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    """Can be re-activated by its holder ("Askıdan İndirme")."""
+    REVOKED = "revoked"
+    """For good: a revoked certificate is never active again."""
+
+
+class EdevletMethod(enum.Enum):
+    """The e-Devlet login methods (seed 002). A deployment may offer only some."""
+
+    PASSWORD = "password"
+    MOBILE_SIGNATURE = "mobile_signature"
+    E_SIGNATURE = "e_signature"
+    ID_CARD = "id_card"
+    INTERNET_BANKING = "internet_banking"
+
+
+@attrs.frozen(kw_only=True)
+class PortalSession:
+    """The holder's logged-in portal session (its token stays inside the client)."""
+
+    holder: Tckn
+    method: str
+    expires_at: datetime = attrs.field(validator=_aware)
+
+
+@attrs.frozen(kw_only=True)
+class Captcha:
+    """A Şifreli Giriş captcha ("Resimdeki Yazı"). ``text`` is what the image shows; the
+    sandbox hands it as text."""
+
+    captcha_id: str = attrs.field(repr=False)
+    text: str
+    expires_at: datetime = attrs.field(validator=_aware)
+
+
+@attrs.frozen(kw_only=True)
+class PendingLogin:
+    """A Şifreli Giriş waiting for the SMS code sent to ``masked_phone``."""
+
+    pending_login_id: str = attrs.field(repr=False)
+    masked_phone: str
+    expires_at: datetime = attrs.field(validator=_aware)
+
+
+@attrs.frozen(kw_only=True)
+class PortalCertificate:
+    """A certificate as the portal lists it: its state and validity."""
+
+    serial_number: str
+    card_serial: str
+    product: Product
+    subject: str
+    status: PortalCertificateStatus
+    not_before: datetime = attrs.field(validator=_aware)
+    not_after: datetime = attrs.field(validator=_aware)
+    expired: bool
+
+
+@attrs.frozen(kw_only=True, repr=False)
+class Operation:
+    """A verification code redeemed for one card: the desktop application's side of a PIN
+    reset.
+
+    ``operation_id`` with the code is a bearer capability: neither appears in ``repr``, logs
+    or errors. ``expires_at`` is when the operation stops being valid and
+    ``pin_entry_deadline`` when the portal stops waiting for the confirmation request.
+    """
+
+    operation_id: str
+    holder: Tckn
+    product: Product
+    card_serial: str
+    expires_at: datetime = attrs.field(validator=_aware)
+    pin_entry_deadline: datetime | None = attrs.field(default=None, validator=_aware)
+    verification_code: VerificationCode = attrs.field(eq=False)
+
+    def __repr__(self) -> str:
+        return (
+            f"Operation(holder={self.holder.masked!r}, product={self.product.value!r}, "
+            f"card_serial={self.card_serial!r}, expires_at={self.expires_at.isoformat()!r})"
+        )
+
+    __str__ = __repr__
+
+    def is_expired(self, now: datetime) -> bool:
+        return now >= self.expires_at
+
+
+@attrs.frozen(kw_only=True)
+class Challenge:
+    """The confirmation the portal asks for: an SMS code (sent to ``masked_phone``) or the
+    holder's web password, until ``expires_at``, with ``attempts_remaining`` wrong answers
+    left before the operation is cancelled."""
+
+    method: ChallengeMethod
+    expires_at: datetime = attrs.field(validator=_aware)
+    attempts_remaining: int
+    masked_phone: str | None = None
+
+
+# ==== the one place httpx errors are translated ===============================================
+
+
+def _is_tls_failure(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ssl.SSLError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _connect_error(exc: httpx.HTTPError) -> PortalError:
+    return PortalTlsError() if _is_tls_failure(exc) else PortalConnectionError()
+
+
+def _protocol_error(exc: httpx.HTTPError) -> PortalError:
+    return PortalProtocolError()
+
+
+#: Every exception class httpx defines, to the portal error it becomes. A test fails when
+#: httpx grows a class that is missing here.
+_HTTPX_ERRORS: Final[Mapping[type[Exception], Callable[[Any], PortalError]]] = {
+    httpx.HTTPError: lambda exc: PortalConnectionError(),
+    httpx.RequestError: lambda exc: PortalConnectionError(),
+    httpx.TransportError: lambda exc: PortalConnectionError(),
+    httpx.TimeoutException: lambda exc: PortalTimeoutError(),
+    httpx.ConnectTimeout: lambda exc: PortalTimeoutError(),
+    httpx.ReadTimeout: lambda exc: PortalTimeoutError(),
+    httpx.WriteTimeout: lambda exc: PortalTimeoutError(),
+    httpx.PoolTimeout: lambda exc: PortalTimeoutError(),
+    httpx.NetworkError: _connect_error,
+    httpx.ConnectError: _connect_error,
+    httpx.ReadError: _connect_error,
+    httpx.WriteError: _connect_error,
+    httpx.CloseError: _connect_error,
+    httpx.ProxyError: lambda exc: PortalConnectionError(),
+    httpx.UnsupportedProtocol: lambda exc: PortalConnectionError(),
+    httpx.ProtocolError: _protocol_error,
+    httpx.LocalProtocolError: _protocol_error,
+    httpx.RemoteProtocolError: _protocol_error,
+    httpx.DecodingError: _protocol_error,
+    httpx.TooManyRedirects: _protocol_error,
+    httpx.HTTPStatusError: lambda exc: _error_from_response(exc.response, SystemClock()),
+    httpx.InvalidURL: lambda exc: BadRequestError(reason="invalid_url"),
+    httpx.CookieConflict: _protocol_error,
+    httpx.StreamError: _protocol_error,
+    httpx.StreamConsumed: _protocol_error,
+    httpx.StreamClosed: _protocol_error,
+    httpx.ResponseNotRead: _protocol_error,
+    httpx.RequestNotRead: _protocol_error,
+}
+
+
+def _translate_httpx_error(exc: Exception) -> PortalError:
+    """The :class:`~kamusm.errors.PortalError` for an httpx exception (the most specific
+    entry of its class hierarchy). Callers raise it ``from exc``."""
+    for cls in type(exc).__mro__:
+        make = _HTTPX_ERRORS.get(cls)
+        if make is not None:
+            return make(exc)
+    return PortalConnectionError()
+
+
+# ==== responses to errors =====================================================================
+
+
+def _retry_after(response: httpx.Response, body: Mapping[str, Any], clock: Clock) -> int:
+    value = body.get("retry_after")
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    header = response.headers.get("retry-after", "").strip()
+    if header.isdigit():
+        return max(1, int(header))
+    if header:
+        try:
+            when = parsedate_to_datetime(header)
+        except (TypeError, ValueError):
+            return 1
+        if when.tzinfo is not None:
+            return max(1, int((when - clock.now()).total_seconds()))
+    return 1
+
+
+def _reason(body: Mapping[str, Any], default: str) -> str:
+    reason = body.get("reason")
+    return reason if isinstance(reason, str) and _REASON.fullmatch(reason) else default
+
+
+def _attempts(body: Mapping[str, Any]) -> int:
+    value = body.get("attempts_remaining")
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return 0
+
+
+_BY_CODE: Final[Mapping[str, Callable[[Mapping[str, Any], int], PortalError]]] = {
+    "verification_code_invalid": lambda b, s: VerificationCodeInvalidError(status=s),
+    "verification_code_expired": lambda b, s: VerificationCodeExpiredError(status=s),
+    "verification_code_used": lambda b, s: VerificationCodeUsedError(status=s),
+    "card_not_owned": lambda b, s: CardNotOwnedError(status=s),
+    "sms_code_rejected": lambda b, s: SmsCodeRejectedError(
+        attempts_remaining=_attempts(b), status=s
+    ),
+    "sms_code_expired": lambda b, s: SmsCodeExpiredError(status=s),
+    "operation_cancelled": lambda b, s: OperationCancelledError(status=s),
+    "authentication_required": lambda b, s: AuthenticationRequiredError(status=s),
+    "login_failed": lambda b, s: LoginFailedError(status=s),
+    "login_method_unavailable": lambda b, s: LoginMethodUnavailableError(status=s),
+    "forbidden": lambda b, s: ForbiddenError(status=s),
+    "not_found": lambda b, s: NotFoundError(status=s),
+    "conflict": lambda b, s: ConflictError(reason=_reason(b, "conflict"), status=s),
+    "bad_request": lambda b, s: BadRequestError(reason=_reason(b, "bad_request"), status=s),
+    "payload_too_large": lambda b, s: BadRequestError(reason="payload_too_large", status=s),
+    "method_not_allowed": lambda b, s: BadRequestError(reason="method_not_allowed", status=s),
+    "server_error": lambda b, s: PortalServerError(status=s),
+}
+
+
+def _error_from_response(response: httpx.Response, clock: Clock) -> PortalError:
+    """The typed error for a refusal: by the body's ``error`` code, else by the status."""
+    status = response.status_code
+    try:
+        body = response.json()
+    except (ValueError, UnicodeDecodeError, httpx.ResponseNotRead):
+        body = None
+    body = body if isinstance(body, dict) else {}
+    code = body.get("error")
+    if code == "rate_limited" or status == 429:
+        return RateLimitedError(retry_after=_retry_after(response, body, clock), status=status)
+    make = _BY_CODE.get(code) if isinstance(code, str) else None
+    if make is not None:
+        return make(body, status)
+    if status >= 500:
+        return PortalServerError(status=status)
+    by_status: Mapping[int, Callable[[], PortalError]] = {
+        401: lambda: AuthenticationRequiredError(status=status),
+        403: lambda: ForbiddenError(status=status),
+        404: lambda: NotFoundError(status=status),
+        409: lambda: ConflictError(reason="conflict", status=status),
+        400: lambda: BadRequestError(reason="bad_request", status=status),
+        413: lambda: BadRequestError(reason="payload_too_large", status=status),
+        422: lambda: BadRequestError(reason="unprocessable", status=status),
+    }
+    return by_status.get(status, lambda: PortalProtocolError(status=status))()
+
+
+# ==== the pure core ===========================================================================
+
+
+@attrs.frozen(kw_only=True)
+class _Call(Generic[T]):
+    """One request of the contract and how to read its answer."""
+
+    method: str
+    path: str
+    body: Mapping[str, Any] | None = attrs.field(default=None, repr=False)
+    session: bool = False
+    idempotent: bool = False
+    ok: int = 200
+    parse: Callable[[Any], T] = attrs.field(repr=False)
+    #: Short description for the debug log: never a secret, never an operation id.
+    what: str
+
+
+class _Fields:
+    """Typed reads from a JSON object; anything off-contract is a PortalProtocolError."""
+
+    def __init__(self, data: Any, status: int) -> None:
+        if not isinstance(data, dict):
+            raise PortalProtocolError(status=status)
+        self.data = data
+        self.status = status
+
+    def _get(self, key: str, kind: type[Any] | tuple[type[Any], ...]) -> Any:
+        value = self.data.get(key)
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+            raise PortalProtocolError(status=self.status)
+        return value
+
+    def text(self, key: str) -> str:
+        value: str = self._get(key, str)
+        return value
+
+    def optional_text(self, key: str) -> str | None:
+        return None if self.data.get(key) is None else self.text(key)
+
+    def integer(self, key: str) -> int:
+        value: int = self._get(key, int)
+        return value
+
+    def flag(self, key: str) -> bool:
+        value: bool = self._get(key, bool)
+        return value
+
+    def moment(self, key: str) -> datetime:
+        try:
+            value = datetime.fromisoformat(self.text(key))
+        except ValueError:
+            raise PortalProtocolError(status=self.status) from None
+        if value.tzinfo is None:
+            raise PortalProtocolError(status=self.status)
+        return value
+
+    def optional_moment(self, key: str) -> datetime | None:
+        return None if self.data.get(key) is None else self.moment(key)
+
+    def tckn(self, key: str) -> Tckn:
+        value = self.text(key)
+        if not Tckn.is_valid(value):
+            raise PortalProtocolError(status=self.status)
+        return Tckn(value)
+
+    def enum(self, key: str, kind: type[Any]) -> Any:
+        try:
+            return kind(self.text(key))
+        except ValueError:
+            raise PortalProtocolError(status=self.status) from None
+
+    def nested(self, key: str) -> _Fields:
+        return _Fields(self.data.get(key), self.status)
+
+    def items(self, key: str) -> list[_Fields]:
+        value = self._get(key, list)
+        return [_Fields(item, self.status) for item in value]
+
+
+def _check_base_url(base_url: str) -> str:
+    if not isinstance(base_url, str):
+        raise InputError()
+    parts = urlsplit(base_url.strip())
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("http", "https") or not host or parts.query or parts.fragment:
+        raise InputError()
+    if parts.scheme == "http" and host not in _LOOPBACK:
+        raise InputError()
+    path = parts.path.rstrip("/")
+    path = path.removesuffix(_API)
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def _tls(verify: object) -> ssl.SSLContext | bool:
+    if verify is True:
+        return True
+    if isinstance(verify, ssl.SSLContext):
+        if verify.verify_mode is not ssl.CERT_REQUIRED or not verify.check_hostname:
+            raise InputError()
+        return verify
+    if isinstance(verify, str) and verify:
+        try:
+            return ssl.create_default_context(cafile=verify)
+        except (OSError, ssl.SSLError):
+            raise InputError() from None
+    # verify=False (or anything else) is not offered: TLS verification is always on.
+    raise InputError()
+
+
+def _serial(value: object) -> str:
+    if not isinstance(value, str) or not _SERIAL.fullmatch(value):
+        raise InputError()
+    return value
+
+
+class _PortalCore:
+    """Everything of a portal client that does no I/O: the base URL, the holder's session
+    token, building each request and reading each answer, retry decisions."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        clock: Clock | None,
+        retries: int,
+        backoff: float,
+    ) -> None:
+        self.base_url = _check_base_url(base_url)
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        if retries < 0 or backoff < 0:
+            raise InputError()
+        self.retries = retries
+        self.backoff = backoff
+        self._session_token: str | None = None
+
+    # -- sending support --
+
+    def request(self, http: httpx.Client | httpx.AsyncClient, call: _Call[Any]) -> httpx.Request:
+        headers = {"Accept": "application/json"}
+        if call.session:
+            if self._session_token is None:
+                raise AuthenticationRequiredError()
+            headers["Authorization"] = f"Bearer {self._session_token}"
+        log.debug("Portal: %s", call.what)
+        return http.build_request(
+            call.method,
+            self.base_url + _API + call.path,
+            json=call.body,
+            headers=headers,
+        )
+
+    def finish(self, call: _Call[T], response: httpx.Response) -> T:
+        """The parsed answer, or the typed refusal."""
+        if response.status_code != call.ok:
+            err = _error_from_response(response, self.clock)
+            if isinstance(err, AuthenticationRequiredError) and call.session:
+                self._session_token = None
+            log.debug("Portal refused (%s): %s", call.what, type(err).__name__)
+            raise err
+        if call.ok == 204:
+            return call.parse(None)
+        try:
+            data = response.json()
+        except (ValueError, UnicodeDecodeError):
+            raise PortalProtocolError(status=response.status_code) from None
+        return call.parse(_Fields(data, response.status_code))
+
+    def retry_delay(self, call: _Call[Any], attempt: int, err: PortalError) -> float | None:
+        """Seconds to wait before trying ``call`` again, or ``None`` to give up. Only
+        idempotent reads are retried, and only after a fault that may pass."""
+        if not call.idempotent or attempt >= self.retries:
+            return None
+        transient = isinstance(err, PortalTimeoutError) or (
+            isinstance(err, PortalConnectionError) and not isinstance(err, PortalTlsError)
+        )
+        if isinstance(err, PortalServerError) and err.status in _RETRY_STATUSES:
+            transient = True
+        return self.backoff * (2**attempt) if transient else None
+
+    @property
+    def logged_in(self) -> bool:
+        return self._session_token is not None
+
+    # -- the holder's session --
+
+    def login_methods(self) -> _Call[dict[str, bool]]:
+        def parse(f: _Fields) -> dict[str, bool]:
+            return {m.text("method"): m.flag("available") for m in f.items("methods")}
+
+        return _Call(
+            method="GET",
+            path="/login-methods",
+            idempotent=True,
+            parse=parse,
+            what="listing login methods",
+        )
+
+    def _session(self, f: _Fields) -> PortalSession:
+        self._session_token = f.text("session_token")
+        session = PortalSession(
+            holder=f.tckn("holder"), method=f.text("method"), expires_at=f.moment("expires_at")
+        )
+        log.info("Portal session opened for %s", session.holder.masked)
+        return session
+
+    def login_edevlet(
+        self, tckn: Tckn, password: str, method: EdevletMethod
+    ) -> _Call[PortalSession]:
+        if not isinstance(tckn, Tckn) or not isinstance(password, str) or not password:
+            raise InputError()
+        return _Call(
+            method="POST",
+            path="/session/edevlet",
+            body={"tckn": tckn.value, "password": password, "method": EdevletMethod(method).value},
+            parse=self._session,
+            what="logging in through e-Devlet",
+        )
+
+    def captcha(self) -> _Call[Captcha]:
+        def parse(f: _Fields) -> Captcha:
+            return Captcha(
+                captcha_id=f.text("captcha_id"),
+                text=f.text("text"),
+                expires_at=f.moment("expires_at"),
+            )
+
+        return _Call(method="POST", path="/session/captcha", parse=parse, what="captcha")
+
+    def login_sifreli_giris(
+        self, id_number: Tckn | str, captcha: Captcha, captcha_answer: str, security_word: str
+    ) -> _Call[PendingLogin]:
+        number = id_number.value if isinstance(id_number, Tckn) else id_number
+        if not all(isinstance(v, str) and v for v in (number, captcha_answer, security_word)):
+            raise InputError()
+
+        def parse(f: _Fields) -> PendingLogin:
+            return PendingLogin(
+                pending_login_id=f.text("pending_login_id"),
+                masked_phone=f.text("masked_phone"),
+                expires_at=f.moment("expires_at"),
+            )
+
+        return _Call(
+            method="POST",
+            path="/session/sifreli-giris",
+            body={
+                "id_number": number,
+                "captcha_id": captcha.captcha_id,
+                "captcha_answer": captcha_answer,
+                "security_word": security_word,
+            },
+            parse=parse,
+            what="Şifreli Giriş",
+        )
+
+    def confirm_login_sms(self, pending: PendingLogin, code: SmsCode | str) -> _Call[PortalSession]:
+        typed = code.reveal() if isinstance(code, SmsCode) else code
+        if not isinstance(typed, str) or not typed:
+            raise InputError()
+        return _Call(
+            method="POST",
+            path="/session/sifreli-giris/confirm",
+            body={"pending_login_id": pending.pending_login_id, "sms_code": typed},
+            parse=self._session,
+            what="confirming Şifreli Giriş by SMS",
+        )
+
+    def logout(self) -> _Call[None]:
+        def parse(_: object) -> None:
+            self._session_token = None
+            log.info("Portal session closed")
+
+        return _Call(
+            method="DELETE", path="/session", session=True, ok=204, parse=parse, what="logout"
+        )
+
+    def current_session(self) -> _Call[PortalSession]:
+        def parse(f: _Fields) -> PortalSession:
+            return PortalSession(
+                holder=f.tckn("holder"),
+                method=f.text("method"),
+                expires_at=f.moment("expires_at"),
+            )
+
+        return _Call(
+            method="GET",
+            path="/session",
+            session=True,
+            idempotent=True,
+            parse=parse,
+            what="reading the session",
+        )
+
+    # -- certificates --
+
+    @staticmethod
+    def _certificate(f: _Fields) -> PortalCertificate:
+        return PortalCertificate(
+            serial_number=f.text("serial_number"),
+            card_serial=f.text("card_serial"),
+            product=f.enum("product", Product),
+            subject=f.text("subject"),
+            status=f.enum("status", PortalCertificateStatus),
+            not_before=f.moment("not_before"),
+            not_after=f.moment("not_after"),
+            expired=f.flag("expired"),
+        )
+
+    def list_certificates(self) -> _Call[tuple[PortalCertificate, ...]]:
+        def parse(f: _Fields) -> tuple[PortalCertificate, ...]:
+            return tuple(self._certificate(c) for c in f.items("certificates"))
+
+        return _Call(
+            method="GET",
+            path="/certificates",
+            session=True,
+            idempotent=True,
+            parse=parse,
+            what="listing certificates",
+        )
+
+    def change_certificate(
+        self, serial_number: str, action: str, body: Mapping[str, Any] | None
+    ) -> _Call[PortalCertificate]:
+        serial = _serial(serial_number)
+
+        def parse(f: _Fields) -> PortalCertificate:
+            cert = self._certificate(f)
+            log.info("Certificate %s is now %s", cert.serial_number, cert.status.value)
+            return cert
+
+        return _Call(
+            method="POST",
+            path=f"/certificates/{quote(serial, safe='')}/{action}",
+            body=body,
+            session=True,
+            parse=parse,
+            what=f"{action} certificate {serial}",
+        )
+
+    # -- PIN reset, the holder's side --
+
+    def start_pin_reset(self, product: Product) -> _Call[VerificationCode]:
+        if not isinstance(product, Product):
+            raise InputError()
+
+        def parse(f: _Fields) -> VerificationCode:
+            issued = f.moment("issued_at")
+            expires = f.moment("expires_at")
+            try:
+                code = VerificationCode(
+                    f.text("verification_code"),
+                    length=f.integer("length"),
+                    issued_at=issued,
+                    validity=expires - issued,
+                )
+            except InputError:
+                raise PortalProtocolError(status=f.status) from None
+            log.info("Verification code issued for a %s PIN reset", product.value)
+            return code
+
+        return _Call(
+            method="POST",
+            path="/pin-reset",
+            body={"product": product.value},
+            session=True,
+            ok=201,
+            parse=parse,
+            what=f"starting a {product.value} PIN reset",
+        )
+
+    def reveal_initial_pin(self, card_serial: str) -> _Call[Pin]:
+        serial = _serial(card_serial)
+
+        def parse(f: _Fields) -> Pin:
+            try:
+                return Pin(f.text("initial_pin"))
+            except InputError:
+                raise PortalProtocolError(status=f.status) from None
+
+        return _Call(
+            method="POST",
+            path=f"/cards/{quote(serial, safe='')}/initial-pin/reveal",
+            session=True,
+            parse=parse,
+            what=f"showing the initial PIN of card {serial}",
+        )
+
+    def delete_initial_pin(self, card_serial: str) -> _Call[None]:
+        serial = _serial(card_serial)
+
+        def parse(_: object) -> None:
+            log.info("Initial PIN of card %s deleted", serial)
+
+        return _Call(
+            method="DELETE",
+            path=f"/cards/{quote(serial, safe='')}/initial-pin",
+            session=True,
+            ok=204,
+            parse=parse,
+            what=f"deleting the initial PIN of card {serial}",
+        )
+
+    # -- PIN reset, the desktop application's side --
+
+    def redeem(self, code: VerificationCode, card_serial: str) -> _Call[Operation]:
+        if not isinstance(code, VerificationCode):
+            raise InputError()
+        serial = _serial(card_serial)
+
+        def parse(f: _Fields) -> Operation:
+            op = Operation(
+                operation_id=f.text("operation_id"),
+                holder=f.tckn("holder"),
+                product=f.enum("product", Product),
+                card_serial=f.text("card_serial"),
+                expires_at=f.moment("expires_at"),
+                pin_entry_deadline=f.optional_moment("pin_entry_deadline"),
+                verification_code=code,
+            )
+            if op.card_serial != serial:
+                raise PortalProtocolError(status=f.status)
+            log.info("Verification code redeemed for card %s", serial)
+            return op
+
+        return _Call(
+            method="POST",
+            path="/operations",
+            body={"verification_code": code.reveal(), "card_serial": serial},
+            ok=201,
+            parse=parse,
+            what=f"redeeming a verification code for card {serial}",
+        )
+
+    @staticmethod
+    def _operation_body(operation: Operation, **extra: Any) -> dict[str, Any]:
+        if not isinstance(operation, Operation):
+            raise InputError()
+        return {
+            "operation_id": operation.operation_id,
+            "verification_code": operation.verification_code.reveal(),
+            **extra,
+        }
+
+    def request_challenge(self, operation: Operation, method: str) -> _Call[Challenge]:
+        if method not in ("sms", "web_password"):
+            raise InputError()
+
+        def parse(f: _Fields) -> Challenge:
+            kind = f.text("method")
+            if kind not in ("sms", "web_password"):
+                raise PortalProtocolError(status=f.status)
+            return Challenge(
+                method="sms" if kind == "sms" else "web_password",
+                expires_at=f.moment("expires_at"),
+                attempts_remaining=f.integer("attempts_remaining"),
+                masked_phone=f.optional_text("masked_phone"),
+            )
+
+        return _Call(
+            method="POST",
+            path="/operations/challenge",
+            body=self._operation_body(operation, method=method),
+            parse=parse,
+            what=f"asking for the {method} confirmation for card {operation.card_serial}",
+        )
+
+    def confirm_challenge(
+        self, operation: Operation, answer: SmsCode | str
+    ) -> _Call[UnblockAuthorization]:
+        typed = answer.reveal() if isinstance(answer, SmsCode) else answer
+        if not isinstance(typed, str) or not typed:
+            raise InputError()
+
+        def parse(f: _Fields) -> UnblockAuthorization:
+            auth = f.nested("authorization")
+            if auth.text("card_serial") != operation.card_serial:
+                raise PortalProtocolError(status=f.status)
+            credential = auth.text("credential")
+            if not credential:
+                raise PortalProtocolError(status=f.status)
+            log.info("Unblock authorization received for card %s", operation.card_serial)
+            return UnblockAuthorization(
+                credential,
+                card_serial=operation.card_serial,
+                expires_at=auth.moment("expires_at"),
+                operation_id=operation.operation_id,
+            )
+
+        return _Call(
+            method="POST",
+            path="/operations/confirm",
+            body=self._operation_body(operation, answer=typed),
+            parse=parse,
+            what=f"confirming the operation for card {operation.card_serial}",
+        )
+
+    def report_result(self, operation: Operation, success: bool, reason: str | None) -> _Call[None]:
+        if not isinstance(success, bool):
+            raise InputError()
+        if reason is not None and not (isinstance(reason, str) and _REASON.fullmatch(reason)):
+            # Letters, "_", "." and "-" only: a reason can never carry a PIN or a code.
+            raise InputError()
+        body = self._operation_body(operation, success=success)
+        if reason is not None:
+            body["reason"] = reason
+
+        def parse(_: object) -> None:
+            log.info(
+                "Result reported for card %s: %s",
+                operation.card_serial,
+                "success" if success else "failure",
+            )
+
+        return _Call(
+            method="POST",
+            path="/operations/result",
+            body=body,
+            ok=204,
+            parse=parse,
+            what=f"reporting the result for card {operation.card_serial}",
+        )
+
+
+# ==== the two clients =========================================================================
+
+
+def _limits() -> httpx.Limits:
+    return httpx.Limits(
+        max_connections=_POOL_SIZE, max_keepalive_connections=_POOL_SIZE, keepalive_expiry=30
+    )
+
+
+class _ClientBase:
+    """What both clients share besides sending: construction and the repr."""
+
+    _core: _PortalCore
+
+    def _setup(
+        self,
+        base_url: str,
+        verify: bool | str | ssl.SSLContext,
+        clock: Clock | None,
+        retries: int,
+        backoff: float,
+    ) -> ssl.SSLContext | bool:
+        self._core = _PortalCore(base_url, clock=clock, retries=retries, backoff=backoff)
+        return _tls(verify)
+
+    @property
+    def base_url(self) -> str:
+        return self._core.base_url
+
+    @property
+    def clock(self) -> Clock:
+        return self._core.clock
+
+    @property
+    def logged_in(self) -> bool:
+        """Whether the client holds a holder session token."""
+        return self._core.logged_in
+
+    def __repr__(self) -> str:
+        state = "logged in" if self._core.logged_in else "no session"
+        return f"{type(self).__name__}({self._core.base_url!r}, {state})"
+
+
+class PortalClient(_ClientBase):
+    """The portal client for synchronous code. Use it as a context manager or call
+    :meth:`close`.
+
+    ``base_url`` is the portal's origin (``https://…``; ``http://`` only for 127.0.0.1, ::1
+    and localhost). ``verify`` is ``True`` (the system's trust store) or a CA bundle path or
+    an :class:`ssl.SSLContext` that verifies; ``False`` is refused. ``transport`` replaces
+    the network (tests). Idempotent reads are retried ``retries`` times with exponential
+    ``backoff`` seconds.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        verify: bool | str | ssl.SSLContext = True,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        clock: Clock | None = None,
+        transport: httpx.BaseTransport | None = None,
+        retries: int = 2,
+        backoff: float = 0.2,
+    ) -> None:
+        tls = self._setup(base_url, verify, clock, retries, backoff)
+        self._http = httpx.Client(
+            verify=tls,
+            timeout=timeout,
+            transport=transport,
+            limits=_limits(),
+            follow_redirects=False,
+        )
+
+    def _run(self, call: _Call[T]) -> T:
+        for attempt in itertools.count():
+            try:
+                try:
+                    response = self._http.send(self._core.request(self._http, call))
+                except httpx.HTTPError as exc:
+                    raise _translate_httpx_error(exc) from exc
+                return self._core.finish(call, response)
+            except PortalError as err:
+                delay = self._core.retry_delay(call, attempt, err)
+                if delay is None:
+                    raise
+            time.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- the holder's session --
+
+    def login_methods(self) -> dict[str, bool]:
+        """Each login method of the deployment and whether it is available."""
+        return self._run(self._core.login_methods())
+
+    def login_edevlet(
+        self, tckn: Tckn, password: str, *, method: EdevletMethod = EdevletMethod.PASSWORD
+    ) -> PortalSession:
+        """Log in through e-Devlet; the session token stays in this client."""
+        return self._run(self._core.login_edevlet(tckn, password, method))
+
+    def get_captcha(self) -> Captcha:
+        """A captcha for :meth:`login_sifreli_giris`."""
+        return self._run(self._core.captcha())
+
+    def login_sifreli_giris(
+        self,
+        id_number: Tckn | str,
+        *,
+        captcha: Captcha,
+        captcha_answer: str,
+        security_word: str,
+    ) -> PendingLogin:
+        """Şifreli Giriş (T.C. Kimlik No or passport number, captcha, security word): an SMS
+        code goes to the registered phone; finish with :meth:`confirm_login_sms`."""
+        return self._run(
+            self._core.login_sifreli_giris(id_number, captcha, captcha_answer, security_word)
+        )
+
+    def confirm_login_sms(self, pending: PendingLogin, code: SmsCode | str) -> PortalSession:
+        return self._run(self._core.confirm_login_sms(pending, code))
+
+    def session(self) -> PortalSession:
+        """The current session (raises AuthenticationRequiredError when there is none)."""
+        return self._run(self._core.current_session())
+
+    def logout(self) -> None:
+        self._run(self._core.logout())
+
+    def list_certificates(self) -> tuple[PortalCertificate, ...]:
+        return self._run(self._core.list_certificates())
+
+    def suspend_certificate(self, serial_number: str) -> PortalCertificate:
+        return self._run(self._core.change_certificate(serial_number, "suspend", None))
+
+    def reactivate_certificate(self, serial_number: str) -> PortalCertificate:
+        """ "Askıdan İndirme": make a suspended certificate active again."""
+        return self._run(self._core.change_certificate(serial_number, "reactivate", None))
+
+    def revoke_certificate(self, serial_number: str, *, confirm: bool) -> PortalCertificate:
+        """Revoke for good; ``confirm=True`` is required (renewal is paid)."""
+        if confirm is not True:
+            raise InputError()
+        body = {"confirm": True}
+        return self._run(self._core.change_certificate(serial_number, "revoke", body))
+
+    def start_pin_reset(self, product: Product) -> VerificationCode:
+        """A verification code for a PIN reset of ``product``; calling again ("Tekrar Kod
+        Al") invalidates the previous code."""
+        return self._run(self._core.start_pin_reset(product))
+
+    def reveal_initial_pin(self, card_serial: str) -> Pin:
+        """The legacy initial PIN of a card, once, in a Şifreli Giriş session."""
+        return self._run(self._core.reveal_initial_pin(card_serial))
+
+    def delete_initial_pin(self, card_serial: str) -> None:
+        """ "Sil": delete the legacy initial PIN for good."""
+        self._run(self._core.delete_initial_pin(card_serial))
+
+    # -- the desktop application's side --
+
+    def redeem(self, code: VerificationCode, *, card_serial: str) -> Operation:
+        """Redeem a verification code for one card of its holder."""
+        return self._run(self._core.redeem(code, card_serial))
+
+    def request_challenge(
+        self, operation: Operation, *, method: ChallengeMethod = "sms"
+    ) -> Challenge:
+        """Ask for the confirmation: an SMS code, or the holder's web password."""
+        return self._run(self._core.request_challenge(operation, method))
+
+    def confirm_challenge(
+        self, operation: Operation, answer: SmsCode | str
+    ) -> UnblockAuthorization:
+        """Answer the challenge; the right answer returns the single-use authorization."""
+        return self._run(self._core.confirm_challenge(operation, answer))
+
+    def report_result(
+        self, operation: Operation, *, success: bool, reason: str | None = None
+    ) -> None:
+        """Tell the portal how the card operation ended (``reason``: letters and ``_``)."""
+        self._run(self._core.report_result(operation, success, reason))
+
+
+class AsyncPortalClient(_ClientBase):
+    """The portal client for asyncio code: :class:`PortalClient`'s methods, awaited. Use it
+    as an async context manager or call :meth:`aclose`."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        verify: bool | str | ssl.SSLContext = True,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        clock: Clock | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        retries: int = 2,
+        backoff: float = 0.2,
+    ) -> None:
+        tls = self._setup(base_url, verify, clock, retries, backoff)
+        self._http = httpx.AsyncClient(
+            verify=tls,
+            timeout=timeout,
+            transport=transport,
+            limits=_limits(),
+            follow_redirects=False,
+        )
+
+    async def _run(self, call: _Call[T]) -> T:
+        for attempt in itertools.count():
+            try:
+                try:
+                    response = await self._http.send(self._core.request(self._http, call))
+                except httpx.HTTPError as exc:
+                    raise _translate_httpx_error(exc) from exc
+                return self._core.finish(call, response)
+            except PortalError as err:
+                delay = self._core.retry_delay(call, attempt, err)
+                if delay is None:
+                    raise
+            await asyncio.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # -- the holder's session --
+
+    async def login_methods(self) -> dict[str, bool]:
+        return await self._run(self._core.login_methods())
+
+    async def login_edevlet(
+        self, tckn: Tckn, password: str, *, method: EdevletMethod = EdevletMethod.PASSWORD
+    ) -> PortalSession:
+        return await self._run(self._core.login_edevlet(tckn, password, method))
+
+    async def get_captcha(self) -> Captcha:
+        return await self._run(self._core.captcha())
+
+    async def login_sifreli_giris(
+        self,
+        id_number: Tckn | str,
+        *,
+        captcha: Captcha,
+        captcha_answer: str,
+        security_word: str,
+    ) -> PendingLogin:
+        return await self._run(
+            self._core.login_sifreli_giris(id_number, captcha, captcha_answer, security_word)
+        )
+
+    async def confirm_login_sms(self, pending: PendingLogin, code: SmsCode | str) -> PortalSession:
+        return await self._run(self._core.confirm_login_sms(pending, code))
+
+    async def session(self) -> PortalSession:
+        return await self._run(self._core.current_session())
+
+    async def logout(self) -> None:
+        await self._run(self._core.logout())
+
+    async def list_certificates(self) -> tuple[PortalCertificate, ...]:
+        return await self._run(self._core.list_certificates())
+
+    async def suspend_certificate(self, serial_number: str) -> PortalCertificate:
+        return await self._run(self._core.change_certificate(serial_number, "suspend", None))
+
+    async def reactivate_certificate(self, serial_number: str) -> PortalCertificate:
+        return await self._run(self._core.change_certificate(serial_number, "reactivate", None))
+
+    async def revoke_certificate(self, serial_number: str, *, confirm: bool) -> PortalCertificate:
+        if confirm is not True:
+            raise InputError()
+        body = {"confirm": True}
+        return await self._run(self._core.change_certificate(serial_number, "revoke", body))
+
+    async def start_pin_reset(self, product: Product) -> VerificationCode:
+        return await self._run(self._core.start_pin_reset(product))
+
+    async def reveal_initial_pin(self, card_serial: str) -> Pin:
+        return await self._run(self._core.reveal_initial_pin(card_serial))
+
+    async def delete_initial_pin(self, card_serial: str) -> None:
+        await self._run(self._core.delete_initial_pin(card_serial))
+
+    # -- the desktop application's side --
+
+    async def redeem(self, code: VerificationCode, *, card_serial: str) -> Operation:
+        return await self._run(self._core.redeem(code, card_serial))
+
+    async def request_challenge(
+        self, operation: Operation, *, method: ChallengeMethod = "sms"
+    ) -> Challenge:
+        return await self._run(self._core.request_challenge(operation, method))
+
+    async def confirm_challenge(
+        self, operation: Operation, answer: SmsCode | str
+    ) -> UnblockAuthorization:
+        return await self._run(self._core.confirm_challenge(operation, answer))
+
+    async def report_result(
+        self, operation: Operation, *, success: bool, reason: str | None = None
+    ) -> None:
+        await self._run(self._core.report_result(operation, success, reason))
