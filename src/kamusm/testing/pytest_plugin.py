@@ -9,6 +9,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+# Token fixtures (their modules load pkcs11 only when a fixture runs).
+from kamusm.testing.opencryptoki import opencryptoki_token  # noqa: F401 (re-exported fixture)
+from kamusm.testing.softhsm import softhsm_token, softhsm_token_factory  # noqa: F401
+
 if TYPE_CHECKING:
     from kamusm.testing.certificates import CertificateFactory
 

@@ -1,0 +1,364 @@
+"""An opencryptoki software token that really counts wrong PINs and locks: for tests only.
+
+SoftHSM2 never locks a PIN. opencryptoki's software token does: one wrong PIN sets
+``USER_PIN_COUNT_LOW``, two ``USER_PIN_FINAL_TRY``, three ``USER_PIN_LOCKED``; an SO login and
+``C_InitPIN`` clear it all. This module brings that token up from nothing, as root, without
+systemd:
+
+1. a stanza for one software-token slot (:data:`SLOT_ID`, token directory :data:`TOKNAME`) in
+   the fixed configuration file ``/etc/opencryptoki/opencryptoki.conf``, between marker
+   comments, added once and left for the next run;
+2. its directories, group ``pkcs11``, mode 0770;
+3. the ``pkcsslotd`` daemon, started directly (it daemonises itself). A daemon left running by
+   an earlier run is reused when it serves the slot, and restarted cleanly when it does not;
+   a stale pid file is removed;
+4. per call of :func:`fresh_opencryptoki_token`, the token wiped and initialised again: files
+   and shared memory removed while this process has the module finalised, then
+   ``C_InitToken`` with the factory SO PIN, the SO PIN changed to the chosen one, and
+   ``C_InitPIN`` with the chosen user PIN.
+
+Only one token is driven, so only one test at a time may use it (pytest runs tests one after
+another). No helper here ever enters a wrong SO PIN: an SO PIN locked on this token cannot be
+recovered except by wiping it.
+"""
+
+from __future__ import annotations
+
+import grp
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sysconfig
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import attrs
+import pytest
+
+from kamusm.values import Pin, SystemClock, UnblockAuthorization
+
+if TYPE_CHECKING:
+    from kamusm.token import Pkcs11Module, Token
+
+__all__ = [
+    "CONF_PATH",
+    "SLOT_ID",
+    "TOKNAME",
+    "OpencryptokiToken",
+    "ensure_opencryptoki",
+    "find_opencryptoki_module",
+    "fresh_opencryptoki_token",
+    "opencryptoki_token",
+    "opencryptoki_unavailable_reason",
+]
+
+logger = logging.getLogger(__name__)
+
+CONF_PATH = Path("/etc/opencryptoki/opencryptoki.conf")
+#: The slot kamusm's test token lives in (away from the package's default slots 0-4).
+SLOT_ID = 42
+#: The software token's directory name under ``/var/lib/opencryptoki``.
+TOKNAME = "kamusmtok"
+#: The SO PIN of a software token that was never initialised (opencryptoki's factory value).
+FACTORY_SO_PIN = "87654321"
+DEFAULT_PIN = "123456"
+DEFAULT_SO_PIN = "11223344"
+
+_DATA_DIR = Path("/var/lib/opencryptoki")
+_LOCK_DIR = Path("/var/lock/opencryptoki")
+_PID_FILES = (Path("/run/pkcsslotd.pid"), Path("/var/run/pkcsslotd.pid"))
+# The token's shared memory, named by opencryptoki itself (not a temporary file of ours).
+_SHM = Path("/dev/shm") / f"var.lib.opencryptoki.{TOKNAME}"  # noqa: S108
+_MARK_BEGIN = "# >>> kamusm test token (kamusm.testing.opencryptoki) >>>"
+_MARK_END = "# <<< kamusm test token <<<"
+_STANZA = f"""{_MARK_BEGIN}
+slot {SLOT_ID}
+{{
+stdll = libpkcs11_sw.so
+tokname = {TOKNAME}
+description = "kamusm test token"
+}}
+{_MARK_END}
+"""
+
+
+def _module_locations() -> list[str]:
+    multiarch = sysconfig.get_config_var("MULTIARCH") or "x86_64-linux-gnu"
+    return [
+        f"/usr/lib/{multiarch}/pkcs11/libopencryptoki.so",
+        f"/usr/lib/{multiarch}/opencryptoki/libopencryptoki.so.0",
+        "/usr/lib64/opencryptoki/libopencryptoki.so",
+        "/usr/lib/opencryptoki/libopencryptoki.so",
+    ]
+
+
+def find_opencryptoki_module() -> str | None:
+    """The path of opencryptoki's PKCS#11 module, or ``None`` when it is not installed."""
+    return next((p for p in _module_locations() if os.path.exists(p)), None)
+
+
+def _daemon_binary() -> str | None:
+    return shutil.which("pkcsslotd") or next(
+        (p for p in ("/usr/sbin/pkcsslotd", "/sbin/pkcsslotd") if os.path.exists(p)), None
+    )
+
+
+def opencryptoki_unavailable_reason() -> str | None:
+    """Why the opencryptoki token cannot be brought up here, or ``None`` when it can."""
+    if os.name != "posix" or not hasattr(os, "geteuid"):
+        return "opencryptoki runs on Linux only"
+    if os.geteuid() != 0:
+        return (
+            "not root: bringing up opencryptoki writes /etc/opencryptoki/opencryptoki.conf and "
+            "starts the pkcsslotd daemon"
+        )
+    missing = []
+    if find_opencryptoki_module() is None:
+        missing.append("libopencryptoki.so")
+    if _daemon_binary() is None:
+        missing.append("pkcsslotd")
+    if missing:
+        return (
+            f"opencryptoki is not installed ({', '.join(missing)} missing): "
+            "apt-get install opencryptoki"
+        )
+    try:
+        grp.getgrnam("pkcs11")
+    except KeyError:
+        return "the group pkcs11 is missing (it comes with the opencryptoki package)"
+    return None
+
+
+# ---- bringing it up -----------------------------------------------------------------------
+
+
+def _ensure_stanza() -> bool:
+    """Add the slot stanza to the configuration; ``True`` if the file changed."""
+    text = CONF_PATH.read_text() if CONF_PATH.exists() else "version opencryptoki-3.1\n"
+    if _MARK_BEGIN in text:
+        return False
+    CONF_PATH.parent.mkdir(parents=True, exist_ok=True)
+    CONF_PATH.write_text(text.rstrip("\n") + "\n\n" + _STANZA)
+    logger.info("Added the kamusm test slot %s to %s", SLOT_ID, CONF_PATH)
+    return True
+
+
+def _group_dir(path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    gid = grp.getgrnam("pkcs11").gr_gid
+    os.chown(path, 0, gid)
+    path.chmod(0o770)
+
+
+def _ensure_dirs() -> None:
+    for path in (_DATA_DIR, _DATA_DIR / TOKNAME, _DATA_DIR / TOKNAME / "TOK_OBJ", _LOCK_DIR):
+        _group_dir(path)
+    _group_dir(_LOCK_DIR / TOKNAME)
+
+
+def _daemon_pid() -> int | None:
+    """The pid of a running pkcsslotd, removing pid files left by one that is gone."""
+    for pid_file in _PID_FILES:
+        try:
+            pid = int(pid_file.read_text().strip())
+        except (OSError, ValueError):
+            continue
+        try:
+            comm = Path(f"/proc/{pid}/comm").read_text().strip()
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            comm, state = "", ""
+        if comm == "pkcsslotd" and state != "Z":
+            return pid
+        logger.debug("Removing the stale pid file %s (pid %s)", pid_file, pid)
+        pid_file.unlink(missing_ok=True)
+    return None
+
+
+def _wait_until(done: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    """Poll ``done()`` until it is true; a helper's wait for a daemon, not a test's timing."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"opencryptoki: timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+def _stop_daemon(pid: int) -> None:
+    logger.info("Stopping pkcsslotd (pid %s)", pid)
+    os.kill(pid, signal.SIGTERM)
+    _wait_until(lambda: _daemon_pid() is None, "pkcsslotd to stop")
+
+
+def _start_daemon() -> None:
+    binary = _daemon_binary()
+    if binary is None:  # pragma: no cover - checked by opencryptoki_unavailable_reason
+        raise RuntimeError("pkcsslotd is not installed")
+    logger.info("Starting pkcsslotd")
+    subprocess.run([binary], check=True, capture_output=True, timeout=30)  # noqa: S603
+    _wait_until(lambda: _daemon_pid() is not None, "pkcsslotd to start")
+
+
+def _finalize_in_process(module_path: str) -> None:
+    import pkcs11  # noqa: PLC0415
+
+    real = os.path.realpath(module_path)
+    for path, lib in list(pkcs11._loaded.items()):
+        if os.path.realpath(path) == real and lib.initialized:
+            lib.finalize()
+
+
+def _slot_served(module_path: str) -> bool:
+    """Whether the running daemon offers our slot (asked through this process's module)."""
+    import pkcs11  # noqa: PLC0415
+
+    try:
+        lib = pkcs11.lib(os.path.realpath(module_path))
+        return any(slot.slot_id == SLOT_ID for slot in lib.get_slots())
+    except pkcs11.PKCS11Error:
+        return False
+
+
+def ensure_opencryptoki() -> str:
+    """Bring up configuration, directories and daemon (reusing a good running daemon) and
+    return the module path. Raises :class:`RuntimeError` with the reason when it cannot."""
+    from kamusm.token import _LOCK  # noqa: PLC0415
+
+    reason = opencryptoki_unavailable_reason()
+    if reason is not None:
+        raise RuntimeError(reason)
+    module_path = find_opencryptoki_module()
+    assert module_path is not None  # noqa: S101 - checked just above
+    with _LOCK:
+        changed = _ensure_stanza()
+        _ensure_dirs()
+        pid = _daemon_pid()
+        if pid is not None and (changed or not _slot_served(module_path)):
+            # A daemon from before the stanza existed does not know the slot: restart it, and
+            # let this process's module attach to the new one.
+            _finalize_in_process(module_path)
+            _stop_daemon(pid)
+            pid = None
+        if pid is None:
+            _finalize_in_process(module_path)
+            _start_daemon()
+        if not _slot_served(module_path):
+            raise RuntimeError(f"pkcsslotd does not offer slot {SLOT_ID} from {CONF_PATH}")
+    return module_path
+
+
+# ---- the token ----------------------------------------------------------------------------
+
+
+@attrs.frozen
+class OpencryptokiToken:
+    """The opencryptoki test token as last initialised. ``repr`` hides PIN and SO PIN."""
+
+    module_path: str
+    label: str
+    serial: str
+    slot_id: int
+    pin: Pin
+    so_pin: Pin
+
+    def module(self) -> Pkcs11Module:
+        from kamusm.token import Pkcs11Module  # noqa: PLC0415
+
+        return Pkcs11Module.open(self.module_path)
+
+    def token(self) -> Token:
+        """This token, through kamusm (selected by label: opencryptoki's serial is fixed)."""
+        return self.module().token(label=self.label)
+
+    def unblock_authorization(
+        self, *, now: datetime | None = None, validity: timedelta = timedelta(minutes=5)
+    ) -> UnblockAuthorization:
+        """A single-use authorization carrying the SO PIN, as the portal would issue one."""
+        issued = now if now is not None else SystemClock().now()
+        return UnblockAuthorization(
+            self.so_pin.reveal(), card_serial=self.serial, expires_at=issued + validity
+        )
+
+
+def _wipe() -> None:
+    token_dir = _DATA_DIR / TOKNAME
+    for child in token_dir.iterdir():
+        if child.is_dir():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+    _SHM.unlink(missing_ok=True)
+    _group_dir(token_dir / "TOK_OBJ")
+
+
+def fresh_opencryptoki_token(
+    *,
+    label: str = "kamusm-ock",
+    pin: Pin | str = DEFAULT_PIN,
+    so_pin: Pin | str = DEFAULT_SO_PIN,
+    certificates: Iterable[tuple[bytes, str, bytes]] = (),
+) -> OpencryptokiToken:
+    """Wipe the opencryptoki test token and initialise it anew with this label and PINs.
+
+    The token allows PINs of 4 to 8 characters. Every earlier state (wrong-PIN counts, a
+    locked PIN, objects) is gone afterwards. ``certificates`` are ``(der, label, object_id)``.
+    """
+    import pkcs11  # noqa: PLC0415
+
+    from kamusm.token import _LOCK, Pkcs11Module, TokenInfo  # noqa: PLC0415
+
+    user_pin = pin if isinstance(pin, Pin) else Pin(pin)
+    admin_pin = so_pin if isinstance(so_pin, Pin) else Pin(so_pin)
+    module_path = ensure_opencryptoki()
+    with _LOCK:
+        _finalize_in_process(module_path)
+        _wipe()
+        module = Pkcs11Module.open(module_path)  # initialises the module again
+        cryptoki = module._cryptoki
+        cryptoki.init_token(SLOT_ID, FACTORY_SO_PIN.encode(), label)
+        slot = next(s for s in module._lib.get_slots() if s.slot_id == SLOT_ID)
+        p11_token = slot.get_token()
+        with p11_token.open(rw=True, so_pin=FACTORY_SO_PIN) as session:
+            session.set_pin(FACTORY_SO_PIN, admin_pin.reveal())
+        with p11_token.open(rw=True, so_pin=admin_pin.reveal()) as session:
+            session.init_pin(user_pin.reveal())
+        items = list(certificates)
+        if items:
+            with p11_token.open(rw=True, user_pin=user_pin.reveal()) as session:
+                for der, cert_label, object_id in items:
+                    session.create_object(
+                        {
+                            pkcs11.Attribute.CLASS: pkcs11.ObjectClass.CERTIFICATE,
+                            pkcs11.Attribute.CERTIFICATE_TYPE: pkcs11.CertificateType.X_509,
+                            pkcs11.Attribute.TOKEN: True,
+                            pkcs11.Attribute.PRIVATE: False,
+                            pkcs11.Attribute.VALUE: bytes(der),
+                            pkcs11.Attribute.LABEL: cert_label,
+                            pkcs11.Attribute.ID: bytes(object_id),
+                        }
+                    )
+        info = TokenInfo._from_cryptoki(cryptoki.token_info(SLOT_ID), SLOT_ID)
+    logger.debug("opencryptoki test token %s initialised", label)
+    return OpencryptokiToken(
+        module_path=module_path,
+        label=label,
+        serial=info.serial,
+        slot_id=SLOT_ID,
+        pin=user_pin,
+        so_pin=admin_pin,
+    )
+
+
+@pytest.fixture
+def opencryptoki_token() -> OpencryptokiToken:
+    """The opencryptoki test token, wiped and initialised for this test: PIN 123456, SO PIN
+    11223344. Skips, saying what is missing, when not root or opencryptoki is not installed."""
+    reason = opencryptoki_unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    return fresh_opencryptoki_token()
