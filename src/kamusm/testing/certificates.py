@@ -6,8 +6,9 @@ statements and the NES policy, Mali Mühür signing (policy and EKU) and encrypt
 Mühür seals, Kamu SM test certificates, plain ones, expired and not-yet-valid ones, on RSA 2048
 or ECDSA P-384 keys, with Turkish names and the T.C. Kimlik No in the subject serialNumber.
 Each :class:`IssuedCertificate` carries its DER, a token label in the real style
-(``{TCKN}NES0``, ``{VKN}SIGN0``, ``{VKN}ENCR0``) and an object id; :func:`write_certificates`
-puts them on a PKCS#11 test token (SoftHSM2, opencryptoki).
+(``{TCKN}NES0``, ``{VKN}SIGN0``, ``{VKN}ENCR0``) and an object id (the key's subject key
+identifier, as a card pairs a certificate with its key); :func:`write_certificates` puts them
+on a test token (:mod:`kamusm.testing.softhsm`).
 
 Works outside pytest (the sandbox provisions demo cards with it). Keys are cached for the
 process: EC keys are derived from their name, so they are the same in every run; RSA keys are
@@ -28,8 +29,7 @@ import logging
 import warnings
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import TypeAlias
+from typing import Protocol, TypeAlias
 
 import attrs
 from cryptography import x509
@@ -50,7 +50,7 @@ from kamusm.certs import (
     CertificateInfo,
     CertificateKind,
 )
-from kamusm.values import Pin, Tckn
+from kamusm.values import Tckn
 
 __all__ = [
     "DEFAULT_COMPANY",
@@ -62,6 +62,7 @@ __all__ = [
     "TEST_NES_CA_NAME",
     "TEST_ROOT_CA_NAME",
     "CertificateFactory",
+    "CertificateWriter",
     "ExtraExtension",
     "IssuedCertificate",
     "KeySpec",
@@ -771,47 +772,25 @@ def _serial(*parts: str) -> int:
 # ---- onto a token -------------------------------------------------------------------------
 
 
+class CertificateWriter(Protocol):
+    """A test token that stores certificate objects, such as
+    :class:`kamusm.testing.softhsm.SoftHsmToken`."""
+
+    def write_certificate(self, der: bytes, label: str, object_id: bytes) -> None: ...
+
+
 def write_certificates(
-    module: str | Path,
-    *,
-    token_label: str,
-    pin: Pin,
-    certificates: Iterable[IssuedCertificate | TokenObject],
+    token: CertificateWriter, certificates: Iterable[IssuedCertificate | TokenObject]
 ) -> int:
-    """Write certificate objects onto the test token labelled ``token_label``.
+    """Store each certificate on the test ``token`` with its label and object id.
 
-    Logs in as the user with ``pin`` (revealed only for that login), creates one public
-    token certificate object per item (``CKA_VALUE``, ``CKA_LABEL``, ``CKA_ID``,
-    ``CKA_SUBJECT``, ``CKA_ISSUER``, ``CKA_SERIAL_NUMBER``) and returns how many it wrote.
-    For SoftHSM2 and opencryptoki test tokens; never point it at a real card.
+    Returns how many were written. For SoftHSM2 and opencryptoki test tokens; a token made by
+    :func:`kamusm.testing.softhsm.create_softhsm_token` also takes the same objects directly
+    (``certificates=[c.as_token_object() for c in issued]``).
     """
-    import pkcs11  # noqa: PLC0415 (optional dependency, loaded only by who writes tokens)
-    from pkcs11 import Attribute, CertificateType, ObjectClass  # noqa: PLC0415
-
     objects = [c.as_token_object() if isinstance(c, IssuedCertificate) else c for c in certificates]
     logger.debug("Writing %d certificate objects to a test token", len(objects))
-    lib = pkcs11.lib(str(module))
-    token = lib.get_token(token_label=token_label)
-    with token.open(rw=True, user_pin=pin.reveal()) as session:
-        for der, label, object_id in objects:
-            parsed = x509.load_der_x509_certificate(der)
-            session.create_object(
-                {
-                    Attribute.CLASS: ObjectClass.CERTIFICATE,
-                    Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
-                    Attribute.TOKEN: True,
-                    Attribute.PRIVATE: False,
-                    Attribute.LABEL: label,
-                    Attribute.ID: object_id,
-                    Attribute.VALUE: der,
-                    Attribute.SUBJECT: parsed.subject.public_bytes(),
-                    Attribute.ISSUER: parsed.issuer.public_bytes(),
-                    Attribute.SERIAL_NUMBER: _der(0x02, _int_bytes(parsed.serial_number)),
-                }
-            )
+    for der, label, object_id in objects:
+        token.write_certificate(der, label, object_id)
     logger.info("Wrote %d certificate objects to a test token", len(objects))
     return len(objects)
-
-
-def _int_bytes(value: int) -> bytes:
-    return value.to_bytes(value.bit_length() // 8 + 1, "big", signed=True)
