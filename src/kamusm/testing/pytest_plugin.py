@@ -14,7 +14,10 @@ from kamusm.testing.opencryptoki import opencryptoki_token  # noqa: F401 (re-exp
 from kamusm.testing.softhsm import softhsm_token, softhsm_token_factory  # noqa: F401
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from kamusm.testing.certificates import CertificateFactory
+    from kamusm.testing.sandbox import RunningSandbox
 
 
 @pytest.fixture
@@ -32,3 +35,13 @@ def certificate_factory() -> CertificateFactory:
     from kamusm.testing.certificates import CertificateFactory  # noqa: PLC0415 (cryptography)
 
     return CertificateFactory()
+
+
+@pytest.fixture
+def kamusm_sandbox() -> Iterator[RunningSandbox]:
+    """A fresh sandbox portal served on 127.0.0.1 for this test, on a manual clock
+    (``kamusm_sandbox.advance(seconds)``), with an empty temporary SQLite database."""
+    from kamusm.testing.sandbox import running_sandbox  # noqa: PLC0415 (starlette, uvicorn)
+
+    with running_sandbox() as running:
+        yield running
