@@ -364,6 +364,18 @@ def test_unknown_extensions_are_tolerated(factory: CertificateFactory) -> None:
     assert info.is_qualified
 
 
+def test_an_unknown_key_algorithm_is_tolerated(factory: CertificateFactory) -> None:
+    """rsaEncryption (1.2.840.113549.1.1.1) renamed to an OID no library knows."""
+    der = factory.nes().der
+    rsa_oid = bytes.fromhex("06092a864886f70d010101")
+    assert der.count(rsa_oid) == 1
+    info = CertificateInfo.from_der(der.replace(rsa_oid, rsa_oid[:-1] + b"\x63"))
+    assert info.key_algorithm is KeyAlgorithm.OTHER
+    assert info.key_size is None
+    assert info.kind is CertificateKind.NES
+    assert info.holder_name == DEFAULT_HOLDER
+
+
 # ---- time ---------------------------------------------------------------------------------
 
 

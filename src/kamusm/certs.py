@@ -494,7 +494,13 @@ def _tckn_from(raw: str | None) -> Tckn | None:
 
 
 def _key_facts(spki: Any) -> tuple[KeyAlgorithm, int | None, str | None]:
-    algorithm = _KEY_ALGORITHM_BY_ASN1.get(spki["algorithm"]["algorithm"].native)
+    try:
+        name = spki["algorithm"]["algorithm"].native
+    except KeyError:
+        # asn1crypto cannot pick a spec for a key algorithm it does not know (a post-quantum
+        # or national one): such a key is tolerated like an unknown extension, just not read.
+        return KeyAlgorithm.OTHER, None, None
+    algorithm = _KEY_ALGORITHM_BY_ASN1.get(name)
     if algorithm is None:
         return KeyAlgorithm.OTHER, None, None
     if algorithm is KeyAlgorithm.RSA:
