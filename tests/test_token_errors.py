@@ -1,0 +1,204 @@
+"""The one translation point from python-pkcs11 exceptions to kamusm errors, and finding the
+PKCS#11 module (every place tried is reported, with the reason, architecture included)."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import struct
+from pathlib import Path
+
+import pkcs11.exceptions as pe
+import pytest
+
+from kamusm import token as token_module
+from kamusm.errors import (
+    PinIncorrectError,
+    PinLockedError,
+    PinRejectedByTokenError,
+    Pkcs11ModuleNotFoundError,
+    SoPinLockedError,
+    TokenBusyError,
+    TokenError,
+    TokenRemovedError,
+    UnblockFailedError,
+)
+from kamusm.testing.softhsm import find_softhsm_module
+from kamusm.token import ENV_MODULE, PKCS11_ERRORS, Pkcs11Module
+from kamusm.values import PinStatus
+
+translate = token_module._translate
+
+
+def pkcs11_exception_classes() -> list[type[pe.PKCS11Error]]:
+    return [
+        cls for _, cls in inspect.getmembers(pe, inspect.isclass) if issubclass(cls, pe.PKCS11Error)
+    ]
+
+
+def test_every_python_pkcs11_exception_class_is_mapped() -> None:
+    """Fails when python-pkcs11 grows an exception class the table does not name."""
+    classes = pkcs11_exception_classes()
+    assert len(classes) > 60
+    missing = [cls.__name__ for cls in classes if cls not in PKCS11_ERRORS]
+    assert missing == []
+
+
+@pytest.mark.parametrize("cls", pkcs11_exception_classes(), ids=lambda c: c.__name__)
+def test_every_class_translates_to_a_token_error_with_its_code(
+    cls: type[pe.PKCS11Error],
+) -> None:
+    for step in ("read", "user_login", "set_pin", "so_login", "init_pin"):
+        err = translate(cls(), step=step)
+        assert isinstance(err, TokenError)
+        assert err.code == PKCS11_ERRORS[cls][0]
+        assert err.message("tr") and err.message("en")
+
+
+@pytest.mark.parametrize(
+    ("cls", "expected"),
+    [
+        (pe.DeviceRemoved, TokenRemovedError),
+        (pe.TokenNotPresent, TokenRemovedError),
+        (pe.SlotIDInvalid, TokenRemovedError),
+        (pe.SessionClosed, TokenRemovedError),
+        (pe.SessionHandleInvalid, TokenRemovedError),
+        (pe.SessionCount, TokenBusyError),
+        (pe.UserAlreadyLoggedIn, TokenBusyError),
+        (pe.AnotherUserAlreadyLoggedIn, TokenBusyError),
+        (pe.SessionReadOnlyExists, TokenBusyError),
+        (pe.SessionReadWriteSOExists, TokenBusyError),
+        (pe.PinLocked, PinLockedError),
+        (pe.PinLenRange, PinRejectedByTokenError),
+    ],
+)
+def test_removal_busy_and_pin_codes_map_to_their_errors(
+    cls: type[pe.PKCS11Error], expected: type[TokenError]
+) -> None:
+    assert type(translate(cls())) is expected
+
+
+def test_the_step_decides_what_a_wrong_pin_means() -> None:
+    status = PinStatus(final_try=True, count_low=True)
+    user = translate(pe.PinIncorrect(), step="user_login", status=status)
+    assert isinstance(user, PinIncorrectError)
+    assert user.status == status
+    assert "Bir sonraki hatalı girişte PIN kilitlenecektir" in user.message("tr")
+    assert type(translate(pe.PinIncorrect(), step="so_login")) is UnblockFailedError
+    assert type(translate(pe.PinLocked(), step="so_login")) is SoPinLockedError
+    assert type(translate(pe.PinLenRange(), step="user_login")) is PinIncorrectError
+    assert type(translate(pe.PinLenRange(), step="set_pin")) is PinRejectedByTokenError
+
+
+def test_a_code_python_pkcs11_has_no_class_for_keeps_its_number() -> None:
+    err = translate(pe.PKCS11Error("Unmapped error code 0x80000123"))
+    assert type(err) is TokenError
+    assert err.code == "CKR_0x80000123"
+    assert "CKR_0x80000123" in err.message("en")
+
+
+def test_ctypes_return_codes_become_mapped_python_pkcs11_classes() -> None:
+    """The calls made through ctypes raise the same classes, so they meet the same table."""
+    for rv, cls in token_module._RV_EXCEPTIONS.items():
+        assert cls in PKCS11_ERRORS
+        with pytest.raises(cls):
+            token_module._raise_rv(rv)
+    with pytest.raises(pe.PKCS11Error, match="0x12345"):
+        token_module._raise_rv(0x12345)
+
+
+# ---- finding the module ---------------------------------------------------------------------
+
+
+def foreign_elf(path: Path) -> str:
+    """An ELF header for an architecture this machine is not; returns that architecture."""
+    host = token_module._host_machine()
+    machine, name = (183, "aarch64") if host != "aarch64" else (62, "x86_64")
+    header = b"\x7fELF" + bytes([2, 1, 1]) + bytes(9) + struct.pack("<HH", 3, machine)
+    path.write_bytes(header + bytes(64))
+    return name
+
+
+def test_explicit_path_that_does_not_exist_is_reported(tmp_path: Path) -> None:
+    missing = str(tmp_path / "libakisp11.so")
+    with pytest.raises(Pkcs11ModuleNotFoundError) as caught:
+        Pkcs11Module.open(missing)
+    assert caught.value.tried == ((missing, "no such file"),)
+    assert missing in caught.value.message("tr")
+    assert "KAMUSM_PKCS11_MODULE" in caught.value.message("en")
+
+
+def test_module_for_another_architecture_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "libakisp11.so"
+    arch = foreign_elf(path)
+    with pytest.raises(Pkcs11ModuleNotFoundError) as caught:
+        Pkcs11Module.open(path)
+    ((place, reason),) = caught.value.tried
+    assert place == str(path)
+    assert "wrong architecture" in reason and arch in reason
+    assert token_module._host_machine() in reason
+
+
+def test_windows_and_macos_binaries_are_recognised_by_architecture(tmp_path: Path) -> None:
+    pe_file = tmp_path / "akisp11.dll"
+    header = bytearray(256)
+    header[:2] = b"MZ"
+    header[0x3C:0x40] = struct.pack("<I", 0x80)
+    header[0x80:0x86] = b"PE\x00\x00" + struct.pack("<H", 0xAA64)
+    pe_file.write_bytes(bytes(header))
+    assert token_module._binary_machines(str(pe_file)) == {"aarch64"}
+    macho = tmp_path / "libakisp11.dylib"
+    macho.write_bytes(b"\xcf\xfa\xed\xfe" + struct.pack("<i", 0x01000007) + bytes(64))
+    assert token_module._binary_machines(str(macho)) == {"x86_64"}
+
+
+def test_a_file_that_is_no_library_is_reported_as_not_loadable(tmp_path: Path) -> None:
+    path = tmp_path / "libakisp11.so"
+    path.write_text("not a shared object\n")
+    with pytest.raises(Pkcs11ModuleNotFoundError) as caught:
+        Pkcs11Module.open(path)
+    ((_, reason),) = caught.value.tried
+    assert reason.startswith("could not be loaded")
+
+
+def test_environment_variable_names_the_module_and_is_never_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = str(tmp_path / "nothing.so")
+    monkeypatch.setenv(ENV_MODULE, missing)
+    with pytest.raises(Pkcs11ModuleNotFoundError) as caught:
+        Pkcs11Module.open()
+    assert [place for place, _ in caught.value.tried] == [missing]
+
+    softhsm = find_softhsm_module()
+    if softhsm is None:
+        pytest.skip("SoftHSM2 is not installed: apt-get install softhsm2")
+    monkeypatch.setenv(ENV_MODULE, softhsm)
+    assert Pkcs11Module.open().path == os.path.realpath(softhsm)
+
+
+def test_default_search_tries_akis_first_and_lists_every_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(ENV_MODULE, raising=False)
+    defaults = token_module._default_locations()
+    assert defaults[0] in ("/usr/lib/libakisp11.so", "/usr/local/lib/libakisp11.dylib") or (
+        defaults[0].endswith("akisp11.dll")
+    )
+    assert any("softhsm2" in p for p in defaults)
+    assert any("opencryptoki" in p for p in defaults)
+
+    # The list itself is replaced (the AKİS driver cannot be installed here); loading is real.
+    missing, foreign = str(tmp_path / "libakisp11.so"), tmp_path / "foreign.so"
+    foreign_elf(foreign)
+    monkeypatch.setattr(token_module, "_default_locations", lambda: [missing, str(foreign)])
+    with pytest.raises(Pkcs11ModuleNotFoundError) as caught:
+        Pkcs11Module.open()
+    assert [place for place, _ in caught.value.tried] == [missing, str(foreign)]
+    assert "wrong architecture" in caught.value.tried[1][1]
+
+    softhsm = find_softhsm_module()
+    if softhsm is None:
+        pytest.skip("SoftHSM2 is not installed: apt-get install softhsm2")
+    monkeypatch.setattr(token_module, "_default_locations", lambda: [missing, softhsm])
+    assert Pkcs11Module.open().path == os.path.realpath(softhsm)
