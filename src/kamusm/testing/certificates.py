@@ -1,10 +1,11 @@
 """Test certificates shaped like Kamu SM's, from a test CA, for tests, demos and training.
 
 :class:`CertificateFactory` runs a throw-away CA hierarchy named like Kamu SM's but marked as a
-test ("… - Sürüm 6 (TEST)") and issues the certificates a real card carries: NES with QC
-statements and the NES policy, Mali Mühür signing (policy and EKU) and encryption, Kurumsal
-Mühür seals, Kamu SM test certificates, plain ones, expired and not-yet-valid ones, on RSA 2048
-or ECDSA P-384 keys, with Turkish names and the T.C. Kimlik No in the subject serialNumber.
+test ("Kamu SM Kök … - Sürüm 6 (TEST)", "Kamu TEST … - Sürüm 6") and issues the certificates
+a real card carries: NES with QC statements and the NES policy, Mali Mühür signing (policy and
+EKU) and encryption, Kurumsal Mühür seals, Kamu SM test certificates, plain ones, expired and
+not-yet-valid ones, on RSA 2048 or ECDSA P-384 keys, with Turkish names and the T.C. Kimlik No
+in the subject serialNumber.
 Each :class:`IssuedCertificate` carries its DER, a token label in the real style
 (``{TCKN}NES0``, ``{VKN}SIGN0``, ``{VKN}ENCR0``) and an object id (the key's subject key
 identifier, as a card pairs a certificate with its key); :func:`write_certificates` puts them
@@ -26,7 +27,6 @@ import enum
 import functools
 import hashlib
 import logging
-import warnings
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, TypeAlias
@@ -73,9 +73,11 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 TEST_ROOT_CA_NAME = "Kamu SM Kök Sertifika Hizmet Sağlayıcısı - Sürüm 6 (TEST)"
-TEST_NES_CA_NAME = "Kamu Elektronik Sertifika Hizmet Sağlayıcısı - Sürüm 6 (TEST)"
-# X.520 caps a CN at 64 characters: " (TEST)" does not fit after this one, so "TEST" replaces
-# "Elektronik" in the real "Mali Mühür Elektronik Sertifika Hizmet Sağlayıcısı - Sürüm 2".
+# A CN has at most 64 characters, and cryptography counts UTF-8 bytes (refusing longer names
+# when it writes them and warning when it reads them). " (TEST)" does not fit after the issuing
+# CAs' real names ("Kamu Elektronik Sertifika Hizmet Sağlayıcısı - Sürüm 6", "Mali Mühür
+# Elektronik Sertifika Hizmet Sağlayıcısı - Sürüm 2"), so there "TEST" replaces "Elektronik".
+TEST_NES_CA_NAME = "Kamu TEST Sertifika Hizmet Sağlayıcısı - Sürüm 6"
 TEST_MALI_MUHUR_CA_NAME = "Mali Mühür TEST Sertifika Hizmet Sağlayıcısı - Sürüm 2"
 _CA_ORGANIZATION = "Türkiye Bilimsel ve Teknolojik Araştırma Kurumu - TÜBİTAK"
 _CA_UNIT = "Kamu Sertifikasyon Merkezi - Kamu SM (TEST)"
@@ -710,19 +712,13 @@ def _ca_key(name: str) -> ec.EllipticCurvePrivateKey:
 
 
 def _ca_name(common_name: str) -> x509.Name:
-    # X.520 allows 64 characters in a CN; cryptography counts UTF-8 bytes instead, and
-    # "Kamu Elektronik Sertifika Hizmet Sağlayıcısı - Sürüm 6 (TEST)" is 62 characters but 67
-    # bytes. Its _validate=False keeps the name and warns; the warning is expected here.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Attribute's length must be")
-        cn = x509.NameAttribute(NameOID.COMMON_NAME, common_name, _validate=False)
     return x509.Name(
         [
             x509.NameAttribute(NameOID.COUNTRY_NAME, "TR"),
             x509.NameAttribute(NameOID.LOCALITY_NAME, "Ankara"),
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, _CA_ORGANIZATION),
             x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, _CA_UNIT),
-            cn,
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
         ]
     )
 
