@@ -451,6 +451,15 @@ class SandboxPortal:
             )
         log.info("Sandbox card %s registered", serial)
 
+    def holder_id(self, tckn: Tckn) -> int:
+        """The internal id of a registered holder (what the holder-side methods take)."""
+        with self._lock:
+            row = self._db.execute("SELECT id FROM holders WHERE tckn = ?", (tckn.value,))
+            found = row.fetchone()
+        if found is None:
+            raise ApiError(404, "not_found", reason="holder")
+        return int(found["id"])
+
     def outbox(self, *, phone: str | None = None) -> list[SmsMessage]:
         """The SMS messages sent so far (newest last), optionally to one phone. Admin only:
         the only place an SMS code can be read back."""
