@@ -22,6 +22,7 @@ from kamusm.errors import (
     TokenRemovedError,
     UnblockFailedError,
 )
+from kamusm.testing.certificates import CertificateFactory
 from kamusm.testing.softhsm import SoftHsmToken
 from kamusm.token import CertificateObject, Pkcs11Module, Token, TokenInfo
 from kamusm.values import ManualClock, Pin, PinStatus, UnblockAuthorization
@@ -257,11 +258,8 @@ def test_certificate_objects_are_read_without_login(softhsm_token_factory: MakeT
 
 
 def test_certificates_parse_what_the_token_holds(
-    softhsm_token_factory: MakeToken, certificate_factory: object
+    softhsm_token_factory: MakeToken, certificate_factory: CertificateFactory
 ) -> None:
-    from kamusm.testing.certificates import CertificateFactory
-
-    assert isinstance(certificate_factory, CertificateFactory)
     nes = certificate_factory.nes()
     card = softhsm_token_factory(certificates=[nes.as_token_object()])
     (info,) = card.token().certificates()
