@@ -115,8 +115,9 @@ def test_key_specs(factory: CertificateFactory) -> None:
     assert (ec.key_algorithm, ec.key_size, ec.key_curve) == (KeyAlgorithm.EC, 384, "secp384r1")
 
 
-def test_same_request_same_certificate_fields_and_key(factory: CertificateFactory) -> None:
-    """Within a process a repeated request reuses the key; serials come from the request."""
+def test_same_request_same_fields_and_key_but_a_new_serial(factory: CertificateFactory) -> None:
+    """Within a process a repeated request reuses the key; a CA never reuses a serial, and
+    every factory of the process is the same test CA."""
     again = CertificateFactory(now=NOW)
     requests: list[Callable[[CertificateFactory], IssuedCertificate]] = [
         lambda f: f.nes(),
@@ -124,10 +125,10 @@ def test_same_request_same_certificate_fields_and_key(factory: CertificateFactor
         lambda f: f.mali_muhur_signing(),
     ]
     for make in requests:
-        first, second = make(factory), make(again)
-        assert public_der(first) == public_der(second)
+        first, second, third = make(factory), make(again), make(factory)
+        assert public_der(first) == public_der(second) == public_der(third)
         assert first.object_id == second.object_id
-        assert first.serial_number == second.serial_number
+        assert len({first.serial_number, second.serial_number, third.serial_number}) == 3
         a, b = first.info(), second.info()
         assert (a.not_before, a.not_after, a.common_name, a.policy_oids) == (
             b.not_before,
@@ -135,6 +136,22 @@ def test_same_request_same_certificate_fields_and_key(factory: CertificateFactor
             b.common_name,
             b.policy_oids,
         )
+
+
+def test_the_same_calls_give_the_same_serials_in_every_process() -> None:
+    code = (
+        "from datetime import UTC, datetime\n"
+        "from kamusm.testing.certificates import CertificateFactory, KeySpec\n"
+        "f = CertificateFactory(now=datetime(2026, 1, 1, 9, 0, tzinfo=UTC))\n"
+        "print(f.root.serial_number, f.nes(key=KeySpec.EC_P384).serial_number,\n"
+        "      f.nes(key=KeySpec.EC_P384).serial_number, f.mali_muhur_signing().serial_number)\n"
+    )
+    runs = [
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        for _ in range(2)
+    ]
+    assert runs[0].stdout == runs[1].stdout
+    assert len(set(runs[0].stdout.split())) == 4
 
 
 def test_ec_keys_are_the_same_in_every_process(factory: CertificateFactory) -> None:
@@ -174,9 +191,11 @@ def test_reference_time_must_be_aware() -> None:
 
 
 def test_pem_text(factory: CertificateFactory) -> None:
-    pem = factory.nes().pem
-    assert pem.startswith("-----BEGIN CERTIFICATE-----\n")
-    assert x509.load_pem_x509_certificate(pem.encode()).serial_number == factory.nes().serial_number
+    issued = factory.nes()
+    assert issued.pem.startswith("-----BEGIN CERTIFICATE-----\n")
+    assert x509.load_pem_x509_certificate(issued.pem.encode()).serial_number == (
+        issued.serial_number
+    )
 
 
 def test_usable_without_pytest() -> None:

@@ -13,9 +13,11 @@ on a test token (:mod:`kamusm.testing.softhsm`).
 
 Works outside pytest (the sandbox provisions demo cards with it). Keys are cached for the
 process: EC keys are derived from their name, so they are the same in every run; RSA keys are
-generated once per name and process. Serial numbers are derived from what is issued, so the
-same call on a factory with the same ``now`` gives a certificate with the same fields (ECDSA
-signatures are randomised, so the DER bytes differ between runs).
+generated once per name and process. Every factory in a process is the same test CA (same names,
+same keys), so serial numbers are unique in the process, as a CA never reuses one: they are
+derived from what is issued and from the issue's sequence number in the process. The same
+calls in the same order therefore give certificates with the same fields in every run (ECDSA
+signatures are randomised, so the DER bytes differ).
 
 Needs ``cryptography`` (extras ``test`` and ``sandbox``); the library proper reads certificates
 with asn1crypto only.
@@ -26,7 +28,9 @@ from __future__ import annotations
 import enum
 import functools
 import hashlib
+import itertools
 import logging
+import threading
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, TypeAlias
@@ -589,7 +593,12 @@ class CertificateFactory:
         public_key = private_key.public_key()
         authority = self._mali_muhur_ca if profile.mali_muhur else self._nes_ca
         serial = serial_number or _serial(
-            key_name, key.value, *profile.policies, end.isoformat(), subject.rfc4514_string()
+            key_name,
+            key.value,
+            *profile.policies,
+            end.isoformat(),
+            subject.rfc4514_string(),
+            str(_next_issue()),
         )
         builder = (
             x509.CertificateBuilder()
@@ -758,6 +767,16 @@ def _key_usage(profile: _Profile, key: KeySpec) -> x509.KeyUsage:
         encipher_only=False,
         decipher_only=False,
     )
+
+
+_ISSUED = itertools.count(1)
+_ISSUED_LOCK = threading.Lock()
+
+
+def _next_issue() -> int:
+    """The process-wide sequence number of an end-entity certificate."""
+    with _ISSUED_LOCK:
+        return next(_ISSUED)
 
 
 def _serial(*parts: str) -> int:
