@@ -25,7 +25,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -617,7 +617,7 @@ _SIGNING_KIND_PRIORITY = {
 
 
 def signing_certificate(
-    certificates: Sequence[CertificateInfo] | Iterable[CertificateInfo],
+    certificates: Iterable[CertificateInfo],
     now: datetime,
     *,
     product: Product | None = None,
