@@ -399,6 +399,8 @@ class SandboxPortal:
         like Kamu SM keeps the PUK), optionally a legacy initial PIN and its certificates."""
         if not so_credential:
             raise ApiError(400, "bad_request", reason="so_credential")
+        if initial_pin is not None and not (initial_pin.isascii() and initial_pin.isdigit()):
+            raise ApiError(400, "bad_request", reason="initial_pin")
         certs = list(certificates)
         with self._tx() as db:
             row = db.execute("SELECT id FROM holders WHERE tckn = ?", (holder.value,)).fetchone()

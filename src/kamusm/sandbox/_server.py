@@ -86,11 +86,11 @@ class SandboxServer:
         ssl_certfile: str | None = None,
         ssl_keyfile: str | None = None,
     ) -> None:
+        self._socket = _bind(host, port)
         self._own_portal = portal is None
         self.portal = portal if portal is not None else SandboxPortal()
         self.admin_token = admin_token if admin_token is not None else secrets.token_urlsafe(24)
         self.app = create_app(self.portal, admin_token=self.admin_token)
-        self._socket = _bind(host, port)
         self.url = _url(self._socket, tls=ssl_certfile is not None)
         self._server = uvicorn.Server(
             _config(self.app, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
