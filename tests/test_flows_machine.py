@@ -537,3 +537,21 @@ def test_change_verification_failure_fails() -> None:
     with pytest.raises(errors.PinVerificationFailedError):
         flow.send(ErrorOccurred(errors.PinIncorrectError()))
     assert state_of(flow) is ChangeState.FAILED
+
+
+def test_mali_muhur_card_without_a_person_number_relies_on_the_portal() -> None:
+    """A Mali Mühür card names a company (VKN): the portal's redemption binds it to the holder;
+    a card that does name another person is still refused."""
+    clock = ManualClock(T0)
+    flow = PinResetFlow(Product.MALI_MUHUR, clock=clock)
+    flow.send(CodeEntered(code(clock), SERIAL))
+    flow.send(CodeRedeemed(Operation(product=Product.MALI_MUHUR)))
+    flow.send(CardChosen(card(products=frozenset({Product.MALI_MUHUR}), holders=frozenset())))
+    assert state_of(flow) is ResetState.CARD_CHOSEN
+    other = PinResetFlow(Product.MALI_MUHUR, clock=clock)
+    other.send(CodeEntered(code(clock), SERIAL))
+    other.send(CodeRedeemed(Operation(product=Product.MALI_MUHUR)))
+    with pytest.raises(errors.WrongHolderError):
+        other.send(
+            CardChosen(card(products=frozenset({Product.MALI_MUHUR}), holders=frozenset({OTHER})))
+        )

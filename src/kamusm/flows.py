@@ -23,11 +23,15 @@ spent exactly once on that card. Nobody ever types a PUK: there is no event that
 
 from __future__ import annotations
 
+import asyncio
 import enum
+import functools
+import inspect
 import logging
-from collections.abc import Mapping
+import threading
+from collections.abc import Generator, Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 import attrs
 
@@ -35,10 +39,12 @@ from kamusm.errors import (
     AuthorizationCardMismatchError,
     AuthorizationSpentError,
     FinalTryNotAcknowledgedError,
+    FlowBusyError,
     FlowCancelledError,
     FlowCodeExpiredError,
     FlowFailedError,
     IllegalTransitionError,
+    InputError,
     KamusmError,
     OperationCancelledError,
     PinEntryTimeoutError,
@@ -47,6 +53,7 @@ from kamusm.errors import (
     PinLockedUseResetError,
     PinVerificationFailedError,
     SmsCodeExpiredError,
+    SmsCodeRejectedError,
     TokenBusyError,
     TokenNotFoundError,
     TooManyAttemptsError,
@@ -56,25 +63,37 @@ from kamusm.errors import (
     WrongHolderError,
     WrongProductError,
 )
+from kamusm.messages import DEFAULT_LANGUAGE, Language
 from kamusm.policy import PinPolicy
 from kamusm.values import (
     Clock,
     Pin,
     PinStatus,
     Product,
+    SmsCode,
     SystemClock,
     Tckn,
     UnblockAuthorization,
     VerificationCode,
 )
 
+if TYPE_CHECKING:
+    from kamusm.certs import CardSummary
+    from kamusm.portal import AsyncPortalClient, PortalClient
+    from kamusm.token import Pkcs11Module, Token
+
 __all__ = [
     "CHANGE_TRANSITIONS",
     "RESET_TRANSITIONS",
+    "AsyncChangePrompts",
+    "AsyncResetPrompts",
     "AuthorizationReceived",
+    "CardChoice",
     "CardChosen",
     "CardFacts",
     "ChallengeSent",
+    "ChangePrompts",
+    "ChangeResult",
     "ChangeState",
     "ChangeStep",
     "CodeEntered",
@@ -92,10 +111,16 @@ __all__ = [
     "PinResetFlow",
     "PinWritten",
     "PinsEntered",
+    "ResetPrompts",
+    "ResetResult",
     "ResetState",
     "ResetStep",
     "ResultReported",
     "StatusRead",
+    "achange_pin",
+    "areset_pin",
+    "change_pin",
+    "reset_pin",
 ]
 
 logger = logging.getLogger(__name__)
@@ -315,6 +340,10 @@ class _Machine:
     @property
     def state(self) -> _State:
         return self._state
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
 
     @property
     def error(self) -> KamusmError | None:
@@ -537,6 +566,20 @@ class PinResetFlow(_Machine):
         return self._authorization
 
     @property
+    def card(self) -> CardFacts | None:
+        """The chosen card, once accepted."""
+        return self._card
+
+    def pin_policy(self) -> PinPolicy:
+        """The policy a new PIN must pass: this flow's, narrowed by the chosen card's limits."""
+        card = self._card
+        return (
+            self.policy
+            if card is None
+            else self.policy.narrow(card.min_pin_length, card.max_pin_length)
+        )
+
+    @property
     def confirmation_attempts_left(self) -> int:
         return self.max_confirmation_attempts - self._confirmation_failures
 
@@ -664,7 +707,11 @@ class PinResetFlow(_Machine):
             raise self._end(
                 ResetState.FAILED, WrongProductError(product=self.product.display("en"))
             )
-        if op.holder not in card.holders:
+        # A person's card (NES) names its holder's T.C. Kimlik No in its certificates: it must
+        # be the code's holder. A Mali Mühür card names the company (VKN), not a person: its
+        # ownership is what the portal confirmed when it redeemed the code for this card.
+        names_person = bool(card.holders) or self.product is Product.NES
+        if names_person and op.holder not in card.holders:
             raise self._end(ResetState.FAILED, WrongHolderError())
         self._card = card
         limits = [self._now() + self.pin_entry_timeout]
@@ -674,8 +721,9 @@ class PinResetFlow(_Machine):
         return target
 
     def _on_PinChosen(self, event: PinChosen, target: _State) -> _State:
-        card, op = self._chosen_card(), self._redeemed()
-        policy = self.policy.narrow(card.min_pin_length, card.max_pin_length)
+        op = self._redeemed()
+        self._chosen_card()
+        policy = self.pin_policy()
         # A policy error leaves the state as it is: the holder types the PIN again.
         self._new_pin = policy.check(
             event.new, confirmation=event.confirmation, tckn=op.holder, birth_date=event.birth_date
@@ -822,6 +870,10 @@ class PinChangeFlow(_Machine):
         """The last PIN status the token reported."""
         return self._status
 
+    def pin_policy(self) -> PinPolicy:
+        """The policy a new PIN must pass, narrowed by the token's limits once read."""
+        return self.policy.narrow(*self._limits)
+
     @property
     def final_try_acknowledged(self) -> bool:
         """Whether the token layer may spend the final try (pass it on as
@@ -830,8 +882,13 @@ class PinChangeFlow(_Machine):
 
     @property
     def pins(self) -> tuple[Pin, Pin] | None:
-        """``(old, new)`` once accepted, until the change is done."""
+        """``(old, new)`` once accepted, until the PIN is changed."""
         return None if self._old is None or self._new is None else (self._old, self._new)
+
+    @property
+    def new_pin(self) -> Pin | None:
+        """The accepted new PIN, until it has been verified."""
+        return self._new
 
     def _forget_secrets(self) -> None:
         self._old = self._new = None
@@ -854,8 +911,7 @@ class PinChangeFlow(_Machine):
 
     def _on_PinsEntered(self, event: PinsEntered, target: _State) -> _State:
         old = event.old if isinstance(event.old, Pin) else Pin(event.old)  # digits, or raises
-        policy = self.policy.narrow(*self._limits)
-        new = policy.check(
+        new = self.pin_policy().check(
             event.new,
             confirmation=event.confirmation,
             tckn=event.tckn,
@@ -894,3 +950,556 @@ class PinChangeFlow(_Machine):
                 self._state = ChangeState.NEEDS_ACKNOWLEDGEMENT
                 raise err
         raise self._end(ChangeState.FAILED, err)
+
+
+# ==== drivers ===================================================================================
+#
+# Each driver is written once, as a generator that yields effects (ask the person, call the
+# portal, call the token) and receives their results. Two small runners perform the effects:
+# one blocking, one async (token calls go to a worker thread there). The generators hold no
+# rule: they read what the machine wants (``flow.step``), do it, and send back what happened.
+
+
+@attrs.frozen
+class CardChoice:
+    """One card offered in the card picker ("Kart Seçiniz")."""
+
+    serial: str
+    label: str
+    pin_status: PinStatus
+    summary: CardSummary | None = None
+
+    def display(self, lang: Language = DEFAULT_LANGUAGE) -> str:
+        """The holder's name and masked T.C. Kimlik No when the card's certificates tell."""
+        if self.summary is None:
+            return self.label
+        return self.summary.display(lang)
+
+
+@attrs.frozen
+class ResetResult:
+    """A finished reset: the card now has the new PIN."""
+
+    card_serial: str
+    product: Product
+    reported: bool
+
+
+@attrs.frozen
+class ChangeResult:
+    """A finished change: the card has the new PIN and a login with it succeeded."""
+
+    card_serial: str
+
+
+class ResetPrompts(Protocol):
+    """How a reset asks a person. Return ``None`` from any question to cancel; the card is then
+    left as it was. A DYS user interface, a script and the command line implement this."""
+
+    def verification_code(self, *, length: int, expired: bool) -> str | VerificationCode | None:
+        """The verification code from the portal (``expired``: the last one ran out)."""
+        ...
+
+    def choose_card(self, cards: Sequence[CardChoice]) -> str | None:
+        """The serial of the card to unblock."""
+        ...
+
+    def new_pin(self, *, min_length: int, max_length: int) -> tuple[str | Pin, str | Pin] | None:
+        """The new PIN and its confirmation."""
+        ...
+
+    def confirmation(
+        self, *, method: str, attempts_remaining: int | None, masked_phone: str | None
+    ) -> str | None:
+        """The SMS code (or the web password, by ``method``)."""
+        ...
+
+    def progress(self, step: ResetStep, *, remaining: timedelta | None) -> None:
+        """The flow moved to ``step``; ``remaining`` is its time left, when one applies."""
+        ...
+
+    def problem(self, error: KamusmError) -> None:
+        """Show an error after which the same question is asked again."""
+        ...
+
+
+class ChangePrompts(Protocol):
+    """How a PIN change asks a person. Return ``None`` (or ``False``) to cancel."""
+
+    def acknowledge_final_try(self) -> bool | None:
+        """Whether the holder accepts that one more wrong PIN locks the card."""
+        ...
+
+    def pins(
+        self, *, min_length: int, max_length: int
+    ) -> tuple[str | Pin, str | Pin, str | Pin] | None:
+        """The old PIN, the new PIN and its confirmation."""
+        ...
+
+    def progress(self, step: ChangeStep, *, remaining: timedelta | None) -> None: ...
+
+    def problem(self, error: KamusmError) -> None: ...
+
+
+@attrs.frozen
+class _Ask:
+    question: str
+    kwargs: Mapping[str, object] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class _Call:
+    target: object
+    method: str
+    args: tuple[object, ...] = ()
+    kwargs: Mapping[str, object] = attrs.field(factory=dict)
+    blocking: bool = True  # a token call; portal calls are awaited in the async runner
+
+
+_T = TypeVar("_T")
+
+
+def _run(program: Generator[_Ask | _Call, Any, _T], prompts: object) -> _T:
+    """Perform a driver program's effects, blocking."""
+    value: Any = None
+    error: BaseException | None = None
+    try:
+        while True:
+            try:
+                effect = program.send(value) if error is None else program.throw(error)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            value, error = None, None
+            try:
+                if isinstance(effect, _Ask):
+                    value = getattr(prompts, effect.question)(**effect.kwargs)
+                else:
+                    value = getattr(effect.target, effect.method)(*effect.args, **effect.kwargs)
+            except Exception as exc:  # noqa: BLE001 (handed to the program, which decides)
+                error = exc
+    finally:
+        program.close()
+
+
+async def _arun(program: Generator[_Ask | _Call, Any, _T], prompts: object) -> _T:
+    """Perform a driver program's effects without blocking the event loop: token calls run in
+    a worker thread, portal calls and prompts are awaited."""
+    value: Any = None
+    error: BaseException | None = None
+    try:
+        while True:
+            try:
+                effect = program.send(value) if error is None else program.throw(error)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            value, error = None, None
+            try:
+                if isinstance(effect, _Ask):
+                    value = getattr(prompts, effect.question)(**effect.kwargs)
+                    if inspect.isawaitable(value):
+                        value = await value
+                else:
+                    call = functools.partial(
+                        getattr(effect.target, effect.method), *effect.args, **effect.kwargs
+                    )
+                    value = await (asyncio.to_thread(call) if effect.blocking else call())
+            except Exception as exc:  # noqa: BLE001 (handed to the program, which decides)
+                error = exc
+    finally:
+        program.close()
+
+
+class _ActiveCards:
+    """Cards with a flow running in this process: a second flow for one card is refused."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._serials: set[str] = set()
+
+    def reserve(self, serial: str) -> None:
+        with self._lock:
+            if serial in self._serials:
+                raise FlowBusyError()
+            self._serials.add(serial)
+
+    def release(self, serial: str | None) -> None:
+        with self._lock:
+            self._serials.discard(serial or "")
+
+
+_ACTIVE = _ActiveCards()
+
+
+def _read_card(module: Any, serial: str) -> Generator[_Ask | _Call, Any, CardFacts]:
+    """Read what the machine needs to judge a card, spending no PIN try."""
+    try:
+        token = yield _Call(module, "token", kwargs={"serial": serial})
+    except TokenNotFoundError:
+        return CardFacts(serial=serial, present=False)
+    try:
+        status = yield _Call(token, "pin_status")
+        certs = yield _Call(token, "certificates")
+    except TokenBusyError:
+        return CardFacts(serial=serial, busy=True)
+    info = token.info
+    return CardFacts(
+        serial=info.serial,
+        products=frozenset(c.product for c in certs if c.product is not None),
+        holders=frozenset(c.tckn for c in certs if c.tckn is not None),
+        min_pin_length=info.min_pin_length,
+        max_pin_length=info.max_pin_length,
+        pin_status=status,
+    )
+
+
+def _card_choices(module: Any) -> Generator[_Ask | _Call, Any, list[CardChoice]]:
+    from kamusm.certs import CardSummary  # noqa: PLC0415 (asn1crypto only when needed)
+
+    choices = []
+    for info in (yield _Call(module, "tokens")):
+        summary = None
+        try:
+            token = yield _Call(module, "token", kwargs={"serial": info.serial})
+            certs = yield _Call(token, "certificates")
+            summary = CardSummary.from_certificates(certs) if certs else None
+        except KamusmError as exc:
+            logger.debug("card %s: certificates not readable (%s)", info.serial, type(exc).__name__)
+        choices.append(CardChoice(info.serial, info.label, info.pin_status, summary))
+    return choices
+
+
+def _perform(
+    flow: PinResetFlow | PinChangeFlow,
+    call: _Call,
+    *,
+    passthrough: tuple[type[KamusmError], ...] = (),
+) -> Generator[_Ask | _Call, Any, Any]:
+    """Perform ``call``; a failure goes to the machine, which decides what it means (and
+    raises the error it decided on, unless the failure ends nothing)."""
+    try:
+        return (yield call)
+    except passthrough:
+        raise
+    except KamusmError as exc:
+        flow.send(ErrorOccurred(exc))
+        return None
+
+
+# Errors after which the same question is asked again: bad input, and answers the portal
+# refused while the flow goes on.
+_ASK_AGAIN = (InputError, SmsCodeRejectedError, VerificationCodeInvalidError)
+
+
+_Effects = Generator[_Ask | _Call, Any, None]
+
+
+class _ResetProgram:
+    """The reset driver: one generator per step of the machine, nothing decided here."""
+
+    def __init__(
+        self,
+        flow: PinResetFlow,
+        module: Any,
+        portal: Any,
+        *,
+        birth_date: date | None,
+        challenge_method: str,
+    ) -> None:
+        self.flow, self.module, self.portal = flow, module, portal
+        self.birth_date = birth_date
+        self.method = challenge_method
+        self.serial: str | None = None
+        self.code: VerificationCode | None = None
+        self.challenge: Any = None
+
+    def run(self) -> Generator[_Ask | _Call, Any, ResetResult]:
+        flow = self.flow
+        closing = False
+        try:
+            while flow.step is not ResetStep.NOTHING:
+                step = flow.step
+                yield _Ask("progress", {"step": step, "remaining": flow.remaining()})
+                try:
+                    yield from getattr(self, f"_{step.value}")()
+                except _ASK_AGAIN as exc:
+                    if flow.state.terminal:
+                        raise
+                    yield _Ask("problem", {"error": exc})
+                except KamusmError as exc:
+                    if flow.state is not ResetState.EXPIRED:
+                        raise
+                    yield _Ask("problem", {"error": exc})  # the next step asks for a new code
+            return ResetResult(flow.card_serial or "", flow.product, flow.reported)
+        except GeneratorExit:
+            closing = True
+            raise
+        finally:
+            _ACTIVE.release(self.serial)
+            if not closing:
+                yield from self._report_failure()
+
+    def _portal(self, name: str, *args: object, **kwargs: object) -> _Call:
+        return _Call(self.portal, name, args, kwargs, blocking=False)
+
+    def _enter_code(self) -> _Effects:
+        flow = self.flow
+        length = flow.policy.verification_code_length
+        expired = flow.state is ResetState.EXPIRED
+        typed = yield _Ask("verification_code", {"length": length, "expired": expired})
+        if typed is None and flow.error is not None:
+            raise flow.error  # an expired code and no new one: the expiry stands
+        if typed is None:
+            flow.send(FlowCancelled())
+        code = (
+            typed
+            if isinstance(typed, VerificationCode)
+            else VerificationCode.parse(typed, length=length)
+        )
+        cards = yield from _card_choices(self.module)
+        chosen = yield _Ask("choose_card", {"cards": cards})
+        if chosen is None:
+            flow.send(FlowCancelled())
+        if chosen != self.serial:
+            _ACTIVE.reserve(chosen)
+            _ACTIVE.release(self.serial)
+            self.serial = chosen
+        flow.send(CodeEntered(code, chosen))
+        self.code = code
+
+    _enter_new_code = _enter_code
+
+    def _redeem_code(self) -> _Effects:
+        op = yield from _perform(
+            self.flow, self._portal("redeem", self.code, card_serial=self.serial)
+        )
+        self.flow.send(CodeRedeemed(op))
+
+    def _choose_card(self) -> _Effects:
+        facts = yield from _read_card(self.module, self.flow.card_serial or "")
+        self.flow.send(CardChosen(facts))
+
+    def _enter_new_pin(self) -> _Effects:
+        policy = self.flow.pin_policy()
+        limits = {"min_length": policy.min_length, "max_length": policy.max_length}
+        typed = yield _Ask("new_pin", limits)
+        if typed is None:
+            self.flow.send(FlowCancelled())
+        new, confirmation = typed
+        self.flow.send(PinChosen(new, confirmation, birth_date=self.birth_date))
+
+    def _request_challenge(self) -> _Effects:
+        call = self._portal("request_challenge", self.flow.operation, method=self.method)
+        self.challenge = yield from _perform(self.flow, call)
+        self.flow.send(ChallengeSent(self.challenge.expires_at, self.challenge.attempts_remaining))
+
+    def _enter_confirmation(self) -> _Effects:
+        flow = self.flow
+        answer = yield _Ask(
+            "confirmation",
+            {
+                "method": self.method,
+                "attempts_remaining": flow.confirmation_attempts_left,
+                "masked_phone": getattr(self.challenge, "masked_phone", None),
+            },
+        )
+        if answer is None:
+            flow.send(FlowCancelled())
+        if self.method == "sms":
+            answer = SmsCode.parse(answer)
+        call = self._portal("confirm_challenge", flow.operation, answer)
+        try:
+            auth = yield from _perform(flow, call, passthrough=(SmsCodeRejectedError,))
+        except SmsCodeRejectedError as rejected:
+            flow.send(ConfirmationRejected(rejected.attempts_remaining))
+            raise
+        flow.send(Confirmed())
+        flow.send(AuthorizationReceived(auth))
+
+    def _write_pin(self) -> _Effects:
+        flow = self.flow
+        token = yield from _perform(
+            flow, _Call(self.module, "token", kwargs={"serial": flow.card_serial})
+        )
+        call = _Call(token, "unblock", (flow.authorization, flow.new_pin), {"clock": flow.clock})
+        yield from _perform(flow, call)
+        flow.send(PinWritten())
+
+    def _report_result(self) -> _Effects:
+        yield from _perform(
+            self.flow, self._portal("report_result", self.flow.operation, success=True)
+        )
+        if self.flow.state is ResetState.PIN_WRITTEN:
+            self.flow.send(ResultReported())
+
+    def _report_failure(self) -> _Effects:
+        """Tell the portal that a redeemed operation ended without a new PIN (best effort)."""
+        reason = self.flow.failure_report()
+        if reason is None:
+            return
+        try:
+            yield self._portal("report_result", self.flow.operation, success=False, reason=reason)
+        except KamusmError as exc:
+            logger.info("the failure could not be reported: %s", type(exc).__name__)
+
+
+class _ChangeProgram:
+    """The change driver: one generator per step of the machine."""
+
+    def __init__(self, flow: PinChangeFlow, token: Any, *, birth_date: date | None) -> None:
+        self.flow, self.token, self.birth_date = flow, token, birth_date
+        self.holder: Tckn | None = None
+
+    def run(self) -> Generator[_Ask | _Call, Any, ChangeResult]:
+        flow = self.flow
+        while flow.step is not ChangeStep.NOTHING:
+            yield _Ask("progress", {"step": flow.step, "remaining": None})
+            try:
+                yield from getattr(self, f"_{flow.step.value}")()
+            except (*_ASK_AGAIN, PinIncorrectError, FinalTryNotAcknowledgedError) as exc:
+                if flow.state.terminal:
+                    raise
+                yield _Ask("problem", {"error": exc})
+        return ChangeResult(self.token.serial)
+
+    def _read_status(self) -> _Effects:
+        status = yield from _perform(self.flow, _Call(self.token, "pin_status"))
+        certs = yield from _perform(self.flow, _Call(self.token, "certificates"))
+        holders = {c.tckn for c in certs if c.tckn is not None}
+        self.holder = next(iter(holders)) if len(holders) == 1 else None
+        info = self.token.info
+        self.flow.send(StatusRead(status, info.min_pin_length, info.max_pin_length))
+
+    def _acknowledge_final_try(self) -> _Effects:
+        accepted = yield _Ask("acknowledge_final_try")
+        self.flow.send(FinalTryAcknowledged() if accepted else FlowCancelled())
+
+    def _enter_pins(self) -> _Effects:
+        policy = self.flow.pin_policy()
+        typed = yield _Ask(
+            "pins", {"min_length": policy.min_length, "max_length": policy.max_length}
+        )
+        if typed is None:
+            self.flow.send(FlowCancelled())
+        old, new, confirmation = typed
+        self.flow.send(
+            PinsEntered(old, new, confirmation, tckn=self.holder, birth_date=self.birth_date)
+        )
+
+    def _change_pin(self) -> _Effects:
+        old, new = self.flow.pins or (None, None)
+        ack = {"acknowledge_final_try": self.flow.final_try_acknowledged}
+        yield from _perform(self.flow, _Call(self.token, "change_pin", (old, new), ack))
+        self.flow.send(PinChanged())
+
+    def _verify_new_pin(self) -> _Effects:
+        yield from _perform(self.flow, _Call(self.token, "verify_pin", (self.flow.new_pin,)))
+        self.flow.send(NewPinVerified())
+
+
+def reset_pin(
+    module: Pkcs11Module,
+    portal: PortalClient,
+    prompts: ResetPrompts,
+    *,
+    product: Product = Product.NES,
+    policy: PinPolicy | None = None,
+    clock: Clock | None = None,
+    birth_date: date | None = None,
+    challenge_method: str = "sms",
+    pin_entry_timeout: timedelta = DEFAULT_PIN_ENTRY_TIMEOUT,
+) -> ResetResult:
+    """Run a whole PIN reset ("PIN Oluşturma/Kilit Çözme") for ``product``.
+
+    Asks ``prompts`` for the verification code, the card, the new PIN and the SMS code; talks to
+    the portal through ``portal`` and to the card through ``module``. Returns when the card has
+    the new PIN; raises a :class:`~kamusm.errors.KamusmError` otherwise, with the card as it
+    was.
+    """
+    flow = PinResetFlow(product, policy=policy, clock=clock, pin_entry_timeout=pin_entry_timeout)
+    program = _ResetProgram(
+        flow, module, portal, birth_date=birth_date, challenge_method=challenge_method
+    )
+    return _run(program.run(), prompts)
+
+
+async def areset_pin(
+    module: Pkcs11Module,
+    portal: AsyncPortalClient,
+    prompts: ResetPrompts | AsyncResetPrompts,
+    *,
+    product: Product = Product.NES,
+    policy: PinPolicy | None = None,
+    clock: Clock | None = None,
+    birth_date: date | None = None,
+    challenge_method: str = "sms",
+    pin_entry_timeout: timedelta = DEFAULT_PIN_ENTRY_TIMEOUT,
+) -> ResetResult:
+    """:func:`reset_pin` for async code: token calls run in a worker thread, the portal client
+    and the prompts are awaited."""
+    flow = PinResetFlow(product, policy=policy, clock=clock, pin_entry_timeout=pin_entry_timeout)
+    program = _ResetProgram(
+        flow, module, portal, birth_date=birth_date, challenge_method=challenge_method
+    )
+    return await _arun(program.run(), prompts)
+
+
+def change_pin(
+    token: Token,
+    prompts: ChangePrompts,
+    *,
+    policy: PinPolicy | None = None,
+    birth_date: date | None = None,
+) -> ChangeResult:
+    """Change the PIN of ``token`` when the holder knows it: status first (a locked card is
+    routed to the portal reset, a final try needs an acknowledgement), the policy, C_SetPIN,
+    then a login with the new PIN."""
+    program = _ChangeProgram(PinChangeFlow(policy=policy), token, birth_date=birth_date)
+    return _run(program.run(), prompts)
+
+
+async def achange_pin(
+    token: Token,
+    prompts: ChangePrompts | AsyncChangePrompts,
+    *,
+    policy: PinPolicy | None = None,
+    birth_date: date | None = None,
+) -> ChangeResult:
+    """:func:`change_pin` for async code."""
+    program = _ChangeProgram(PinChangeFlow(policy=policy), token, birth_date=birth_date)
+    return await _arun(program.run(), prompts)
+
+
+class AsyncResetPrompts(Protocol):
+    """:class:`ResetPrompts` with coroutine methods, for :func:`areset_pin`."""
+
+    async def verification_code(
+        self, *, length: int, expired: bool
+    ) -> str | VerificationCode | None: ...
+
+    async def choose_card(self, cards: Sequence[CardChoice]) -> str | None: ...
+
+    async def new_pin(
+        self, *, min_length: int, max_length: int
+    ) -> tuple[str | Pin, str | Pin] | None: ...
+
+    async def confirmation(
+        self, *, method: str, attempts_remaining: int | None, masked_phone: str | None
+    ) -> str | None: ...
+
+    async def progress(self, step: ResetStep, *, remaining: timedelta | None) -> None: ...
+
+    async def problem(self, error: KamusmError) -> None: ...
+
+
+class AsyncChangePrompts(Protocol):
+    """:class:`ChangePrompts` with coroutine methods, for :func:`achange_pin`."""
+
+    async def acknowledge_final_try(self) -> bool | None: ...
+
+    async def pins(
+        self, *, min_length: int, max_length: int
+    ) -> tuple[str | Pin, str | Pin, str | Pin] | None: ...
+
+    async def progress(self, step: ChangeStep, *, remaining: timedelta | None) -> None: ...
+
+    async def problem(self, error: KamusmError) -> None: ...
