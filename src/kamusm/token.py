@@ -555,17 +555,24 @@ async def _in_thread(fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwarg
 # ---- what a token is --------------------------------------------------------------------------
 
 
+# Token flags as plain ints: enum arithmetic costs more than the C_GetTokenInfo call itself.
+_TOKEN_INITIALIZED = int(TokenFlag.TOKEN_INITIALIZED)
+_PIN_FLAGS: Final = (
+    ("initialized", int(TokenFlag.USER_PIN_INITIALIZED)),
+    ("locked", int(TokenFlag.USER_PIN_LOCKED)),
+    ("final_try", int(TokenFlag.USER_PIN_FINAL_TRY)),
+    ("count_low", int(TokenFlag.USER_PIN_COUNT_LOW)),
+    ("to_be_changed", int(TokenFlag.USER_PIN_TO_BE_CHANGED)),
+    ("so_locked", int(TokenFlag.SO_PIN_LOCKED)),
+    ("so_final_try", int(TokenFlag.SO_PIN_FINAL_TRY)),
+    ("so_count_low", int(TokenFlag.SO_PIN_COUNT_LOW)),
+)
+
+
+@functools.lru_cache(maxsize=64)
 def _pin_status(flags: int) -> PinStatus:
-    return PinStatus(
-        initialized=bool(flags & TokenFlag.USER_PIN_INITIALIZED),
-        locked=bool(flags & TokenFlag.USER_PIN_LOCKED),
-        final_try=bool(flags & TokenFlag.USER_PIN_FINAL_TRY),
-        count_low=bool(flags & TokenFlag.USER_PIN_COUNT_LOW),
-        to_be_changed=bool(flags & TokenFlag.USER_PIN_TO_BE_CHANGED),
-        so_locked=bool(flags & TokenFlag.SO_PIN_LOCKED),
-        so_final_try=bool(flags & TokenFlag.SO_PIN_FINAL_TRY),
-        so_count_low=bool(flags & TokenFlag.SO_PIN_COUNT_LOW),
-    )
+    """The PIN state a token's flags describe (cached: a token has few distinct states)."""
+    return PinStatus(**{name: bool(flags & bit) for name, bit in _PIN_FLAGS})
 
 
 @attrs.frozen
@@ -618,6 +625,23 @@ class Pkcs11Module:
         self.path = path
         self._lib = lib
         self._cryptoki = cryptoki
+        # python-pkcs11 slots seen by the last listing, and Token objects made from them, by
+        # (slot id, serial): opening a session needs one, and finding it again would
+        # enumerate every slot once more.
+        self._slots: dict[int, Any] = {}
+        self._p11_tokens: dict[tuple[int, str], Any] = {}
+
+    def _p11_token(self, slot_id: int, serial: str) -> Any:
+        """The python-pkcs11 Token for a slot (call with ``_LOCK`` held)."""
+        found = self._p11_tokens.get((slot_id, serial))
+        if found is None:
+            slot = self._slots.get(slot_id)
+            if slot is None:
+                slot = next((s for s in self._lib.get_slots() if s.slot_id == slot_id), None)
+            if slot is None:
+                raise TokenRemovedError(code="CKR_SLOT_ID_INVALID")
+            found = self._p11_tokens[slot_id, serial] = slot.get_token()
+        return found
 
     @classmethod
     def open(cls, path: str | os.PathLike[str] | None = None) -> Pkcs11Module:
@@ -666,6 +690,7 @@ class Pkcs11Module:
                 slots = self._lib.get_slots(token_present=False)
             except pe.PKCS11Error as exc:
                 raise _translate(exc) from exc
+            self._slots = {int(slot.slot_id): slot for slot in slots}
             for slot in slots:
                 try:
                     raw = self._cryptoki.token_info(slot.slot_id)
@@ -679,7 +704,7 @@ class Pkcs11Module:
                     continue
                 except pe.PKCS11Error as exc:
                     raise _translate(exc) from exc
-                if raw.flags & TokenFlag.TOKEN_INITIALIZED:
+                if raw.flags & _TOKEN_INITIALIZED:
                     found.append(TokenInfo._from_cryptoki(raw, int(slot.slot_id)))
         return found
 
@@ -724,7 +749,6 @@ class Token:
     def __init__(self, module: Pkcs11Module, info: TokenInfo) -> None:
         self._module = module
         self._info = info
-        self._p11_token: Any = None
 
     @property
     def info(self) -> TokenInfo:
@@ -760,7 +784,7 @@ class Token:
             except pe.PKCS11Error as exc:
                 raise _translate(exc) from exc
         info = TokenInfo._from_cryptoki(raw, self.slot_id)
-        if info.serial != self.serial or not raw.flags & TokenFlag.TOKEN_INITIALIZED:
+        if info.serial != self.serial or not raw.flags & _TOKEN_INITIALIZED:
             logger.info("Token %s is no longer in slot %s", self.serial, self.slot_id)
             raise TokenRemovedError(code="CKR_TOKEN_NOT_PRESENT")
         return info
@@ -781,14 +805,8 @@ class Token:
     def _session(self, *, rw: bool) -> Iterator[Any]:
         """A session without login, closed however the block ends."""
         try:
-            if self._p11_token is None:
-                slot = next(
-                    (s for s in self._module._lib.get_slots() if s.slot_id == self.slot_id), None
-                )
-                if slot is None:
-                    raise TokenRemovedError(code="CKR_SLOT_ID_INVALID")
-                self._p11_token = slot.get_token()
-            session = self._p11_token.open(rw=rw)
+            p11_token = self._module._p11_token(self.slot_id, self.serial)
+            session = p11_token.open(rw=rw)
         except pe.PKCS11Error as exc:
             raise _translate(exc) from exc
         try:
