@@ -15,6 +15,7 @@ import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any, Final
+from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -75,9 +76,26 @@ def _error_response(err: ApiError) -> JSONResponse:
     return JSONResponse(body, status_code=err.status, headers=headers)
 
 
+#: The only query parameters of the contract, per path; every other path takes none.
+_QUERY: Final[Mapping[str, frozenset[str]]] = {"/api/v1/admin/outbox": frozenset({"phone"})}
+
+
+def _query_allowed(scope: Scope) -> bool:
+    raw = scope.get("query_string", b"")
+    if not raw:
+        return True
+    try:
+        pairs = parse_qsl(raw.decode("ascii"), keep_blank_values=True, strict_parsing=True)
+    except (UnicodeDecodeError, ValueError):
+        return False
+    names = [name for name, _ in pairs]
+    allowed = _QUERY.get(scope.get("path", ""), frozenset())
+    return set(names) <= allowed and len(names) == len(set(names))
+
+
 class _LimitBody:
-    """ASGI middleware: refuses a body larger than ``limit`` bytes with 413, whether it was
-    announced by Content-Length or streamed."""
+    """ASGI middleware: refuses unknown query parameters (400) and a body larger than
+    ``limit`` bytes (413), whether it was announced by Content-Length or streamed."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
@@ -86,6 +104,11 @@ class _LimitBody:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if not _query_allowed(scope):
+            await _error_response(ApiError(400, "bad_request", reason="query"))(
+                scope, receive, send
+            )
             return
         for name, value in scope.get("headers", []):
             if name == b"content-length":
@@ -455,6 +478,8 @@ def create_app(  # noqa: PLR0915 (one small closure per route reads better than 
     async def admin_outbox(request: Request) -> Response:
         admin(request)
         phone = request.query_params.get("phone")
+        if phone is not None and not 0 < len(phone) <= 32:
+            raise ApiError(400, "bad_request", reason="field_phone")
         messages = [
             {
                 "phone": m.phone,
