@@ -12,6 +12,7 @@ import pytest
 
 from kamusm.errors import (
     FinalTryNotAcknowledgedError,
+    Pkcs11ModuleNotFoundError,
     PinIncorrectError,
     PinLockedError,
     PinRejectedByTokenError,
@@ -19,6 +20,7 @@ from kamusm.errors import (
 )
 from kamusm.testing import opencryptoki
 from kamusm.testing.opencryptoki import OpencryptokiToken
+from kamusm.token import Pkcs11Module
 from kamusm.values import Pin, PinStatus
 
 pytestmark = pytest.mark.opencryptoki
@@ -181,4 +183,22 @@ def test_a_stale_pid_file_is_cleared_and_the_daemon_started(
     new_pid = opencryptoki._daemon_pid()
     assert new_pid is not None and new_pid != os.getpid()
     assert Path(f"/proc/{new_pid}/comm").read_text().strip() == "pkcsslotd"
+    card.token().verify_pin(card.pin)
+
+
+def test_without_its_daemon_the_module_is_reported_with_a_hint(
+    opencryptoki_token: OpencryptokiToken,
+) -> None:
+    """opencryptoki answers C_Initialize with CKR_HOST_MEMORY when pkcsslotd is not running."""
+    pid = opencryptoki._daemon_pid()
+    assert pid is not None
+    opencryptoki._finalize_in_process(opencryptoki_token.module_path)
+    opencryptoki._stop_daemon(pid)
+    try:
+        with pytest.raises(Pkcs11ModuleNotFoundError) as caught:
+            Pkcs11Module.open(opencryptoki_token.module_path)
+        ((_, reason),) = caught.value.tried
+        assert "CKR_HOST_MEMORY" in reason and "pkcsslotd" in reason
+    finally:
+        card = opencryptoki.fresh_opencryptoki_token()
     card.token().verify_pin(card.pin)

@@ -36,6 +36,9 @@ Decisions worth knowing:
   ``CKR_SESSION_READ_ONLY_EXISTS``, ``CKR_SESSION_READ_WRITE_SO_EXISTS`` and the like: these,
   and ``CKR_SESSION_COUNT`` (a reader that allows no more sessions), become
   :class:`~kamusm.errors.TokenBusyError`, whose text tells the holder to close the DYS.
+- Card insertion is noticed by calling :meth:`Pkcs11Module.tokens` again, not by
+  ``wait_for_slot_event``, which raises ``TypeError`` in python-pkcs11 0.10.1 when an event
+  arrives.
 - Card removal: ``CKR_DEVICE_REMOVED``, ``CKR_TOKEN_NOT_PRESENT``, ``CKR_SLOT_ID_INVALID`` (the
   reader went away), ``CKR_SESSION_CLOSED`` / ``CKR_SESSION_HANDLE_INVALID`` (the module closed
   our session under us, as it does on removal), and another card showing up in the slot, all
