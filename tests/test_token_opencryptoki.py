@@ -12,10 +12,10 @@ import pytest
 
 from kamusm.errors import (
     FinalTryNotAcknowledgedError,
-    Pkcs11ModuleNotFoundError,
     PinIncorrectError,
     PinLockedError,
     PinRejectedByTokenError,
+    Pkcs11ModuleNotFoundError,
     TokenBusyError,
 )
 from kamusm.testing import opencryptoki
