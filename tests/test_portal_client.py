@@ -373,3 +373,38 @@ def test_both_clients_offer_the_same_operations() -> None:
         sync_params = inspect.signature(getattr(PortalClient, name)).parameters
         async_params = inspect.signature(getattr(AsyncPortalClient, name)).parameters
         assert list(sync_params) == list(async_params), name
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("bound", "expected"), [(3, 3), (None, 20)])
+async def test_async_client_bounds_requests_in_flight(bound: int | None, expected: int) -> None:
+    """With max_in_flight, concurrent operations queue in the client (first come, first
+    served) instead of piling up in httpx's pool; None lifts the bound."""
+    import asyncio
+
+    inside = 0
+    most = 0
+    release = asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal inside, most
+        inside += 1
+        most = max(most, inside)
+        if most >= (bound or 20):
+            release.set()
+        await release.wait()
+        inside -= 1
+        return httpx.Response(201, json=_operation_json())
+
+    client = AsyncPortalClient(BASE, transport=httpx.MockTransport(handler), max_in_flight=bound)
+    async with client:
+        ops = await asyncio.gather(
+            *(client.redeem(VerificationCode("1" * 15), card_serial="CARD1") for _ in range(20))
+        )
+    assert len(ops) == 20
+    assert most == expected
+
+
+def test_in_flight_bound_must_be_positive() -> None:
+    with pytest.raises(InputError):
+        AsyncPortalClient(BASE, max_in_flight=0)

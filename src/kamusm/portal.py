@@ -21,7 +21,6 @@ retried, with exponential backoff.
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import itertools
 import logging
@@ -34,6 +33,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Final, Generic, Literal, Self, TypeVar
 from urllib.parse import quote, urlsplit
 
+import anyio
 import attrs
 import httpx
 
@@ -76,6 +76,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
 __all__ = [
+    "DEFAULT_MAX_IN_FLIGHT",
     "DEFAULT_TIMEOUT",
     "AsyncPortalClient",
     "Captcha",
@@ -95,9 +96,14 @@ T = TypeVar("T")
 
 #: 10 s to read an answer, 5 s to connect.
 DEFAULT_TIMEOUT: Final = httpx.Timeout(10.0, connect=5.0)
-#: Keep-alive connections per client: more than any sensible number of concurrent operations
-#: of one process, so a burst never closes and reopens connections (see
-#: ``benchmarks/bench_portal.py``).
+#: Requests one AsyncPortalClient has on the wire at once by default; callers beyond it wait
+#: in a first-come-first-served queue of the client's own. httpx's pool handles many waiting
+#: requests badly (every release rescans the queue, and waiters are not served in order), so
+#: 50 concurrent operations through an unbounded client ran at about half the rate of 8 with a
+#: p99 in the hundreds of milliseconds; see ``benchmarks/bench_portal.py``.
+DEFAULT_MAX_IN_FLIGHT: Final = 8
+#: Keep-alive connections per client: at least the requests in flight, so a burst never closes
+#: and reopens connections.
 _POOL_SIZE: Final = 100
 _LOOPBACK: Final = frozenset({"127.0.0.1", "::1", "localhost"})
 _API: Final = "/api/v1"
@@ -1093,8 +1099,13 @@ class PortalClient(_ClientBase):
 
 
 class AsyncPortalClient(_ClientBase):
-    """The portal client for asyncio code: :class:`PortalClient`'s methods, awaited. Use it
-    as an async context manager or call :meth:`aclose`."""
+    """The portal client for async code (asyncio or trio): :class:`PortalClient`'s methods,
+    awaited. Use it as an async context manager or call :meth:`aclose`.
+
+    One client serves many concurrent operations (a DYS backend serving many holders): at most
+    ``max_in_flight`` requests are on the wire at once and the others wait their turn in
+    arrival order (``None`` lifts the bound).
+    """
 
     def __init__(
         self,
@@ -1106,8 +1117,13 @@ class AsyncPortalClient(_ClientBase):
         transport: httpx.AsyncBaseTransport | None = None,
         retries: int = 2,
         backoff: float = 0.2,
+        max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT,
     ) -> None:
         tls = self._setup(base_url, verify, clock, retries, backoff)
+        if max_in_flight is not None and not 0 < max_in_flight <= _POOL_SIZE:
+            raise InputError()
+        self._max_in_flight = max_in_flight
+        self._gate: anyio.Semaphore | None = None
         self._http = httpx.AsyncClient(
             verify=tls,
             timeout=timeout,
@@ -1116,11 +1132,19 @@ class AsyncPortalClient(_ClientBase):
             follow_redirects=False,
         )
 
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        if self._max_in_flight is None:
+            return await self._http.send(request)
+        if self._gate is None:  # made on first use, inside the caller's event loop
+            self._gate = anyio.Semaphore(self._max_in_flight)
+        async with self._gate:
+            return await self._http.send(request)
+
     async def _run(self, call: _Call[T]) -> T:
         for attempt in itertools.count():
             try:
                 try:
-                    response = await self._http.send(self._core.request(self._http, call))
+                    response = await self._send(self._core.request(self._http, call))
                 except httpx.HTTPError as exc:
                     raise _translate_httpx_error(exc) from exc
                 return self._core.finish(call, response)
@@ -1128,7 +1152,7 @@ class AsyncPortalClient(_ClientBase):
                 delay = self._core.retry_delay(call, attempt, err)
                 if delay is None:
                     raise
-            await asyncio.sleep(delay)
+            await anyio.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def aclose(self) -> None:

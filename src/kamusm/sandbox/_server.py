@@ -244,6 +244,14 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     if args.command == "provision":
         return _provision(args, out)
     secret_hex = os.environ.get(SECRET_ENV)
+    try:
+        _serve_from(args, secret_hex, out)
+    except KeyboardInterrupt:  # Ctrl-C (uvicorn passes it on after a clean shutdown)
+        print("kamusm sandbox portal stopped", file=out)
+    return 0
+
+
+def _serve_from(args: argparse.Namespace, secret_hex: str | None, out: TextIO) -> None:
     serve(
         host=getattr(args, "host", "127.0.0.1"),
         port=getattr(args, "port", 8080),
@@ -254,4 +262,3 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         ssl_keyfile=getattr(args, "ssl_keyfile", None),
         out=out,
     )
-    return 0
