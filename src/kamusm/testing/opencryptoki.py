@@ -38,7 +38,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import attrs
-import pytest
 
 from kamusm.values import Pin, SystemClock, UnblockAuthorization
 
@@ -53,7 +52,6 @@ __all__ = [
     "ensure_opencryptoki",
     "find_opencryptoki_module",
     "fresh_opencryptoki_token",
-    "opencryptoki_token",
     "opencryptoki_unavailable_reason",
 ]
 
@@ -352,13 +350,3 @@ def fresh_opencryptoki_token(
         pin=user_pin,
         so_pin=admin_pin,
     )
-
-
-@pytest.fixture
-def opencryptoki_token() -> OpencryptokiToken:
-    """The opencryptoki test token, wiped and initialised for this test: PIN 123456, SO PIN
-    11223344. Skips, saying what is missing, when not root or opencryptoki is not installed."""
-    reason = opencryptoki_unavailable_reason()
-    if reason is not None:
-        pytest.skip(reason)
-    return fresh_opencryptoki_token()

@@ -9,15 +9,54 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-# Token fixtures (their modules load pkcs11 only when a fixture runs).
-from kamusm.testing.opencryptoki import opencryptoki_token  # noqa: F401 (re-exported fixture)
-from kamusm.testing.softhsm import softhsm_token, softhsm_token_factory  # noqa: F401
+# The helper modules import without pytest (the demo and the sandbox use them); their fixtures
+# live here. They load pkcs11 only when a fixture runs.
+from kamusm.testing.opencryptoki import (
+    OpencryptokiToken,
+    fresh_opencryptoki_token,
+    opencryptoki_unavailable_reason,
+)
+from kamusm.testing.softhsm import (
+    SOFTHSM2_LOCATIONS,
+    SoftHsmToken,
+    create_softhsm_token,
+    find_softhsm_module,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from kamusm.testing.certificates import CertificateFactory
     from kamusm.testing.sandbox import RunningSandbox
+
+
+@pytest.fixture
+def softhsm_token_factory() -> Callable[..., SoftHsmToken]:
+    """Make SoftHSM2 tokens with :func:`~kamusm.testing.softhsm.create_softhsm_token`'s
+    arguments; fresh each call. Skips, saying what to install, without SoftHSM2."""
+    if find_softhsm_module() is None:
+        pytest.skip(
+            "SoftHSM2 is not installed: apt-get install softhsm2 (looked in "
+            + ", ".join(SOFTHSM2_LOCATIONS)
+            + ")"
+        )
+    return create_softhsm_token
+
+
+@pytest.fixture
+def softhsm_token(softhsm_token_factory: Callable[..., SoftHsmToken]) -> SoftHsmToken:
+    """A fresh SoftHSM2 token for this test: PIN 123456, SO PIN 12345678, no certificates."""
+    return softhsm_token_factory()
+
+
+@pytest.fixture
+def opencryptoki_token() -> OpencryptokiToken:
+    """The opencryptoki test token, wiped and initialised for this test: PIN 123456, SO PIN
+    11223344. Skips, saying what is missing, when not root or opencryptoki is not installed."""
+    reason = opencryptoki_unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    return fresh_opencryptoki_token()
 
 
 @pytest.fixture

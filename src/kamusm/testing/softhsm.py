@@ -17,8 +17,9 @@ Typical use::
     token = card.token()                  # a kamusm.token.Token on it
     token.change_pin(card.pin, Pin("654321"))
 
-The pytest fixtures :func:`softhsm_token` and :func:`softhsm_token_factory` give a fresh token
-to each test.
+The pytest fixtures ``softhsm_token`` and ``softhsm_token_factory`` (in
+:mod:`kamusm.testing.pytest_plugin`) give a fresh token to each test. This module itself does
+not import pytest, so demos and the sandbox can make tokens without it.
 """
 
 from __future__ import annotations
@@ -29,13 +30,12 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
-import pytest
 
 from kamusm.values import Pin, SystemClock, UnblockAuthorization
 
@@ -49,8 +49,6 @@ __all__ = [
     "create_softhsm_token",
     "find_softhsm_module",
     "softhsm_store",
-    "softhsm_token",
-    "softhsm_token_factory",
 ]
 
 logger = logging.getLogger(__name__)
@@ -291,28 +289,3 @@ def create_softhsm_token(
         so_pin=admin_pin,
         store=store,
     )
-
-
-# ---- pytest fixtures ----------------------------------------------------------------------
-
-
-def _skip_without_softhsm() -> None:
-    if find_softhsm_module() is None:
-        pytest.skip(
-            "SoftHSM2 is not installed: apt-get install softhsm2 (looked in "
-            + ", ".join(SOFTHSM2_LOCATIONS)
-            + ")"
-        )
-
-
-@pytest.fixture
-def softhsm_token_factory() -> Callable[..., SoftHsmToken]:
-    """Make SoftHSM2 tokens with :func:`create_softhsm_token`'s arguments; fresh each call."""
-    _skip_without_softhsm()
-    return create_softhsm_token
-
-
-@pytest.fixture
-def softhsm_token(softhsm_token_factory: Callable[..., SoftHsmToken]) -> SoftHsmToken:
-    """A fresh SoftHSM2 token for this test: PIN 123456, SO PIN 12345678, no certificates."""
-    return softhsm_token_factory()
