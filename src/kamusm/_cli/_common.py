@@ -1,0 +1,123 @@
+"""What every command shares: its settings, the language, logging, and the one place where a
+failure becomes one line on stderr and an exit code. No click, no rich here: the fast
+``kamusm tokens`` path uses this module too."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from typing import TextIO
+
+import attrs
+
+from kamusm._cli._exit import CommandError, ExitCode, StopWith, exit_code_for
+from kamusm.errors import KamusmError
+from kamusm.messages import DEFAULT_LANGUAGE, LANGUAGES, Language, text
+
+#: Environment variables the command reads (none of them ever holds a PIN).
+ENV_LANG = "KAMUSM_LANG"
+ENV_PORTAL = "KAMUSM_PORTAL_URL"
+
+# Optional packages and the extra that brings each.
+_EXTRAS = {
+    "click": "cli",
+    "rich": "cli",
+    "starlette": "sandbox",
+    "uvicorn": "sandbox",
+    "cryptography": "sandbox",
+    "pytest": "test",
+}
+
+
+@attrs.frozen
+class Settings:
+    """The options every command takes: language, PKCS#11 module, debug output."""
+
+    lang: Language = DEFAULT_LANGUAGE
+    module: str | None = None
+    debug: bool = False
+
+
+def resolve_lang(value: str | None) -> Language:
+    """``--lang`` if given, else ``KAMUSM_LANG``, else Turkish (an unknown value is ignored)."""
+    for candidate in (value, os.environ.get(ENV_LANG)):
+        if candidate in LANGUAGES:
+            return candidate
+    return DEFAULT_LANGUAGE
+
+
+def setup_logging(debug: bool) -> None:
+    """Debug records to stderr with ``--debug``; otherwise only warnings (the library never
+    logs a secret at any level)."""
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        stream=sys.stderr,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+def error_line(message: str, lang: Language, *, stream: TextIO | None = None) -> None:
+    """Write one failure line: ``kamusm: hata: ...``."""
+    out = stream if stream is not None else sys.stderr
+    out.write(text("cli.error", lang, message=" ".join(message.split())) + "\n")
+    out.flush()
+
+
+def run_guarded(action: Callable[[], int], settings: Settings) -> int:  # noqa: PLR0911
+    """Run a command body; turn every failure into one line on stderr and an exit code (with
+    the traceback as well under ``--debug``). One return per kind of failure."""
+    lang = settings.lang
+    try:
+        try:
+            return action()
+        except StopWith as stop:
+            raise stop.error from stop
+    except KamusmError as err:
+        _traceback(settings)
+        error_line(err.message(lang), lang)
+        return exit_code_for(err)
+    except CommandError as failure:
+        _traceback(settings)
+        error_line(failure.message(lang), lang)
+        return failure.code
+    except KeyboardInterrupt:
+        _traceback(settings)
+        sys.stderr.write("\n" + text("cli.interrupted", lang) + "\n")
+        return ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (``kamusm tokens | head``): nothing more to say to it.
+        _silence_stdout()
+        return ExitCode.OK
+    except ModuleNotFoundError as exc:
+        root = (exc.name or "").split(".")[0]
+        if root not in _EXTRAS:
+            raise
+        _traceback(settings)
+        message = text("cli.missing_dependency", lang, package=root, extra=_EXTRAS[root])
+        error_line(message, lang)
+        return ExitCode.SETUP
+    except Exception as exc:  # noqa: BLE001 (the command's last line of defence)
+        return unexpected(exc, settings)
+
+
+def _traceback(settings: Settings) -> None:
+    if settings.debug:
+        traceback.print_exc(file=sys.stderr)
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def unexpected(exc: BaseException, settings: Settings) -> int:
+    """An error no layer names: its type only (its text could hold anything), and a hint."""
+    _traceback(settings)
+    error_line(text("cli.unexpected", settings.lang, kind=type(exc).__name__), settings.lang)
+    return ExitCode.ERROR

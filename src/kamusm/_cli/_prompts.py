@@ -1,0 +1,226 @@
+"""The flows' prompt protocols for a person at a terminal, and for scripts.
+
+These classes only ask and show: every rule (what a valid PIN is, when a code has expired,
+how many SMS attempts are left, whether the card fits) lives in :mod:`kamusm.flows`. Answers
+are handed over as typed; the flow turns them into :class:`~kamusm.values.Pin` and
+:class:`~kamusm.values.VerificationCode` values or says what is wrong, and then asks again.
+Nothing here prints an answer.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, TextIO
+
+from kamusm._cli._exit import CommandError, ExitCode, StopWith
+from kamusm._cli._terminal import LineReader
+from kamusm.errors import InputError, KamusmError
+from kamusm.flows import CardChoice, ChangeStep, ResetStep
+from kamusm.messages import MESSAGES, Language, text
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    """A rich console that never reads markup out of our texts (holder names, messages)."""
+    from rich.console import Console  # noqa: PLC0415 (rich is slow to import: only here)
+
+    stream = sys.stderr if stderr else sys.stdout
+    tty = stream.isatty()
+    # Into a pipe or a file: no wrapping at 80 columns, lines stay whole.
+    return Console(
+        stderr=stderr,
+        highlight=False,
+        markup=False,
+        emoji=False,
+        width=None if tty else 200,
+        soft_wrap=not tty,
+    )
+
+
+class Ui:
+    """Talking with a person: lines with a style, problems, and questions with a countdown."""
+
+    def __init__(self, lang: Language, *, reader: LineReader | None = None) -> None:
+        self.lang = lang
+        self.console = make_console()
+        self.reader = reader if reader is not None else LineReader()
+
+    def say(self, message: str, *, style: str | None = None) -> None:
+        self.console.print(message, style=style)
+
+    def note(self, message: str) -> None:
+        self.console.print(message, style="dim")
+
+    def problem(self, message: str) -> None:
+        self.console.print("✗ " + message, style="bold red")
+
+    def success(self, message: str) -> None:
+        self.console.print("✓ " + message, style="bold green")
+
+    def countdown(self, seconds: int) -> str:
+        if seconds <= 0:
+            return text("cli.countdown.over", self.lang)
+        return text("cli.countdown", self.lang, seconds=seconds)
+
+    def ask(self, prompt: str, *, hidden: bool, deadline: float | None = None) -> str | None:
+        self.console.file.flush()
+        return self.reader.ask(prompt, hidden=hidden, deadline=deadline, countdown=self.countdown)
+
+
+def _step_note(ui: Ui, step: ResetStep | ChangeStep) -> None:
+    key = f"cli.step.{step.value}"
+    if key in MESSAGES:
+        ui.note(text(key, ui.lang))
+
+
+class TerminalResetPrompts:
+    """:class:`kamusm.flows.ResetPrompts` at a terminal: the guided reset of the Kamu SM guides.
+
+    The verification code, the new PIN and the SMS code are read without echo; the card is
+    picked by number from a list naming each card's holder. Ctrl-D at a question cancels
+    (the card stays as it was); a question with a time limit shows the time left, live.
+    """
+
+    def __init__(self, ui: Ui) -> None:
+        self.ui = ui
+        self._deadline: float | None = None
+        self._introduced = False
+        self._announced = False
+        self._rescan = False
+
+    def progress(self, step: ResetStep, *, remaining: timedelta | None) -> None:
+        self._deadline = None if remaining is None else time.monotonic() + remaining.total_seconds()
+        if step is ResetStep.REQUEST_CHALLENGE:
+            self._announced = False
+        _step_note(self.ui, step)
+
+    def problem(self, error: KamusmError) -> None:
+        if self._rescan and isinstance(error, InputError):
+            self._rescan = False  # the card list is read again: nothing went wrong
+            return
+        self.ui.problem(error.message(self.ui.lang))
+
+    def verification_code(self, *, length: int, expired: bool) -> str | None:
+        ui, lang = self.ui, self.ui.lang
+        if not self._introduced:
+            self._introduced = True
+            ui.say(text("cli.reset.intro", lang))
+            ui.note(text("cli.cancel_hint", lang))
+        key = "cli.reset.new_code" if expired else "cli.reset.code"
+        while True:
+            answer = ui.ask(text(key, lang, length=length), hidden=True)
+            if answer is None or answer.strip():
+                return answer
+
+    def choose_card(self, cards: Sequence[CardChoice]) -> str | None:
+        ui, lang = self.ui, self.ui.lang
+        if not cards:
+            if ui.ask(text("cli.reset.no_card", lang), hidden=False) is None:
+                return None
+            self._rescan = True
+            return ""  # not a card: the flow reads the card list again
+        ui.say(text("cli.reset.cards", lang), style="bold")
+        for number, card in enumerate(cards, 1):
+            state = text(f"cli.pin.{card.pin_status.summary}", lang)
+            ui.say(f"  {number}) {card.display(lang)}  [PIN: {state}]")
+        while True:
+            answer = ui.ask(text("cli.reset.card", lang), hidden=False)
+            if answer is None:
+                return None
+            choice = answer.strip() or ("1" if len(cards) == 1 else "")
+            if choice.isdigit() and 1 <= int(choice) <= len(cards):
+                return cards[int(choice) - 1].serial
+            ui.problem(text("cli.reset.card_range", lang, count=len(cards)))
+
+    def new_pin(self, *, min_length: int, max_length: int) -> tuple[str, str] | None:
+        ui, lang = self.ui, self.ui.lang
+        ui.say(text("cli.reset.pin_rules", lang, min_length=min_length, max_length=max_length))
+        first = ui.ask(text("cli.reset.new_pin", lang), hidden=True, deadline=self._deadline)
+        if first is None:
+            return None
+        again = ui.ask(text("cli.reset.new_pin_again", lang), hidden=True, deadline=self._deadline)
+        if again is None:
+            return None
+        return first, again
+
+    def confirmation(
+        self, *, method: str, attempts_remaining: int | None, masked_phone: str | None
+    ) -> str | None:
+        ui, lang = self.ui, self.ui.lang
+        if method == "sms" and masked_phone and not self._announced:
+            ui.say(text("cli.reset.sms_sent", lang, phone=masked_phone))
+        self._announced = True
+        key = "cli.reset.sms" if method == "sms" else "cli.reset.web_password"
+        return ui.ask(text(key, lang), hidden=True, deadline=self._deadline)
+
+
+class TerminalChangePrompts:
+    """:class:`kamusm.flows.ChangePrompts` at a terminal. On the final try the holder has to
+    type a word ("EVET" / "YES") to go on; anything else stops with the PIN untouched."""
+
+    def __init__(self, ui: Ui) -> None:
+        self.ui = ui
+
+    def progress(self, step: ChangeStep, *, remaining: timedelta | None) -> None:
+        _step_note(self.ui, step)
+
+    def problem(self, error: KamusmError) -> None:
+        self.ui.problem(error.message(self.ui.lang))
+
+    def acknowledge_final_try(self) -> bool:
+        ui, lang = self.ui, self.ui.lang
+        ui.problem(text("token.final_try", lang))
+        word = text("cli.change.final_try_word", lang)
+        answer = ui.ask(text("cli.change.final_try", lang, word=word), hidden=False)
+        return answer is not None and answer.strip().casefold() == word.casefold()
+
+    def pins(self, *, min_length: int, max_length: int) -> tuple[str, str, str] | None:
+        ui, lang = self.ui, self.ui.lang
+        old = ui.ask(text("cli.change.old_pin", lang), hidden=True)
+        if old is None:
+            return None
+        ui.say(text("cli.reset.pin_rules", lang, min_length=min_length, max_length=max_length))
+        new = ui.ask(text("cli.reset.new_pin", lang), hidden=True)
+        if new is None:
+            return None
+        again = ui.ask(text("cli.reset.new_pin_again", lang), hidden=True)
+        if again is None:
+            return None
+        return old, new, again
+
+
+class StdinChangePrompts:
+    """:class:`kamusm.flows.ChangePrompts` for scripts (``change-pin --pin-stdin``): three
+    lines on standard input, used once. The final try is never spent from a script, and a
+    refused attempt ends the command with that refusal instead of asking again."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream if stream is not None else sys.stdin
+        self._used = False
+        self._last: KamusmError | None = None
+
+    def progress(self, step: ChangeStep, *, remaining: timedelta | None) -> None:
+        return None
+
+    def problem(self, error: KamusmError) -> None:
+        self._last = error
+
+    def acknowledge_final_try(self) -> bool:
+        raise CommandError("cli.change.final_try_script", ExitCode.CANCELLED)
+
+    def pins(self, *, min_length: int, max_length: int) -> tuple[str, str, str]:
+        if self._used:
+            if self._last is not None:
+                raise StopWith(self._last)
+            raise CommandError("cli.change.stdin", ExitCode.USAGE)
+        self._used = True
+        lines = [self._stream.readline() for _ in range(3)]
+        if not all(line.strip() for line in lines):
+            raise CommandError("cli.change.stdin", ExitCode.USAGE)
+        old, new, again = (line.rstrip("\r\n") for line in lines)
+        return old, new, again

@@ -1,0 +1,204 @@
+"""``kamusm sandbox serve`` and ``kamusm sandbox provision``: the local portal for training.
+
+``provision`` makes what a trainee needs on a running sandbox: a SoftHSM2 card carrying test
+certificates in a store directory (kept, so other commands can use the card through
+``SOFTHSM2_CONF``), and its holder and card registered through the sandbox's admin API. The
+card's first PIN and its SO PIN are random and shown to nobody: the SO PIN goes to the sandbox
+(as Kamu SM keeps the PUK), and the trainee sets a PIN with ``kamusm reset-pin``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+import urllib.error
+import urllib.request
+from datetime import date
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from kamusm._cli._common import Settings
+from kamusm._cli._demo import random_pin
+from kamusm._cli._exit import CommandError, ExitCode
+from kamusm._cli._prompts import Ui
+from kamusm._cli._terminal import LineReader, is_terminal
+from kamusm.errors import PortalConnectionError
+from kamusm.messages import text
+from kamusm.policy import PinPolicy
+from kamusm.values import Product, Tckn
+
+#: The holder's portal password for ``provision`` (never a PIN; asked when not set).
+ENV_HOLDER_PASSWORD = "KAMUSM_HOLDER_PASSWORD"
+#: Hex master secret that lets ``serve --database`` reopen its file after a restart.
+ENV_SANDBOX_SECRET = "KAMUSM_SANDBOX_SECRET"
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def default_store() -> Path:
+    """Where ``provision`` keeps its SoftHSM2 store unless told: the user's data directory."""
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
+    return Path(base) / "kamusm" / "softhsm"
+
+
+def serve_command(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    database: str | None,
+    manual_clock: bool,
+    ssl_certfile: str | None,
+    ssl_keyfile: str | None,
+) -> int:
+    from kamusm.sandbox import serve  # noqa: PLC0415 (starlette and uvicorn only here)
+
+    secret_hex = os.environ.get(ENV_SANDBOX_SECRET)
+    try:
+        serve(
+            host=host,
+            port=port,
+            database=database,
+            manual_clock=manual_clock,
+            master_secret=bytes.fromhex(secret_hex) if secret_hex else None,
+            ssl_certfile=ssl_certfile,
+            ssl_keyfile=ssl_keyfile,
+        )
+    except KeyboardInterrupt:  # Ctrl-C is how it is stopped
+        sys.stdout.write(text("cli.sandbox.stopped", settings.lang) + "\n")
+    return ExitCode.OK
+
+
+def _admin_post(base_url: str, admin_token: str, path: str, body: dict[str, Any]) -> str | None:
+    """POST to the sandbox's admin API; returns ``None``, or the refusal's reason when it is
+    ``holder_exists`` (a holder registered before is fine)."""
+    request = urllib.request.Request(  # noqa: S310 (the URL was checked: http(s) on loopback)
+        base_url.rstrip("/") + "/api/v1/admin" + path,
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {admin_token}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10):  # noqa: S310 (checked above)
+            return None
+    except urllib.error.HTTPError as err:
+        try:
+            answer = json.loads(err.read() or b"{}")
+        except ValueError:
+            answer = {}
+        reason = str(answer.get("reason") or answer.get("error") or "-")
+        if reason == "holder_exists":
+            return reason
+        raise CommandError(
+            "cli.sandbox.refused", ExitCode.PORTAL_REFUSED, status=err.code, reason=reason
+        ) from err
+    except (urllib.error.URLError, OSError) as err:
+        raise PortalConnectionError() from err
+
+
+def _holder_password(settings: Settings) -> str:
+    named = os.environ.get(ENV_HOLDER_PASSWORD)
+    if named:
+        return named
+    if not (is_terminal(sys.stdin) and is_terminal(sys.stdout)):
+        raise CommandError("cli.sandbox.password_needed", ExitCode.USAGE)
+    ui = Ui(settings.lang, reader=LineReader())
+    while True:
+        first = ui.ask(text("cli.sandbox.password", settings.lang), hidden=True)
+        again = ui.ask(text("cli.sandbox.password_again", settings.lang), hidden=True)
+        if first is None or again is None:
+            raise KeyboardInterrupt
+        if first and first == again:
+            return first
+        ui.problem(text("cli.sandbox.password_mismatch", settings.lang))
+
+
+def provision_command(
+    settings: Settings,
+    *,
+    url: str,
+    admin_token: str,
+    store: str | None,
+    tckn: str,
+    name: str,
+    phone: str | None,
+    birth_date: str,
+    product: Product,
+) -> int:
+    lang = settings.lang
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or (parts.hostname or "") not in _LOOPBACK:
+        raise CommandError("cli.portal_url_invalid", ExitCode.USAGE)
+    holder = Tckn(tckn)
+    born = date.fromisoformat(birth_date)
+    from kamusm.testing.softhsm import (  # noqa: PLC0415
+        create_softhsm_token,
+        find_softhsm_module,
+    )
+
+    if find_softhsm_module() is None:
+        raise CommandError("cli.softhsm_missing", ExitCode.SETUP)
+    from kamusm.testing.certificates import CertificateFactory  # noqa: PLC0415 (cryptography)
+    from kamusm.testing.sandbox import certificate_records  # noqa: PLC0415
+
+    password = _holder_password(settings)
+    factory = CertificateFactory()
+    issued = (
+        factory.nes_card(name=name, tckn=holder)
+        if product is Product.NES
+        else factory.mali_muhur_card()
+    )
+    so_pin = f"{secrets.randbelow(10**8):08d}"
+    directory = Path(store) if store else default_store()
+    card = create_softhsm_token(
+        pin=random_pin(PinPolicy(), tckn=holder, birth_date=born),
+        so_pin=so_pin,
+        certificates=[c.as_token_object() for c in issued],
+        directory=directory,
+    )
+    _admin_post(
+        url,
+        admin_token,
+        "/holders",
+        {
+            "tckn": holder.value,
+            "name": name,
+            "birth_date": born.isoformat(),
+            "password": password,
+            "phone": phone or f"05{holder.value[1:10]}",
+            "security_word": f"kelime-{secrets.token_hex(4)}",
+        },
+    )
+    records = [
+        {
+            "serial_number": r.serial_number,
+            "subject": r.subject,
+            "not_before": r.not_before.isoformat(),
+            "not_after": r.not_after.isoformat(),
+            "product": product.value,
+        }
+        for r in certificate_records(issued, product)
+    ]
+    _admin_post(
+        url,
+        admin_token,
+        "/cards",
+        {
+            "serial": card.serial,
+            "holder": holder.value,
+            "product": product.value,
+            "so_credential": so_pin,
+            "certificates": records,
+        },
+    )
+    out = sys.stdout
+    out.write(text("cli.sandbox.card", lang, serial=card.serial, label=card.label) + "\n")
+    out.write(text("cli.sandbox.holder", lang, name=name, tckn=holder.value) + "\n")
+    store_line = text(
+        "cli.sandbox.store", lang, store=card.store.directory, conf=card.store.conf_path
+    )
+    out.write(store_line + "\n")
+    out.write(text("cli.sandbox.next", lang, url=url) + "\n")
+    return ExitCode.OK

@@ -1,0 +1,187 @@
+"""Reading one answer from a person at a terminal, with a live countdown in the prompt.
+
+In a terminal (stdin and stdout both a TTY, POSIX), the line is read with echo off, one key
+at a time, and the prompt line is redrawn every second with the time left, so the countdown
+runs while the person types. Hidden answers (PINs, codes) show nothing at all; visible ones
+(a card number) are echoed by the reader itself. Everything happens in one thread: ``select``
+waits for a key or the next second, so nothing races the person's typing.
+
+Elsewhere (stdout redirected, or no ``termios``), the prompt is written once with the time left
+at that moment, and hidden answers are read with :func:`getpass.getpass`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import getpass
+import math
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import TextIO
+
+try:
+    import select
+    import termios
+except ImportError:  # pragma: no cover - Windows
+    termios = None  # type: ignore[assignment]
+
+#: How the time left is written: seconds (0 when the time is up) -> text.
+Countdown = Callable[[int], str]
+
+_ERASE_LINE = "\r\x1b[2K"
+
+
+def is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class LineReader:
+    """Asks for one line at a time. ``ask`` returns ``None`` at end of input (Ctrl-D on an
+    empty line); Ctrl-C raises :class:`KeyboardInterrupt` as usual."""
+
+    def __init__(self, *, stdin: TextIO | None = None, stdout: TextIO | None = None) -> None:
+        self._in = stdin if stdin is not None else sys.stdin
+        self._out = stdout if stdout is not None else sys.stdout
+        self._pending = ""  # what was typed after an Enter, for the next question
+        self.live = termios is not None and is_terminal(self._in) and is_terminal(self._out)
+
+    def ask(
+        self,
+        prompt: str,
+        *,
+        hidden: bool,
+        deadline: float | None = None,
+        countdown: Countdown | None = None,
+    ) -> str | None:
+        """One answer. ``deadline`` is a :func:`time.monotonic` time shown as a countdown."""
+        self._out.flush()
+        if self.live:
+            return self._ask_live(prompt, hidden=hidden, deadline=deadline, countdown=countdown)
+        return self._ask_plain(prompt, hidden=hidden, deadline=deadline, countdown=countdown)
+
+    @staticmethod
+    def _label(prompt: str, deadline: float | None, countdown: Countdown | None) -> str:
+        if deadline is None or countdown is None:
+            return f"{prompt}: "
+        left = max(0, math.ceil(deadline - time.monotonic()))
+        return f"{prompt} [{countdown(left)}]: "
+
+    def _ask_plain(
+        self, prompt: str, *, hidden: bool, deadline: float | None, countdown: Countdown | None
+    ) -> str | None:
+        label = self._label(prompt, deadline, countdown)
+        if hidden:
+            try:
+                return getpass.getpass(label, stream=sys.stderr)
+            except EOFError:
+                return None
+        sys.stderr.write(label)
+        sys.stderr.flush()
+        line = self._in.readline()
+        return None if not line else line.rstrip("\r\n")
+
+    def _ask_live(
+        self, prompt: str, *, hidden: bool, deadline: float | None, countdown: Countdown | None
+    ) -> str | None:
+        assert termios is not None  # noqa: S101 (live is only set where termios exists)
+        fd = self._in.fileno()
+        saved = termios.tcgetattr(fd)
+        raw = termios.tcgetattr(fd)
+        raw[3] &= ~(termios.ECHO | termios.ICANON)  # keep ISIG: Ctrl-C still interrupts
+        raw[6][termios.VMIN] = 1
+        raw[6][termios.VTIME] = 0
+        line = _Line(self._out, hidden=hidden)
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+        def draw() -> None:
+            line.draw(self._label(prompt, deadline, countdown))
+
+        termios.tcsetattr(fd, termios.TCSADRAIN, raw)
+        try:
+            draw()
+            while True:
+                if self._pending:
+                    data, self._pending = self._pending, ""
+                else:
+                    ready, _, _ = select.select([fd], [], [], _next_tick(deadline))
+                    if not ready:
+                        draw()
+                        continue
+                    chunk = os.read(fd, 4096)
+                    if not chunk:  # the terminal went away
+                        self._out.write("\n")
+                        return None
+                    data = decoder.decode(chunk)
+                for i, ch in enumerate(data):
+                    outcome = line.feed(ch, redraw=draw)
+                    if outcome is not None:
+                        rest = data[i + 1 :]
+                        self._pending = rest[1:] if ch == "\r" and rest[:1] == "\n" else rest
+                        self._out.write("\n")
+                        self._out.flush()
+                        return None if outcome is _EOF else line.text
+                self._out.flush()
+        finally:
+            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+_EOF = object()
+_DONE = object()
+
+
+class _Line:
+    """The answer being typed: keys in, echo (when not hidden) out."""
+
+    def __init__(self, out: TextIO, *, hidden: bool) -> None:
+        self._out = out
+        self._hidden = hidden
+        self._typed: list[str] = []
+        self._escape = False
+
+    @property
+    def text(self) -> str:
+        return "".join(self._typed)
+
+    def draw(self, label: str) -> None:
+        shown = "" if self._hidden else self.text
+        self._out.write(_ERASE_LINE + label + shown)
+        self._out.flush()
+
+    def feed(self, ch: str, *, redraw: Callable[[], None]) -> object | None:
+        """Take one key; ``_DONE`` at Enter, ``_EOF`` at Ctrl-D on an empty line."""
+        if self._escape:  # the rest of an arrow or function key: ignored
+            self._escape = not ch.isalpha() and ch != "~"
+        elif ch in "\r\n":
+            return _DONE
+        elif ch == "\x04":
+            return None if self._typed else _EOF
+        elif ch in "\x7f\b":
+            if self._typed:
+                self._typed.pop()
+                if not self._hidden:
+                    self._out.write("\b \b")
+        elif ch == "\x15":  # Ctrl-U: start the line again
+            self._typed.clear()
+            redraw()
+        elif ch == "\x1b":
+            self._escape = True
+        elif ch.isprintable():
+            self._typed.append(ch)
+            if not self._hidden:
+                self._out.write(ch)
+        return None
+
+
+def _next_tick(deadline: float | None) -> float | None:
+    """Seconds until the shown countdown changes (``None``: it never does)."""
+    if deadline is None:
+        return None
+    left = deadline - time.monotonic()
+    if left <= 0:
+        return None
+    return max(left - (math.ceil(left) - 1), 0.01)
