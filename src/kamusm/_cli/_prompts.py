@@ -127,7 +127,7 @@ class TerminalResetPrompts:
         ui.say(text("cli.reset.cards", lang), style="bold")
         for number, card in enumerate(cards, 1):
             state = text(f"cli.pin.{card.pin_status.summary}", lang)
-            ui.say(f"  {number}) {card.display(lang)}  [PIN: {state}]")
+            ui.say(f"  {number}) {card.display(lang)} · {card.serial}  [PIN: {state}]")
         while True:
             answer = ui.ask(text("cli.reset.card", lang), hidden=False)
             if answer is None:

@@ -1,0 +1,456 @@
+"""The ``kamusm`` command run as a process (``python -m kamusm``), on real parts: SoftHSM2
+cards in this process's store (opened by the command through ``SOFTHSM2_CONF``), the
+opencryptoki token for real PIN counting, the sandbox portal over HTTP on 127.0.0.1.
+
+The interactive commands in a terminal are in ``test_cli_terminal.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kamusm import Pin, PinIncorrectError, Tckn
+from kamusm._cli import _fast_tokens
+from kamusm.testing.certificates import CertificateFactory
+from kamusm.testing.opencryptoki import (
+    OpencryptokiToken,
+    fresh_opencryptoki_token,
+    opencryptoki_unavailable_reason,
+)
+from kamusm.testing.sandbox import running_sandbox
+from kamusm.testing.softhsm import SoftHsmToken, create_softhsm_token
+from tests.cli_parts import pin_verifies
+
+PIN = "123456"
+HOLDER = "AYŞE YILMAZ"
+TCKN = Tckn("17291716060")
+TIMEOUT = 120
+
+
+def kamusm(
+    *args: str,
+    card: SoftHsmToken | None = None,
+    stdin: str | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m kamusm ARGS`` (stdin not a terminal unless given)."""
+    environment = dict(os.environ, **(env or {}))
+    environment.pop("KAMUSM_LANG", None)
+    if card is not None:
+        environment["SOFTHSM2_CONF"] = str(card.store.conf_path)
+    return subprocess.run(
+        [sys.executable, "-m", "kamusm", *args],
+        input=stdin,
+        stdin=None if stdin is not None else subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=False,
+        timeout=TIMEOUT,
+    )
+
+
+def one_line(result: subprocess.CompletedProcess[str]) -> str:
+    """The failure's single line on stderr (no traceback)."""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def factory() -> CertificateFactory:
+    return CertificateFactory()
+
+
+@pytest.fixture
+def card(factory: CertificateFactory) -> SoftHsmToken:
+    """A SoftHSM2 card with one NES certificate of AYŞE YILMAZ, valid for about a year."""
+    return create_softhsm_token(
+        pin=PIN,
+        certificates=[c.as_token_object() for c in factory.nes_card(name=HOLDER, tckn=TCKN)],
+    )
+
+
+def serial_of(token: SoftHsmToken) -> list[str]:
+    return ["--module", token.module_path, "--serial", token.serial]
+
+
+# ---- tokens ---------------------------------------------------------------------------------
+
+
+def test_tokens_lists_the_card_with_pin_state_and_holder(card: SoftHsmToken) -> None:
+    result = kamusm("tokens", "--module", card.module_path, card=card)
+    assert result.returncode == 0, result.stderr
+    header, *rows = result.stdout.splitlines()
+    assert header.split()[:2] == ["Seri", "No"] and "PIN durumu" in header
+    row = next(r for r in rows if card.serial in r)
+    assert "tamam" in row and f"{HOLDER} ({TCKN.masked})" in row
+    assert TCKN.value not in result.stdout  # the T.C. Kimlik No is shown masked only
+
+
+def test_tokens_json_parses_and_names_the_fields(card: SoftHsmToken) -> None:
+    result = kamusm("--lang", "en", "tokens", "--json", "--module", card.module_path, card=card)
+    assert result.returncode == 0, result.stderr
+    listed = {entry["serial"]: entry for entry in json.loads(result.stdout)}
+    entry = listed[card.serial]
+    assert entry["label"] == card.label
+    assert entry["pin_status"] == "ok" and entry["pin"]["locked"] is False
+    assert entry["holder"] == {"name": HOLDER, "tckn_masked": TCKN.masked}
+    assert entry["products"] == ["nes"] and entry["certificates"] == 1
+    assert entry["min_pin_length"] <= 6 <= entry["max_pin_length"]
+    assert TCKN.value not in result.stdout
+
+
+def test_tokens_without_a_loadable_module_is_one_line_and_exit_4(tmp_path: Path) -> None:
+    missing = str(tmp_path / "libakisp11.so")
+    result = kamusm("tokens", "--module", missing)
+    assert result.returncode == 4
+    assert one_line(result).startswith("kamusm: hata: PKCS#11 kütüphanesi bulunamadı")
+    assert missing in result.stderr and result.stdout == ""
+    with_debug = kamusm("tokens", "--module", missing, "--debug", "--lang", "en")
+    assert with_debug.returncode == 4
+    assert "Traceback" in with_debug.stderr
+    assert "kamusm: error: No PKCS#11 module could be found" in with_debug.stderr
+
+
+def test_fast_tokens_path_takes_only_plain_tokens_calls() -> None:
+    """``kamusm tokens`` runs without click; anything else goes to click."""
+    assert _fast_tokens(["tokens"]) == {}
+    assert _fast_tokens(["--lang", "en", "tokens", "--json", "--module=/m.so"]) == {
+        "--lang": "en",
+        "--json": True,
+        "--module": "/m.so",
+    }
+    for other in (
+        ["tokens", "--help"],
+        ["--json", "tokens"],
+        ["tokens", "--lang", "de"],
+        ["certs"],
+        ["--module", "tokens"],
+        ["tokens", "tokens"],
+        [],
+    ):
+        assert _fast_tokens(other) is None, other
+
+
+# ---- certs ----------------------------------------------------------------------------------
+
+
+def test_certs_shows_kind_holder_expiry_and_qualified(factory: CertificateFactory) -> None:
+    now = datetime.now(UTC)
+    soon = factory.nes(name=HOLDER, tckn=TCKN, not_after=now + timedelta(days=10, hours=12))
+    card = create_softhsm_token(pin=PIN, certificates=[soon.as_token_object()])
+    table = kamusm("certs", *serial_of(card), card=card)
+    assert table.returncode == 0, table.stderr
+    assert card.serial in table.stdout and "Nitelikli elektronik sertifika (NES)" in table.stdout
+    assert f"{HOLDER} ({TCKN.masked})" in table.stdout and "evet" in table.stdout
+    as_json = kamusm("certs", "--json", *serial_of(card), card=card)
+    (listed,) = json.loads(as_json.stdout)
+    (cert,) = listed["certificates"]
+    assert cert["kind"] == "nes" and cert["qualified"] is True and cert["expired"] is False
+    assert cert["days_left"] == 10 and cert["tckn_masked"] == TCKN.masked
+    assert cert["serial_number"] == soon.info().serial_hex
+
+
+def test_certs_of_an_unknown_serial_is_a_card_problem(card: SoftHsmToken) -> None:
+    result = kamusm("certs", "--module", card.module_path, "--serial", "nope", card=card)
+    assert result.returncode == 5
+    assert (
+        one_line(result) == "kamusm: hata: Kart bulunamadı. Kartınızın takılı olduğundan emin olun."
+    )
+
+
+# ---- doctor ---------------------------------------------------------------------------------
+
+
+def checks(result: subprocess.CompletedProcess[str]) -> dict[str, dict[str, Any]]:
+    body = json.loads(result.stdout)
+    return {c["check"].split(":")[0]: c for c in body["checks"]}
+
+
+def test_doctor_passes_a_good_card_and_a_reachable_portal(card: SoftHsmToken) -> None:
+    with running_sandbox() as sandbox:
+        result = kamusm(
+            "doctor", "--json", "--module", card.module_path, "--portal", sandbox.url, card=card
+        )
+    assert result.returncode == 0, result.stdout + result.stderr
+    found = checks(result)
+    assert found["module"]["status"] == "ok" and found["portal"]["status"] == "ok"
+    assert found["service"]["status"] == "skip"  # SoftHSM2 needs no reader service
+    assert found["card"]["status"] == "ok" and found["certificates"]["status"] == "ok"
+
+
+def test_doctor_explains_expired_and_expiring_certificates_and_a_dead_portal(
+    factory: CertificateFactory,
+) -> None:
+    now = datetime.now(UTC)
+    old = factory.nes(name=HOLDER, tckn=TCKN, not_after=now - timedelta(days=3))
+    soon = factory.nes(
+        name=HOLDER, tckn=TCKN, index=1, not_after=now + timedelta(days=20, hours=12)
+    )
+    card = create_softhsm_token(
+        pin=PIN, certificates=[old.as_token_object(), soon.as_token_object()]
+    )
+    with running_sandbox() as sandbox:
+        url = sandbox.url  # stopped when the block ends: nothing listens there any more
+    result = kamusm("doctor", "--module", card.module_path, "--portal", url, card=card)
+    assert result.returncode == 13
+    out = result.stdout
+    assert "sertifikasının süresi dolmuş" in out and "20 gün içinde doluyor" in out
+    assert "Kamu SM portalına bağlanılamadı" in out
+    assert out.count("Çözüm:") >= 3 and "sertifika yenileme" in out
+    english = kamusm("doctor", "--json", "--lang", "en", "--module", card.module_path, card=card)
+    statuses = [c["status"] for c in json.loads(english.stdout)["checks"]]
+    assert "fail" in statuses and "warn" in statuses
+    assert "has expired" in english.stdout
+
+
+def test_doctor_without_a_module_says_how_to_fix_it(tmp_path: Path) -> None:
+    result = kamusm("doctor", "--json", "--module", str(tmp_path / "none.so"))
+    assert result.returncode == 13
+    module = checks(result)["module"]
+    assert module["status"] == "fail" and "AKİS" in module["fix"]
+
+
+needs_opencryptoki = pytest.mark.skipif(
+    opencryptoki_unavailable_reason() is not None,
+    reason=f"opencryptoki token unavailable: {opencryptoki_unavailable_reason()}",
+)
+
+
+def wrong_tries(token: OpencryptokiToken, count: int) -> None:
+    kamusm_token = token.token()
+    for _ in range(count):
+        with pytest.raises(PinIncorrectError):
+            kamusm_token.verify_pin(Pin("000000"), acknowledge_final_try=True)
+
+
+@pytest.mark.opencryptoki
+@needs_opencryptoki
+def test_final_try_and_locked_pins_are_listed_and_diagnosed() -> None:
+    """On opencryptoki (which really counts): two wrong PINs show "son deneme", three
+    "kilitli"; doctor fails both with the reset-pin route, and change-pin on the locked card
+    ends with exit 6 without touching it."""
+    token = fresh_opencryptoki_token(pin=PIN)
+    wrong_tries(token, 2)
+    listed = kamusm("tokens", "--json", "--module", token.module_path)
+    entry = next(e for e in json.loads(listed.stdout) if e["label"] == token.label)
+    assert entry["pin_status"] == "final_try" and entry["pin"]["final_try"] is True
+    table = kamusm("tokens", "--module", token.module_path)
+    assert "son deneme" in table.stdout
+    doctor = kamusm("doctor", "--json", "--module", token.module_path)
+    assert doctor.returncode == 13
+    pin_check = checks(doctor)["pin"]
+    assert pin_check["status"] == "fail" and "reset-pin" in pin_check["fix"]
+
+    wrong_tries(token, 1)
+    listed = kamusm("tokens", "--json", "--module", token.module_path)
+    entry = next(e for e in json.loads(listed.stdout) if e["label"] == token.label)
+    assert entry["pin_status"] == "locked"
+    doctor = kamusm("doctor", "--module", token.module_path)
+    assert "PIN kilitli" in doctor.stdout and "PUK kullanmayın" in doctor.stdout
+    change = kamusm(
+        "change-pin",
+        "--pin-stdin",
+        "--module",
+        token.module_path,
+        "--label",
+        token.label,
+        stdin=f"{PIN}\n654321\n654321\n",
+    )
+    assert change.returncode == 6
+    assert one_line(change).startswith("kamusm: hata: PIN kilitli; değiştirilemez.")
+
+
+# ---- change-pin (scripted) ------------------------------------------------------------------
+
+
+def test_change_pin_from_stdin_changes_the_pin(card: SoftHsmToken) -> None:
+    result = kamusm(
+        "change-pin", "--pin-stdin", *serial_of(card), card=card, stdin=f"{PIN}\n739264\n739264\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "PIN değiştirildi" in result.stdout
+    assert pin_verifies(card, "739264") and not pin_verifies(card, PIN)
+    for secret in (PIN, "739264"):
+        assert secret not in result.stdout + result.stderr
+
+
+def test_change_pin_from_stdin_refusals_have_their_own_exit_codes(card: SoftHsmToken) -> None:
+    """A wrong old PIN ends with 7, a weak new PIN with 3, too few lines with 2; the PIN
+    stays as it was."""
+    wrong = kamusm(
+        "change-pin", "--pin-stdin", *serial_of(card), card=card, stdin="999999\n739264\n739264\n"
+    )
+    assert wrong.returncode == 7 and one_line(wrong) == "kamusm: hata: Hatalı PIN."
+    weak = kamusm(
+        "change-pin", "--pin-stdin", *serial_of(card), card=card, stdin=f"{PIN}\n111111\n111111\n"
+    )
+    assert weak.returncode == 3 and "tek bir rakamın tekrarı" in one_line(weak)
+    short = kamusm("change-pin", "--pin-stdin", *serial_of(card), card=card, stdin=f"{PIN}\n")
+    assert short.returncode == 2 and "üç satır" in one_line(short)
+    assert pin_verifies(card, PIN)
+    for result in (wrong, weak, short):
+        assert "999999" not in result.stderr and "739264" not in result.stderr
+
+
+def test_interactive_commands_refuse_without_a_terminal(card: SoftHsmToken) -> None:
+    """No terminal: exit 2 and a pointer to --pin-stdin; PINs are never read from argv."""
+    change = kamusm("change-pin", *serial_of(card), card=card)
+    assert change.returncode == 2 and "--pin-stdin" in one_line(change)
+    reset = kamusm(
+        "reset-pin", "--portal", "http://127.0.0.1:9", "--module", card.module_path, card=card
+    )
+    assert reset.returncode == 2 and "terminal" in one_line(reset)
+    extra = kamusm("change-pin", "--pin", PIN, *serial_of(card), card=card)
+    assert extra.returncode == 2 and "kullanım hatası" in one_line(extra)
+
+
+# ---- help, usage, entry points --------------------------------------------------------------
+
+
+def test_help_lists_every_command_and_the_exit_codes_in_both_languages() -> None:
+    turkish = kamusm("--help")
+    english = kamusm("--lang", "en", "--help")
+    assert turkish.returncode == english.returncode == 0
+    for command in ("tokens", "certs", "doctor", "change-pin", "reset-pin", "sandbox", "demo"):
+        assert command in turkish.stdout and command in english.stdout
+    assert "Çıkış kodları:" in turkish.stdout and "PIN kilitli" in turkish.stdout
+    assert "Exit codes:" in english.stdout and "130  interrupted by Ctrl-C" in english.stdout
+    for sub in (["tokens"], ["reset-pin"], ["change-pin"], ["sandbox", "provision"]):
+        shown = kamusm("--lang", "en", *sub, "--help")
+        assert shown.returncode == 0 and "--lang" in shown.stdout, sub
+    assert "--pin-stdin" in kamusm("change-pin", "--help").stdout
+
+
+def test_unknown_option_is_a_usage_error_in_one_line() -> None:
+    result = kamusm("tokens", "--colour")
+    assert result.returncode == 2
+    assert one_line(result).startswith("kamusm: kullanım hatası:")
+
+
+def test_the_console_script_is_installed() -> None:
+    script = Path(sys.executable).with_name("kamusm")
+    result = subprocess.run(
+        [str(script), "--version"], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert result.returncode == 0 and result.stdout.startswith("kamusm ")
+
+
+# ---- the sandbox commands -------------------------------------------------------------------
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """``kamusm sandbox serve --port 0`` running; its URL and admin token."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kamusm", "sandbox", "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(4)]
+        url = re.search(r"(http://127\.0\.0\.1:\d+)/api/v1", lines[0])
+        token = re.search(r"admin token:\s+(\S+)", lines[2])
+        assert url and token, lines
+        yield url.group(1), token.group(1)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+        assert proc.returncode == 0
+        assert "Yerel portal durduruldu." in out
+
+
+def test_sandbox_provision_makes_a_card_the_other_commands_see(
+    served: tuple[str, str], tmp_path: Path
+) -> None:
+    url, admin = served
+    store = tmp_path / "store"
+    result = kamusm(
+        "sandbox",
+        "provision",
+        "--url",
+        url,
+        "--store",
+        str(store),
+        env={"KAMUSM_SANDBOX_ADMIN_TOKEN": admin, "KAMUSM_HOLDER_PASSWORD": "egitim-parola-1"},
+    )
+    assert result.returncode == 0, result.stderr
+    serial = re.search(r"seri no (\S+),", result.stdout)
+    assert serial and f"SOFTHSM2_CONF={store / 'softhsm2.conf'}" in result.stdout
+    assert "reset-pin" in result.stdout and "egitim-parola-1" not in result.stdout
+    listed = kamusm("tokens", "--json", env={"SOFTHSM2_CONF": str(store / "softhsm2.conf")})
+    (entry,) = json.loads(listed.stdout)
+    assert entry["serial"] == serial.group(1)
+    assert entry["holder"]["tckn_masked"] == "100******46"
+    again = kamusm(
+        "sandbox",
+        "provision",
+        "--url",
+        url,
+        "--store",
+        str(store),
+        "--admin-token",
+        "wrong",
+        env={"KAMUSM_HOLDER_PASSWORD": "egitim-parola-1"},
+    )
+    assert again.returncode == 9 and "HTTP 401" in one_line(again)
+
+
+# ---- the demo -------------------------------------------------------------------------------
+
+
+DEMO_STEPS_TR = (
+    "Yerel portal başlatıldı",
+    "SoftHSM2 kartı ve sahibi hazırlandı",
+    "e-Devlet ile portala giriş yaptı",
+    "Doğrulama kodu alındı (gösterilmiyor)",
+    "kart seçildi",
+    "Doğrulama kodu portalda kullanıldı",
+    "Kart denetlendi",
+    "Yeni PIN rastgele seçildi",
+    "SMS onay kodu istendi",
+    "SMS onay kodu portalın giden kutusundan okundu",
+    "Kilit çözme yetkisi alındı",
+    "Yeni PIN karta yazıldı",
+    "Sonuç portala bildirildi",
+    "Yeni PIN kartta doğrulandı",
+    "yeni PIN ayarlandı (gösterilmiyor)",
+)
+
+
+def test_demo_runs_the_whole_reset_and_prints_every_step_with_its_time() -> None:
+    result = kamusm("demo", "--debug")
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    positions = [out.find(step) for step in DEMO_STEPS_TR]
+    assert -1 not in positions and positions == sorted(positions), out
+    timed = re.findall(r"^\s+\d+\.\d ms  ", out, flags=re.MULTILINE)
+    assert len(timed) == len(DEMO_STEPS_TR) - 1
+    # No secret: the PINs, codes and credentials the demo handles are all six digits or more;
+    # the only long digit runs allowed are in the card serial and the URL's port.
+    serial = re.search(r"kart ([0-9a-f]{16})", out)
+    assert serial is not None
+    everything = (out + result.stderr).replace(serial.group(1), "<serial>")
+    assert re.findall(r"\d{6,}", everything) == []
+
+
+def test_demo_in_english() -> None:
+    result = kamusm("demo", "--lang", "en")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Demo complete: new PIN set (not shown)." in result.stdout
+    assert "SMS confirmation code read from the portal's outbox" in result.stdout

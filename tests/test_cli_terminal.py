@@ -1,0 +1,312 @@
+"""``kamusm reset-pin`` and ``kamusm change-pin`` in a real terminal (a pseudo-terminal driven
+by pexpect), typed into as a person would, against real parts: the sandbox portal served over
+HTTP on 127.0.0.1 by this test process, on a manual clock the test moves while the command
+waits at a prompt; SoftHSM2 cards from ``provision_softhsm_card`` in this process's store,
+which the command opens through ``SOFTHSM2_CONF``; opencryptoki for the final try.
+
+Every transcript is checked for every secret the test knows: PINs, verification codes, SMS
+codes, the SO PIN. Nothing typed is echoed, and nothing secret is printed.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shlex
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pexpect  # type: ignore[import-untyped]  # pexpect ships no type information
+import pytest
+
+from kamusm import ManualClock, Pin, PortalClient, Product, SmsCode, VerificationCode
+from kamusm.testing.opencryptoki import fresh_opencryptoki_token, opencryptoki_unavailable_reason
+from kamusm.testing.sandbox import (
+    RunningSandbox,
+    TestHolder,
+    provision_softhsm_card,
+    running_sandbox,
+)
+from kamusm.testing.softhsm import SoftHsmToken
+from tests.cli_parts import pin_verifies
+
+OLD = "123456"
+NEW = "48291537"
+TIMEOUT = 30
+
+
+@pytest.fixture
+def sandbox() -> Iterator[RunningSandbox]:
+    """The sandbox on a manual clock that starts at the real time: the command's own clock
+    (the real one) and the portal agree until the test moves the portal's clock on."""
+    with running_sandbox(clock=ManualClock(datetime.now(UTC))) as running:
+        yield running
+
+
+@pytest.fixture
+def holder(sandbox: RunningSandbox) -> TestHolder:
+    person = TestHolder.default()
+    person.register(sandbox.portal)
+    return person
+
+
+@pytest.fixture
+def card(sandbox: RunningSandbox, holder: TestHolder) -> SoftHsmToken:
+    return provision_softhsm_card(sandbox.portal, holder=holder, pin=OLD)
+
+
+class Session:
+    """A command in a pseudo-terminal, with everything it wrote kept for the secret check."""
+
+    def __init__(self, args: list[str], *, env: dict[str, str], shell_pipe: bool = False) -> None:
+        self.log = io.StringIO()
+        if shell_pipe:  # stdout into a pipe, stdin still the terminal
+            command = shlex.join([sys.executable, "-m", "kamusm", *args]) + " | cat"
+            self.child = pexpect.spawn(
+                "/bin/sh", ["-c", command], env=env, encoding="utf-8", timeout=TIMEOUT
+            )
+        else:
+            self.child = pexpect.spawn(
+                sys.executable,
+                ["-m", "kamusm", *args],
+                env=env,
+                encoding="utf-8",
+                timeout=TIMEOUT,
+                dimensions=(50, 250),
+            )
+        self.child.logfile_read = self.log
+
+    def expect(self, pattern: str) -> re.Match[str]:
+        self.child.expect(pattern)
+        match = self.child.match
+        assert isinstance(match, re.Match)
+        return match
+
+    def type(self, line: str) -> None:
+        self.child.sendline(line)
+
+    def pick(self, serial: str) -> str:
+        """Read the card list up to the question, type the number of the card ``serial`` (the
+        store holds the cards of earlier tests too, all of the same holder) and return how the
+        list showed it."""
+        self.expect("Kart numarası: |Card number: ")
+        listing = self.child.before
+        assert isinstance(listing, str)
+        number, shown = next(
+            (m.group(1), m.group(2))
+            for m in re.finditer(r"(\d+)\) (.*)", listing)
+            if serial in m.group(2)
+        )
+        self.type(number)
+        return shown
+
+    def finish(self) -> int:
+        self.child.expect(pexpect.EOF)
+        self.child.close()
+        status = self.child.exitstatus
+        assert isinstance(status, int)
+        return status
+
+    @property
+    def transcript(self) -> str:
+        return self.log.getvalue()
+
+
+def env_for(card: SoftHsmToken | None = None, **extra: str) -> dict[str, str]:
+    env = dict(os.environ, NO_COLOR="1", TERM="xterm", **extra)
+    env.pop("KAMUSM_LANG", None)
+    if card is not None:
+        env["SOFTHSM2_CONF"] = str(card.store.conf_path)
+    return env
+
+
+def new_code(sandbox: RunningSandbox, holder: TestHolder) -> VerificationCode:
+    """The holder logs in and presses "PIN Oluşturma/Kilit Çözme" (or "Tekrar Kod Al")."""
+    with PortalClient(sandbox.url, clock=sandbox.clock) as client:
+        client.login_edevlet(holder.tckn, holder.password)
+        return client.start_pin_reset(Product.NES)
+
+
+def assert_no_secret(transcript: str, *secrets: str | Pin | VerificationCode | SmsCode) -> None:
+    for secret in secrets:
+        value = secret if isinstance(secret, str) else secret.reveal()
+        assert value not in transcript, "a secret reached the terminal"
+
+
+def reset_args(sandbox: RunningSandbox, card: SoftHsmToken, *more: str) -> list[str]:
+    return ["reset-pin", "--portal", sandbox.url, "--module", card.module_path, *more]
+
+
+def test_guided_reset_in_turkish_with_a_wrong_sms_code_first(
+    sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken
+) -> None:
+    """The seeds' flow: code, card picked by holder name, new PIN twice with a live countdown,
+    a wrong SMS code (told, asked again), the right one; the card then takes the new PIN."""
+    code = new_code(sandbox, holder)
+    term = Session(reset_args(sandbox, card), env=env_for(card))
+    term.expect("Doğrulama Kodu \\(15 hane\\): ")
+    term.type(code.reveal())
+    term.expect("Kart Seçiniz:")
+    listed = term.pick(card.serial)
+    assert "IŞIL ÇAĞRI ÖZGÜR ŞİMŞEK" in listed and "100******46" in listed
+    assert "[PIN: tamam]" in listed
+    first = int(term.expect(r"Yeni PIN Kodu \[Kalan süre: (\d+) saniye\]: ").group(1))
+    # The countdown is live: the prompt is redrawn with less time while nobody types.
+    later = int(term.expect(r"Yeni PIN Kodu \[Kalan süre: (\d+) saniye\]: ").group(1))
+    assert 0 < later < first <= 300
+    term.type(NEW)
+    term.expect(r"Yeni PIN Kodu \(Tekrar\) \[Kalan süre: \d+ saniye\]: ")
+    term.type(NEW)
+    term.expect(r"SMS onay kodu gönderildi")
+    term.expect(r"SMS Onay Kodu \[Kalan süre: \d+ saniye\]: ")
+    real_sms = sandbox.last_sms_code(holder.phone)
+    wrong = f"{(int(real_sms.reveal()) + 1) % 10**6:06d}"
+    term.type(wrong)
+    term.expect("SMS onay kodu hatalı. Kalan deneme hakkı: 2.")
+    term.expect(r"SMS Onay Kodu \[Kalan süre: \d+ saniye\]: ")
+    term.type(real_sms.reveal())
+    term.expect("Kartınızın PIN'i değiştirildi.")
+    assert term.finish() == 0
+    assert pin_verifies(card, NEW)
+    assert_no_secret(term.transcript, code, NEW, OLD, real_sms, wrong, card.so_pin)
+
+
+def test_an_expired_code_asks_for_a_new_one_and_the_reset_goes_on(
+    sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken
+) -> None:
+    """The portal's clock passes the code's 300 s while the person is at the card picker: the
+    command says the code expired and asks for a new one ("Tekrar Kod Al"), then finishes."""
+    first = new_code(sandbox, holder)
+    term = Session(reset_args(sandbox, card), env=env_for(card))
+    term.expect("Doğrulama Kodu \\(15 hane\\): ")
+    term.type(first.reveal())
+    term.expect("Kart Seçiniz:")
+    sandbox.advance(301)
+    term.pick(card.serial)
+    term.expect("Doğrulama kodunun süresi doldu")
+    term.expect("Yeni Doğrulama Kodu \\(15 hane")
+    second = new_code(sandbox, holder)
+    term.type(second.reveal())
+    term.pick(card.serial)
+    term.expect(r"Yeni PIN Kodu \[")
+    term.type(NEW)
+    term.expect(r"Yeni PIN Kodu \(Tekrar\)")
+    term.type(NEW)
+    term.expect(r"SMS Onay Kodu \[")
+    sms = sandbox.last_sms_code(holder.phone)
+    term.type(sms.reveal())
+    term.expect("Kartınızın PIN'i değiştirildi.")
+    assert term.finish() == 0
+    assert pin_verifies(card, NEW)
+    assert_no_secret(term.transcript, first, second, sms, NEW, OLD, card.so_pin)
+
+
+def test_english_with_stdout_into_a_pipe(
+    sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken
+) -> None:
+    """``--lang en`` and stdout not a terminal: the questions still reach the person, the time
+    left is written once per question, and the reset completes."""
+    code = new_code(sandbox, holder)
+    term = Session(reset_args(sandbox, card, "--lang", "en"), env=env_for(card), shell_pipe=True)
+    term.expect("Verification code \\(15 digits\\): ")
+    term.type(code.reveal())
+    term.pick(card.serial)
+    term.expect(r"New PIN \[Time left: \d+ s\]: ")
+    term.type(NEW)
+    term.expect(r"New PIN \(again\) \[Time left: \d+ s\]: ")
+    term.type(NEW)
+    term.expect(r"SMS confirmation code \[Time left: \d+ s\]: ")
+    sms = sandbox.last_sms_code(holder.phone)
+    term.type(sms.reveal())
+    term.expect("Your card's PIN has been changed.")
+    assert term.finish() == 0
+    assert pin_verifies(card, NEW)
+    assert "\x1b[2K" not in term.transcript  # no redrawing into a pipe
+    assert_no_secret(term.transcript, code, sms, NEW, OLD, card.so_pin)
+
+
+def test_a_policy_breaking_pin_is_explained_and_asked_again(
+    sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken
+) -> None:
+    """A sequential PIN and a mismatched confirmation are both refused with the reasons; the
+    next good PIN goes through."""
+    code = new_code(sandbox, holder)
+    term = Session(reset_args(sandbox, card), env=env_for(card))
+    term.expect("Doğrulama Kodu")
+    term.type(code.reveal())
+    term.pick(card.serial)
+    term.expect(r"Yeni PIN Kodu \[")
+    term.type("123456")
+    term.expect(r"Yeni PIN Kodu \(Tekrar\)")
+    term.type("123457")
+    term.expect("Yeni PIN kabul edilmedi")
+    term.expect("ardışık")
+    term.expect(r"Yeni PIN Kodu \[")
+    term.type(NEW)
+    term.expect(r"Yeni PIN Kodu \(Tekrar\)")
+    term.type(NEW)
+    term.expect(r"SMS Onay Kodu \[")
+    term.type(sandbox.last_sms_code(holder.phone).reveal())
+    term.expect("Kartınızın PIN'i değiştirildi.")
+    assert term.finish() == 0
+
+
+def test_ctrl_d_at_the_first_question_cancels_and_changes_nothing(
+    sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken
+) -> None:
+    term = Session(reset_args(sandbox, card), env=env_for(card))
+    term.expect("Doğrulama Kodu")
+    term.child.sendeof()
+    term.expect("İşlem iptal edildi. Kartınızda bir değişiklik yapılmadı.")
+    assert term.finish() == 10
+    assert pin_verifies(card, OLD)
+
+
+@pytest.mark.opencryptoki
+@pytest.mark.skipif(
+    opencryptoki_unavailable_reason() is not None,
+    reason=f"opencryptoki token unavailable: {opencryptoki_unavailable_reason()}",
+)
+def test_change_pin_on_the_final_try_needs_the_word_evet() -> None:
+    """On opencryptoki after two wrong PINs: anything but the word stops without spending the
+    try; typing "evet" goes on, and the right old PIN changes the PIN and clears the count."""
+    token = fresh_opencryptoki_token(pin=OLD)
+    kamusm_token = token.token()
+    for _ in range(2):
+        with pytest.raises(Exception, match=r"(?i)wrong PIN"):
+            kamusm_token.verify_pin(Pin("000000"), acknowledge_final_try=True)
+    assert kamusm_token.pin_status().final_try
+    args = ["change-pin", "--module", token.module_path, "--label", token.label]
+
+    refused = Session(args, env=env_for())
+    refused.expect("son deneme hakkınız")
+    refused.expect("Devam etmek için EVET yazın")
+    refused.type("tamam")
+    refused.expect("İşlem iptal edildi")
+    assert refused.finish() == 10
+    assert kamusm_token.pin_status().final_try  # no try was spent
+
+    agreed = Session(args, env=env_for())
+    agreed.expect("Devam etmek için EVET yazın")
+    agreed.type("evet")
+    agreed.expect("Mevcut PIN Kodu: ")
+    agreed.type(OLD)
+    agreed.expect("Yeni PIN Kodu: ")
+    agreed.type("7392")  # opencryptoki takes 4 to 8: refused by the policy (6 at least)
+    agreed.expect(r"Yeni PIN Kodu \(Tekrar\): ")
+    agreed.type("7392")
+    agreed.expect("en az 6 haneli")
+    agreed.expect("Mevcut PIN Kodu: ")
+    agreed.type(OLD)
+    agreed.expect("Yeni PIN Kodu: ")
+    agreed.type("739264")
+    agreed.expect(r"Yeni PIN Kodu \(Tekrar\): ")
+    agreed.type("739264")
+    agreed.expect("PIN değiştirildi")
+    assert agreed.finish() == 0
+    status = kamusm_token.pin_status()
+    assert not status.final_try and not status.count_low
+    kamusm_token.verify_pin(Pin("739264"))
+    assert_no_secret(refused.transcript + agreed.transcript, OLD, "739264", "7392", token.so_pin)
