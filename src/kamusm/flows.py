@@ -1193,6 +1193,14 @@ _ASK_AGAIN = (InputError, SmsCodeRejectedError, VerificationCodeInvalidError)
 _Effects = Generator[_Ask | _Call, Any, None]
 
 
+class _Abandoned(Exception):  # noqa: N818 (a signal inside the driver, never seen outside)
+    """The person gave no new code after the last one expired: the expiry is the outcome."""
+
+    def __init__(self, error: KamusmError) -> None:
+        super().__init__()
+        self.error = error
+
+
 class _ResetProgram:
     """The reset driver: one generator per step of the machine, nothing decided here."""
 
@@ -1209,7 +1217,8 @@ class _ResetProgram:
         self.birth_date = birth_date
         self.method = challenge_method
         self.serial: str | None = None
-        self.code: VerificationCode | None = None
+        self.code: VerificationCode | None = None  # typed, not yet entered into the flow
+        self.entered: VerificationCode | None = None  # the code the flow works with
         self.challenge: Any = None
 
     def run(self) -> Generator[_Ask | _Call, Any, ResetResult]:
@@ -1230,6 +1239,8 @@ class _ResetProgram:
                         raise
                     yield _Ask("problem", {"error": exc})  # the next step asks for a new code
             return ResetResult(flow.card_serial or "", flow.product, flow.reported)
+        except _Abandoned as stop:
+            raise stop.error from None
         except GeneratorExit:
             closing = True
             raise
@@ -1243,34 +1254,38 @@ class _ResetProgram:
 
     def _enter_code(self) -> _Effects:
         flow = self.flow
-        length = flow.policy.verification_code_length
-        expired = flow.state is ResetState.EXPIRED
-        typed = yield _Ask("verification_code", {"length": length, "expired": expired})
-        if typed is None and flow.error is not None:
-            raise flow.error  # an expired code and no new one: the expiry stands
-        if typed is None:
-            flow.send(FlowCancelled())
-        code = (
-            typed
-            if isinstance(typed, VerificationCode)
-            else VerificationCode.parse(typed, length=length)
-        )
+        if self.code is None:
+            length = flow.policy.verification_code_length
+            expired = flow.state is ResetState.EXPIRED
+            typed = yield _Ask("verification_code", {"length": length, "expired": expired})
+            if typed is None and flow.error is not None:
+                raise _Abandoned(flow.error)  # an expired code and no new one: it stands
+            if typed is None:
+                flow.send(FlowCancelled())
+            self.code = (
+                typed
+                if isinstance(typed, VerificationCode)
+                else VerificationCode.parse(typed, length=length)
+            )
         cards = yield from _card_choices(self.module)
         chosen = yield _Ask("choose_card", {"cards": cards})
         if chosen is None:
             flow.send(FlowCancelled())
+        if chosen not in {c.serial for c in cards}:
+            raise InputError()  # not one of the cards offered: choose again
         if chosen != self.serial:
             _ACTIVE.reserve(chosen)
             _ACTIVE.release(self.serial)
             self.serial = chosen
+        code, self.code = self.code, None
         flow.send(CodeEntered(code, chosen))
-        self.code = code
+        self.entered = code
 
     _enter_new_code = _enter_code
 
     def _redeem_code(self) -> _Effects:
         op = yield from _perform(
-            self.flow, self._portal("redeem", self.code, card_serial=self.serial)
+            self.flow, self._portal("redeem", self.entered, card_serial=self.serial)
         )
         self.flow.send(CodeRedeemed(op))
 

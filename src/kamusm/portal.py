@@ -248,6 +248,14 @@ def _protocol_error(exc: httpx.HTTPError) -> PortalError:
     return PortalProtocolError()
 
 
+def _remote_protocol_error(exc: httpx.HTTPError) -> PortalError:
+    # A connection the server dropped before answering (a reused keep-alive connection of a
+    # portal that went away) is a connection failure, not a malformed answer.
+    if "disconnected" in str(exc).lower():
+        return PortalConnectionError()
+    return PortalProtocolError()
+
+
 #: Every exception class httpx defines, to the portal error it becomes. A test fails when
 #: httpx grows a class that is missing here.
 _HTTPX_ERRORS: Final[Mapping[type[Exception], Callable[[Any], PortalError]]] = {
@@ -268,7 +276,7 @@ _HTTPX_ERRORS: Final[Mapping[type[Exception], Callable[[Any], PortalError]]] = {
     httpx.UnsupportedProtocol: lambda exc: PortalConnectionError(),
     httpx.ProtocolError: _protocol_error,
     httpx.LocalProtocolError: _protocol_error,
-    httpx.RemoteProtocolError: _protocol_error,
+    httpx.RemoteProtocolError: _remote_protocol_error,
     httpx.DecodingError: _protocol_error,
     httpx.TooManyRedirects: _protocol_error,
     httpx.HTTPStatusError: lambda exc: _error_from_response(exc.response, SystemClock()),

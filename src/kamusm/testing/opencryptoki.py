@@ -308,6 +308,7 @@ def fresh_opencryptoki_token(
     """
     import pkcs11  # noqa: PLC0415
 
+    from kamusm.testing.softhsm import _subject_of  # noqa: PLC0415
     from kamusm.token import _LOCK, Pkcs11Module, TokenInfo  # noqa: PLC0415
 
     user_pin = pin if isinstance(pin, Pin) else Pin(pin)
@@ -335,6 +336,7 @@ def fresh_opencryptoki_token(
                             pkcs11.Attribute.CERTIFICATE_TYPE: pkcs11.CertificateType.X_509,
                             pkcs11.Attribute.TOKEN: True,
                             pkcs11.Attribute.PRIVATE: False,
+                            pkcs11.Attribute.SUBJECT: _subject_of(bytes(der)),
                             pkcs11.Attribute.VALUE: bytes(der),
                             pkcs11.Attribute.LABEL: cert_label,
                             pkcs11.Attribute.ID: bytes(object_id),

@@ -1,0 +1,625 @@
+"""PIN reset and change end to end over real parts: SoftHSM2 and opencryptoki tokens, the
+sandbox portal over HTTP on 127.0.0.1, its SQLite file. Faults are real too: the network is cut
+or silenced by a TCP proxy, a token is deleted, the clock the sandbox and the flow share moves.
+
+Every test also runs under the leak canary below: with logging at DEBUG, no PIN, SO PIN, SMS
+code or verification code may appear in any log record, exception text or repr.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+
+import pkcs11
+import pytest
+
+from kamusm import (
+    CardNotOwnedError,
+    FlowBusyError,
+    FlowCodeExpiredError,
+    InputError,
+    InvalidCodeError,
+    KamusmError,
+    Pin,
+    PinChosen,
+    PinEntryTimeoutError,
+    PinIncorrectError,
+    PinPolicyError,
+    PortalClient,
+    PortalConnectionError,
+    PortalTimeoutError,
+    Product,
+    ResetStep,
+    Tckn,
+    TokenNotFoundError,
+    TooManyAttemptsError,
+    VerificationCode,
+    change_pin,
+    reset_pin,
+)
+from kamusm.testing.certificates import CertificateFactory
+from kamusm.testing.opencryptoki import (
+    OpencryptokiToken,
+    fresh_opencryptoki_token,
+    opencryptoki_unavailable_reason,
+)
+from kamusm.testing.prompts import ScriptedChangePrompts, ScriptedResetPrompts
+from kamusm.testing.sandbox import (
+    RunningSandbox,
+    TestHolder,
+    certificate_records,
+    provision_softhsm_card,
+)
+from kamusm.testing.softhsm import SoftHsmToken
+from kamusm.token import Pkcs11Module
+from tests.flow_parts import FailAt, events, faulty_proxy, new_code
+
+OLD = "123456"
+NEW = "482915"
+
+
+# ---- the leak canary ------------------------------------------------------------------------
+
+
+class Secrets:
+    """Every secret a test handles, to be looked for in everything it printed or logged."""
+
+    def __init__(self) -> None:
+        self.values: set[str] = set()
+        self.texts: list[str] = []
+
+    def add(self, *values: str | Pin | VerificationCode | None) -> None:
+        for value in values:
+            if value is not None:
+                self.values.add(value if isinstance(value, str) else value.reveal())
+
+    def seen(self, *objects: object) -> None:
+        for obj in objects:
+            self.texts += [repr(obj), str(obj)]
+            if isinstance(obj, KamusmError):
+                self.texts += [obj.message("tr"), obj.message("en")]
+
+
+@pytest.fixture
+def leaks(caplog: pytest.LogCaptureFixture) -> Iterator[Secrets]:
+    caplog.set_level(logging.DEBUG)
+    found = Secrets()
+    yield found
+    seen = caplog.get_records("setup") + caplog.get_records("call")
+    records = [r.getMessage() for r in seen] + [str(r.args) for r in seen if r.args]
+    everything = "\n".join(records + found.texts)
+    assert seen, "the canary saw no log record at all"
+    for secret in found.values:
+        assert secret not in everything, "a secret reached a log record, repr or message"
+
+
+# ---- parts ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def holder(kamusm_sandbox: RunningSandbox) -> TestHolder:
+    person = TestHolder.default()
+    person.register(kamusm_sandbox.portal)
+    return person
+
+
+@pytest.fixture
+def card(kamusm_sandbox: RunningSandbox, holder: TestHolder, leaks: Secrets) -> SoftHsmToken:
+    token = provision_softhsm_card(kamusm_sandbox.portal, holder=holder, pin=OLD)
+    leaks.add(token.pin, token.so_pin, holder.password, NEW)
+    return token
+
+
+def sms(sandbox: RunningSandbox, holder: TestHolder, leaks: Secrets) -> str:
+    code = sandbox.last_sms_code(holder.phone).reveal()
+    leaks.add(code)
+    return code
+
+
+def prompts_for(
+    sandbox: RunningSandbox,
+    holder: TestHolder,
+    serial: str,
+    leaks: Secrets,
+    product: Product = Product.NES,
+) -> ScriptedResetPrompts:
+    code = new_code(sandbox, holder, product)
+    leaks.add(code)
+    return ScriptedResetPrompts(
+        codes=[code],
+        card=serial,
+        pins=[(NEW, NEW)],
+        confirmations=[lambda: sms(sandbox, holder, leaks)],
+    )
+
+
+def run_reset(
+    sandbox: RunningSandbox,
+    module: Pkcs11Module,
+    prompts: ScriptedResetPrompts,
+    leaks: Secrets,
+    *,
+    portal: object | None = None,
+    product: Product = Product.NES,
+) -> None:
+    with PortalClient(sandbox.url, clock=sandbox.clock, timeout=2.0) as client:
+        try:
+            result = reset_pin(
+                module,
+                portal or client,  # type: ignore[arg-type]
+                prompts,
+                product=product,
+                clock=sandbox.clock,
+            )
+        except KamusmError as exc:
+            leaks.seen(exc, prompts, *prompts.problems)
+            raise
+        leaks.seen(result, prompts, *prompts.problems)
+
+
+def assert_pin(module: Pkcs11Module, serial: str, pin: str) -> None:
+    """The card accepts ``pin`` (and its PIN status is clear)."""
+    token = module.token(serial=serial)
+    token.verify_pin(Pin(pin))
+    assert token.pin_status().summary == "ok"
+
+
+# ---- the whole reset on real parts ------------------------------------------------------------
+
+
+def test_reset_on_softhsm_nes_card(
+    kamusm_sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken, leaks: Secrets
+) -> None:
+    prompts = prompts_for(kamusm_sandbox, holder, card.serial, leaks)
+    run_reset(kamusm_sandbox, card.module(), prompts, leaks)
+    assert_pin(card.module(), card.serial, NEW)
+    with pytest.raises(PinIncorrectError):
+        card.token().verify_pin(Pin(OLD))
+    assert prompts.asked == ["verification_code", "choose_card", "new_pin", "confirmation"]
+    assert prompts.steps[-1] is ResetStep.REPORT_RESULT
+    offered = prompts.offered[0]
+    mine = next(c for c in offered if c.serial == card.serial)
+    assert mine.summary is not None
+    assert mine.summary.tckn == holder.tckn
+    assert events(kamusm_sandbox, card.serial)[-1] == "operation.completed"
+
+
+def test_reset_with_the_typed_code_digits(
+    kamusm_sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken, leaks: Secrets
+) -> None:
+    """A person types the 15 digits (grouped, as they read them): same result."""
+    code = new_code(kamusm_sandbox, holder, Product.NES)
+    leaks.add(code)
+    digits = code.reveal()
+    typed = f"{digits[:5]} {digits[5:10]} {digits[10:]}"
+    prompts = ScriptedResetPrompts(
+        codes=[typed],
+        card=card.serial,
+        pins=[(NEW, NEW)],
+        confirmations=[lambda: sms(kamusm_sandbox, holder, leaks)],
+    )
+    run_reset(kamusm_sandbox, card.module(), prompts, leaks)
+    assert_pin(card.module(), card.serial, NEW)
+
+
+def test_reset_mali_muhur_card(
+    kamusm_sandbox: RunningSandbox, holder: TestHolder, leaks: Secrets
+) -> None:
+    card = provision_softhsm_card(
+        kamusm_sandbox.portal, holder=holder, product=Product.MALI_MUHUR, pin=OLD
+    )
+    leaks.add(card.pin, card.so_pin, NEW)
+    prompts = prompts_for(kamusm_sandbox, holder, card.serial, leaks, Product.MALI_MUHUR)
+    run_reset(kamusm_sandbox, card.module(), prompts, leaks, product=Product.MALI_MUHUR)
+    assert_pin(card.module(), card.serial, NEW)
+
+
+def lock_with_raw_pkcs11(token: OpencryptokiToken) -> None:
+    """Three wrong PINs through python-pkcs11 itself, as a person at another program would
+    (on the library object kamusm loaded: a module is initialised once per process)."""
+    from kamusm.token import _LOCK
+
+    lib = token.module()._lib
+    with _LOCK:
+        raw = lib.get_token(token_label=token.label)
+        for _ in range(3):
+            with pytest.raises((pkcs11.exceptions.PinIncorrect, pkcs11.exceptions.PinLocked)):
+                raw.open(user_pin="000000")
+            lib.reinitialize()  # python-pkcs11 leaves the failed login's session open
+        assert lib.get_token(token_label=token.label).flags & pkcs11.TokenFlag.USER_PIN_LOCKED
+
+
+@pytest.mark.opencryptoki
+def test_reset_unlocks_an_opencryptoki_card_locked_by_three_wrong_pins(
+    kamusm_sandbox: RunningSandbox,
+    holder: TestHolder,
+    certificate_factory: CertificateFactory,
+    leaks: Secrets,
+) -> None:
+    reason = opencryptoki_unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    issued = certificate_factory.nes_card(name=holder.name, tckn=holder.tckn)
+    token = fresh_opencryptoki_token(
+        pin=OLD, so_pin="11223344", certificates=[c.as_token_object() for c in issued]
+    )
+    leaks.add(token.pin, token.so_pin, NEW)
+    kamusm_sandbox.portal.register_card(
+        serial=token.serial,
+        holder=holder.tckn,
+        product=Product.NES,
+        so_credential=token.so_pin.reveal(),
+        certificates=certificate_records(issued, Product.NES),
+    )
+    lock_with_raw_pkcs11(token)
+    module = token.module()
+    assert module.token(serial=token.serial).pin_status().locked
+
+    prompts = prompts_for(kamusm_sandbox, holder, token.serial, leaks)
+    run_reset(kamusm_sandbox, module, prompts, leaks)
+
+    status = module.token(serial=token.serial).pin_status()
+    assert not (status.locked or status.final_try or status.count_low)
+    assert_pin(module, token.serial, NEW)
+    assert not module.token(serial=token.serial).pin_status().so_locked
+
+
+@pytest.mark.anyio
+async def test_async_reset_on_softhsm(
+    kamusm_sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken, leaks: Secrets
+) -> None:
+    from kamusm import AsyncPortalClient, areset_pin
+
+    code = new_code(kamusm_sandbox, holder, Product.NES)
+    leaks.add(code)
+    loop_thread = threading.get_ident()
+    seen_threads: set[int] = set()
+
+    class AsyncPrompts(ScriptedResetPrompts):
+        async def confirmation(  # type: ignore[override]
+            self, *, method: str, attempts_remaining: int | None, masked_phone: str | None
+        ) -> str | None:
+            seen_threads.add(threading.get_ident())
+            return sms(kamusm_sandbox, holder, leaks)
+
+    prompts = AsyncPrompts(codes=[code], card=card.serial, pins=[(NEW, NEW)])
+    async with AsyncPortalClient(kamusm_sandbox.url, clock=kamusm_sandbox.clock) as client:
+        result = await areset_pin(
+            card.module(),
+            client,
+            prompts,  # type: ignore[arg-type]  # sync and async answers may be mixed
+            clock=kamusm_sandbox.clock,
+        )
+    assert result.card_serial == card.serial
+    assert result.reported
+    assert seen_threads == {loop_thread}  # async prompts are awaited on the loop
+    assert_pin(card.module(), card.serial, NEW)
+
+
+# ---- faults: each a clear typed error, the card untouched or fully reset ----------------------
+
+
+@pytest.mark.parametrize("step", ["redeem", "request_challenge", "confirm_challenge"])
+@pytest.mark.parametrize("mode", ["down", "stall"])
+def test_portal_unreachable_or_silent_before_the_pin_is_written(
+    kamusm_sandbox: RunningSandbox,
+    holder: TestHolder,
+    card: SoftHsmToken,
+    leaks: Secrets,
+    step: str,
+    mode: str,
+) -> None:
+    prompts = prompts_for(kamusm_sandbox, holder, card.serial, leaks)
+    first_code = prompts._codes[0]
+    expected = PortalConnectionError if mode == "down" else PortalTimeoutError
+    with (
+        faulty_proxy(kamusm_sandbox.url) as proxy,
+        PortalClient(proxy.url, clock=kamusm_sandbox.clock, timeout=0.5) as client,
+        pytest.raises(expected),
+    ):
+        run_reset(
+            kamusm_sandbox,
+            card.module(),
+            prompts,
+            leaks,
+            portal=FailAt(client, proxy, step, mode),
+        )
+    assert_pin(card.module(), card.serial, OLD)  # untouched
+    trail = events(kamusm_sandbox, card.serial)
+    assert "operation.completed" not in trail
+    if mode == "stall" and step != "redeem":
+        assert trail[-1] == "operation.failed"  # the failure was reported once it could be
+    if step == "redeem":
+        # Nothing was consumed: the same code still works for a new attempt.
+        retry = ScriptedResetPrompts(
+            codes=[first_code],  # type: ignore[list-item]
+            card=card.serial,
+            pins=[(NEW, NEW)],
+            confirmations=[lambda: sms(kamusm_sandbox, holder, leaks)],
+        )
+        run_reset(kamusm_sandbox, card.module(), retry, leaks)
+        assert_pin(card.module(), card.serial, NEW)
+
+
+@pytest.mark.parametrize("mode", ["down", "stall"])
+def test_portal_gone_when_reporting_after_the_pin_is_written(
+    kamusm_sandbox: RunningSandbox,
+    holder: TestHolder,
+    card: SoftHsmToken,
+    leaks: Secrets,
+    mode: str,
+) -> None:
+    """The card is fully reset; only the report is missing, and the result says so."""
+    prompts = prompts_for(kamusm_sandbox, holder, card.serial, leaks)
+    with (
+        faulty_proxy(kamusm_sandbox.url) as proxy,
+        PortalClient(proxy.url, clock=kamusm_sandbox.clock, timeout=0.5) as client,
+    ):
+        result = reset_pin(
+            card.module(),
+            FailAt(client, proxy, "report_result", mode),  # type: ignore[arg-type]
+            prompts,
+            clock=kamusm_sandbox.clock,
+        )
+    assert not result.reported
+    assert_pin(card.module(), card.serial, NEW)
+
+
+def test_code_expired_before_redemption(
+    kamusm_sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken, leaks: Secrets
+) -> None:
+    prompts = prompts_for(kamusm_sandbox, holder, card.serial, leaks)
+    kamusm_sandbox.advance(301)
+    with pytest.raises(FlowCodeExpiredError):
+        run_reset(kamusm_sandbox, card.module(), prompts, leaks)
+    assert prompts.asked == ["verification_code", "choose_card", "verification_code:expired"]
+    assert_pin(card.module(), card.serial, OLD)
+
+
+def test_typed_code_expired_is_refused_by_the_portal_then_a_new_code_leads_on(
+    kamusm_sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken, leaks: Secrets
+) -> None:
+    """Typed digits carry no issue time: the portal refuses the stale code, the flow asks for
+    a new one ("Tekrar Kod Al"), and the reset then succeeds."""
+    stale = new_code(kamusm_sandbox, holder, Product.NES)
+    leaks.add(stale)
+    kamusm_sandbox.advance(301)
+    prompts = ScriptedResetPrompts(
+        codes=[stale.reveal(), lambda: new_code(kamusm_sandbox, holder, Product.NES)],
+        card=card.serial,
+        pins=[(NEW, NEW)],
+        confirmations=[lambda: sms(kamusm_sandbox, holder, leaks)],
+    )
+    run_reset(kamusm_sandbox, card.module(), prompts, leaks)
+    assert [type(p).__name__ for p in prompts.problems] == ["FlowCodeExpiredError"]
+    assert_pin(card.module(), card.serial, NEW)
+
+
+def test_code_expires_during_pin_entry(
+    kamusm_sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken, leaks: Secrets
+) -> None:
+    prompts = prompts_for(kamusm_sandbox, holder, card.serial, leaks)
+
+    def slow_person() -> tuple[str, str]:
+        kamusm_sandbox.advance(400)
+        return (NEW, NEW)
+
+    prompts._pins = [slow_person]
+    with pytest.raises((FlowCodeExpiredError, PinEntryTimeoutError)):
+        run_reset(kamusm_sandbox, card.module(), prompts, leaks)
+    assert_pin(card.module(), card.serial, OLD)
+    assert events(kamusm_sandbox, card.serial)[-1] == "operation.failed"
+
+
+def test_three_wrong_sms_codes_cancel(
+    kamusm_sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken, leaks: Secrets
+) -> None:
+    prompts = prompts_for(kamusm_sandbox, holder, card.serial, leaks)
+
+    def wrong() -> str:
+        right = sms(kamusm_sandbox, holder, leaks)
+        return f"{(int(right) + 1) % 10**6:06d}"
+
+    prompts._confirmations = [wrong, wrong, wrong]
+    with pytest.raises(TooManyAttemptsError):
+        run_reset(kamusm_sandbox, card.module(), prompts, leaks)
+    assert [type(p).__name__ for p in prompts.problems] == ["SmsCodeRejectedError"] * 2
+    assert_pin(card.module(), card.serial, OLD)
+    assert "operation.cancelled" in events(kamusm_sandbox, card.serial)
+
+
+def test_card_removed_between_steps(
+    kamusm_sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken, leaks: Secrets
+) -> None:
+    prompts = prompts_for(kamusm_sandbox, holder, card.serial, leaks)
+    answer = prompts._confirmations[0]
+
+    def pull_the_card() -> str:
+        card.remove()  # the SoftHSM2 token's files are gone, as a card pulled from its reader
+        return answer()  # type: ignore[no-any-return,operator]
+
+    prompts._confirmations = [pull_the_card]
+    with pytest.raises(TokenNotFoundError):
+        run_reset(kamusm_sandbox, card.module(), prompts, leaks)
+    assert "operation.completed" not in events(kamusm_sandbox, card.serial)
+
+
+def test_second_flow_for_the_same_card_is_refused(
+    kamusm_sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken, leaks: Secrets
+) -> None:
+    """While one reset holds the card, a second one for it in the same process is refused
+    before it touches the portal; the first goes on to the end."""
+    first = prompts_for(kamusm_sandbox, holder, card.serial, leaks)
+    refused: list[KamusmError] = []
+
+    def meanwhile() -> tuple[str, str]:
+        second = prompts_for(kamusm_sandbox, holder, card.serial, leaks)
+        try:
+            run_reset(kamusm_sandbox, card.module(), second, leaks)
+        except FlowBusyError as exc:
+            refused.append(exc)
+        assert second.asked == ["verification_code", "choose_card"]
+        return (NEW, NEW)
+
+    first._pins = [meanwhile]
+    run_reset(kamusm_sandbox, card.module(), first, leaks)
+    assert len(refused) == 1
+    assert events(kamusm_sandbox, card.serial).count("operation.redeemed") == 1
+    assert_pin(card.module(), card.serial, NEW)
+
+
+def test_card_of_another_holder(
+    kamusm_sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken, leaks: Secrets
+) -> None:
+    """The holder's code, redeemed for someone else's card: the portal refuses it."""
+    other = TestHolder.make(Tckn.complete("172917160"), name="BAŞKA KİŞİ")
+    other_card = provision_softhsm_card(kamusm_sandbox.portal, holder=other, pin=OLD)
+    leaks.add(other_card.pin, other_card.so_pin, other.password)
+    prompts = prompts_for(kamusm_sandbox, holder, other_card.serial, leaks)
+    with pytest.raises(CardNotOwnedError):
+        run_reset(kamusm_sandbox, other_card.module(), prompts, leaks)
+    assert_pin(other_card.module(), other_card.serial, OLD)
+    assert_pin(card.module(), card.serial, OLD)
+
+
+def test_card_naming_another_person_is_refused_by_the_flow(
+    kamusm_sandbox: RunningSandbox,
+    holder: TestHolder,
+    certificate_factory: CertificateFactory,
+    leaks: Secrets,
+) -> None:
+    """Registered to the holder at the portal, but its certificate names another person: the
+    flow checks the card itself and refuses it."""
+    from kamusm import WrongHolderError
+    from kamusm.testing.softhsm import create_softhsm_token
+
+    stranger = Tckn.complete("172917160")
+    issued = certificate_factory.nes_card(name="BAŞKA KİŞİ", tckn=stranger)
+    token = create_softhsm_token(pin=OLD, certificates=[c.as_token_object() for c in issued])
+    leaks.add(token.pin, token.so_pin)
+    kamusm_sandbox.portal.register_card(
+        serial=token.serial,
+        holder=holder.tckn,
+        product=Product.NES,
+        so_credential=token.so_pin.reveal(),
+        certificates=certificate_records(issued, Product.NES),
+    )
+    prompts = prompts_for(kamusm_sandbox, holder, token.serial, leaks)
+    with pytest.raises(WrongHolderError):
+        run_reset(kamusm_sandbox, token.module(), prompts, leaks)
+    assert_pin(token.module(), token.serial, OLD)
+    assert events(kamusm_sandbox, token.serial)[-1] == "operation.failed"
+
+
+def test_mali_muhur_card_in_an_nes_flow(
+    kamusm_sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken, leaks: Secrets
+) -> None:
+    """An NES code for the holder's Mali Mühür card: refused, both cards untouched."""
+    seal = provision_softhsm_card(
+        kamusm_sandbox.portal, holder=holder, product=Product.MALI_MUHUR, pin=OLD
+    )
+    leaks.add(seal.pin, seal.so_pin)
+    prompts = prompts_for(kamusm_sandbox, holder, seal.serial, leaks, Product.NES)
+    with pytest.raises(KamusmError) as info:
+        run_reset(kamusm_sandbox, seal.module(), prompts, leaks)
+    assert type(info.value).__name__ in {"WrongProductError", "ConflictError", "BadRequestError"}
+    assert_pin(seal.module(), seal.serial, OLD)
+    assert_pin(card.module(), card.serial, OLD)
+
+
+def test_bad_input_at_every_prompt_is_asked_again(
+    kamusm_sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken, leaks: Secrets
+) -> None:
+    code = new_code(kamusm_sandbox, holder, Product.NES)
+    leaks.add(code, "987654")
+    choices = iter(["no-such-card", card.serial])
+    prompts = ScriptedResetPrompts(
+        codes=["12345", code],
+        card=lambda cards: next(choices),
+        pins=[("987654", "987654"), (NEW, "482916"), (NEW, NEW)],
+        confirmations=["12ab56", lambda: sms(kamusm_sandbox, holder, leaks)],
+    )
+    run_reset(kamusm_sandbox, card.module(), prompts, leaks)
+    kinds = [type(p) for p in prompts.problems]
+    assert kinds[0] is InvalidCodeError  # 5 digits are not a verification code
+    assert issubclass(kinds[1], InputError)  # a card that is not offered
+    assert kinds[2:4] == [PinPolicyError, PinPolicyError]  # a run; a confirmation mismatch
+    assert kinds[4] is InvalidCodeError  # "12ab56" is not an SMS code
+    assert len(kinds) == 5
+    assert_pin(card.module(), card.serial, NEW)
+
+
+def test_cancel_at_every_prompt_leaves_the_card(
+    kamusm_sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken, leaks: Secrets
+) -> None:
+    from kamusm import FlowCancelledError
+
+    for answered in range(4):
+        prompts = prompts_for(kamusm_sandbox, holder, card.serial, leaks)
+        if answered < 1:
+            prompts._codes = []
+        if answered < 2:
+            prompts._card = None
+        if answered < 3:
+            prompts._pins = []
+        prompts._confirmations = []
+        with pytest.raises(FlowCancelledError):
+            run_reset(kamusm_sandbox, card.module(), prompts, leaks)
+        assert_pin(card.module(), card.serial, OLD)
+
+
+def test_the_canary_catches_a_planted_leak(caplog: pytest.LogCaptureFixture) -> None:
+    """The canary is not blind: a secret logged on purpose is found."""
+    caplog.set_level(logging.DEBUG)
+    planted = Secrets()
+    planted.add(NEW)
+    logging.getLogger("kamusm.flows").debug("new PIN is %s", NEW)
+    logging.getLogger("kamusm.flows").debug("event %r", PinChosen(NEW, NEW))
+    leaked = [s for s in planted.values if s in "\n".join(r.getMessage() for r in caplog.records)]
+    assert leaked == [NEW]
+    assert NEW not in caplog.records[1].getMessage()  # the event's repr hides it
+
+
+# ---- PIN change -------------------------------------------------------------------------------
+
+
+def test_change_on_softhsm(card: SoftHsmToken, leaks: Secrets) -> None:
+    prompts = ScriptedChangePrompts(pins=[(OLD, NEW, NEW)])
+    result = change_pin(card.token(), prompts)
+    leaks.seen(result, prompts)
+    assert result.card_serial == card.serial
+    assert_pin(card.module(), card.serial, NEW)
+
+
+def test_change_wrong_old_pin_then_right(card: SoftHsmToken, leaks: Secrets) -> None:
+    prompts = ScriptedChangePrompts(pins=[("111333", NEW, NEW), (OLD, NEW, NEW)])
+    change_pin(card.token(), prompts)
+    leaks.add("111333")
+    leaks.seen(prompts, *prompts.problems)
+    assert [type(p) for p in prompts.problems] == [PinIncorrectError]
+    assert_pin(card.module(), card.serial, NEW)
+
+
+@pytest.mark.opencryptoki
+def test_change_on_opencryptoki_final_try_needs_acknowledgement(leaks: Secrets) -> None:
+    reason = opencryptoki_unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    from kamusm import FlowCancelledError, PinLockedUseResetError
+
+    token = fresh_opencryptoki_token(pin=OLD)
+    leaks.add(token.pin, token.so_pin, "111333", "111444")
+    prompts = ScriptedChangePrompts(pins=[("111333", NEW, NEW), ("111444", NEW, NEW)])
+    with pytest.raises(FlowCancelledError):  # two wrong old PINs; no acknowledgement given
+        change_pin(token.token(), prompts)
+    assert prompts.asked == ["pins", "pins", "acknowledge_final_try"]
+    assert token.token().pin_status().final_try  # the final try was not spent
+
+    locked = ScriptedChangePrompts(pins=[("111555", NEW, NEW)], acknowledge_final_try=True)
+    with pytest.raises(PinIncorrectError):
+        change_pin(token.token(), locked)
+    assert token.token().pin_status().locked
+    with pytest.raises(PinLockedUseResetError):
+        change_pin(token.token(), ScriptedChangePrompts(pins=[(OLD, NEW, NEW)]))
