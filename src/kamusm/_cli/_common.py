@@ -11,8 +11,6 @@ import traceback
 from collections.abc import Callable
 from typing import TextIO
 
-import attrs
-
 from kamusm._cli._exit import CommandError, ExitCode, StopWith, exit_code_for
 from kamusm.errors import KamusmError
 from kamusm.messages import DEFAULT_LANGUAGE, LANGUAGES, Language, text
@@ -32,13 +30,23 @@ _EXTRAS = {
 }
 
 
-@attrs.frozen
 class Settings:
-    """The options every command takes: language, PKCS#11 module, debug output."""
+    """The options every command takes: language, PKCS#11 module, debug output.
 
-    lang: Language = DEFAULT_LANGUAGE
-    module: str | None = None
-    debug: bool = False
+    A plain class, not attrs: ``kamusm tokens`` pays for every class it builds at start-up.
+    """
+
+    __slots__ = ("debug", "lang", "module")
+
+    def __init__(
+        self, *, lang: Language = DEFAULT_LANGUAGE, module: str | None = None, debug: bool = False
+    ) -> None:
+        self.lang: Language = lang
+        self.module = module
+        self.debug = debug
+
+    def __repr__(self) -> str:
+        return f"Settings(lang={self.lang!r}, module={self.module!r}, debug={self.debug})"
 
 
 def resolve_lang(value: str | None) -> Language:

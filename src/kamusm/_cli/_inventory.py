@@ -4,13 +4,10 @@ tokens`` starts fast enough to be called in a loop."""
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-
-import attrs
 
 from kamusm._cli._common import Settings
 from kamusm._cli._exit import ExitCode
@@ -23,16 +20,27 @@ if TYPE_CHECKING:
     from kamusm.token import Pkcs11Module, TokenInfo
 
 
-@attrs.frozen
 class CardRead:
-    """One card as read for a listing: its token info and what its certificates say."""
+    """One card as read for a listing: its token info and what its certificates say.
 
-    info: TokenInfo
-    certificates: tuple[CertificateInfo, ...] = ()
-    unreadable: tuple[str, ...] = ()
-    """Labels of certificate objects that are not readable certificates."""
-    problem: KamusmError | None = None
-    """Why the certificates could not be read at all (card busy, removed, ...)."""
+    A plain class, not attrs: ``kamusm tokens`` pays for every class it builds at start-up.
+    """
+
+    __slots__ = ("certificates", "info", "problem", "unreadable")
+
+    def __init__(
+        self,
+        info: TokenInfo,
+        certificates: tuple[CertificateInfo, ...] = (),
+        unreadable: tuple[str, ...] = (),
+        problem: KamusmError | None = None,
+    ) -> None:
+        self.info = info
+        self.certificates = certificates
+        #: Labels of certificate objects that are not readable certificates.
+        self.unreadable = unreadable
+        #: Why the certificates could not be read at all (card busy, removed, ...).
+        self.problem = problem
 
     @property
     def summary(self) -> CardSummary | None:
@@ -123,6 +131,8 @@ def format_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
 
 
 def write_json(data: object) -> None:
+    import json  # noqa: PLC0415 (only --json needs it)
+
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
