@@ -997,6 +997,10 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": "The demo holder's T.C. Kimlik No.",
     },
     "cli.help.opt.name": {"tr": "Deneme kart sahibinin adı.", "en": "The demo holder's name."},
+    "cli.help.opt.birth_date": {
+        "tr": "Deneme kart sahibinin doğum tarihi (PIN kuralları için).",
+        "en": "The demo holder's birth date (for the PIN rules).",
+    },
     "cli.help.opt.phone": {
         "tr": "SMS kodlarının gideceği deneme telefon numarası.",
         "en": "The demo phone number SMS codes go to.",

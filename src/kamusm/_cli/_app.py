@@ -260,14 +260,12 @@ def _pin_commands(cli: click.Group, lang: Language) -> None:
         "--product",
         type=click.Choice(["nes", "mali-muhur"]),
         default="nes",
-        show_default=True,
         help=h("opt.product"),
     )
     @click.option(
         "--method",
         type=click.Choice(["sms", "web-password"]),
         default="sms",
-        show_default=True,
         help=h("opt.method"),
     )
     @click.pass_context
@@ -381,12 +379,17 @@ def _sandbox_commands(cli: click.Group, lang: Language) -> None:
         "--name", default="IŞIL ÇAĞRI ÖZGÜR ŞİMŞEK", show_default=True, help=h("opt.name")
     )
     @click.option("--phone", help=h("opt.phone"))
-    @click.option("--birth-date", default="1985-04-23", show_default=True, metavar="YYYY-MM-DD")
+    @click.option(
+        "--birth-date",
+        default="1985-04-23",
+        show_default=True,
+        metavar="YYYY-MM-DD",
+        help=h("opt.birth_date"),
+    )
     @click.option(
         "--product",
         type=click.Choice(["nes", "mali-muhur"]),
         default="nes",
-        show_default=True,
         help=h("opt.product"),
     )
     @click.pass_context

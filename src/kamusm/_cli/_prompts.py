@@ -68,8 +68,16 @@ class Ui:
         return text("cli.countdown", self.lang, seconds=seconds)
 
     def ask(self, prompt: str, *, hidden: bool, deadline: float | None = None) -> str | None:
+        """One answer; ``None`` when the person stops (Ctrl-D, or Ctrl-C at the question), which
+        the flows take as "cancel": the card stays as it was and the portal is told."""
         self.console.file.flush()
-        return self.reader.ask(prompt, hidden=hidden, deadline=deadline, countdown=self.countdown)
+        try:
+            return self.reader.ask(
+                prompt, hidden=hidden, deadline=deadline, countdown=self.countdown
+            )
+        except KeyboardInterrupt:
+            self.console.print()
+            return None
 
 
 def _step_note(ui: Ui, step: ResetStep | ChangeStep) -> None:
