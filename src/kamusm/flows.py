@@ -31,7 +31,7 @@ import logging
 import threading
 from collections.abc import Generator, Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 import attrs
 
@@ -321,25 +321,36 @@ class _State(enum.Enum):
         return self.name in {"DONE", "FAILED", "CANCELLED"}
 
 
-Transitions = Mapping[_State, Mapping[type[Event], _State]]
+Transitions = Mapping[Any, Mapping[type[Event], Any]]
+_S = TypeVar("_S", bound=_State)
+_P = TypeVar("_P", bound=enum.Enum)
 
 
-class _Machine:
+class _Machine(Generic[_S, _P]):
     """A table-driven machine: ``send`` looks the event up in the table, runs the event's
-    handler (which enforces the rules and may divert to a failure state), and moves on."""
+    handler (which enforces the rules and may divert to a failure state), and moves on.
+    ``_steps`` says what a driver does in each state; ``_nothing`` when nothing is left."""
 
     _table: ClassVar[Transitions]
-    _failed: ClassVar[_State]
-    _cancelled: ClassVar[_State]
+    _steps: ClassVar[Mapping[Any, Any]]
+    _nothing: ClassVar[Any]
+    _failed: ClassVar[Any]
+    _cancelled: ClassVar[Any]
 
-    def __init__(self, initial: _State, clock: Clock | None) -> None:
-        self._state = initial
+    def __init__(self, initial: _S, clock: Clock | None) -> None:
+        self._state: _S = initial
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._error: KamusmError | None = None
 
     @property
-    def state(self) -> _State:
+    def state(self) -> _S:
         return self._state
+
+    @property
+    def step(self) -> _P:
+        """What the driver has to do next."""
+        step: _P = self._steps.get(self._state, self._nothing)
+        return step
 
     @property
     def clock(self) -> Clock:
@@ -379,7 +390,7 @@ class _Machine:
     def _before(self, event: Event) -> None:
         """Checks run before every event (time limits)."""
 
-    def _end(self, state: _State, error: KamusmError) -> KamusmError:
+    def _end(self, state: _S, error: KamusmError) -> KamusmError:
         """Move to a final ``state`` because of ``error`` and return the error to raise."""
         logger.info("%s ends in %s: %s", type(self).__name__, state.name, type(error).__name__)
         self._state = state
@@ -390,7 +401,7 @@ class _Machine:
     def _forget_secrets(self) -> None:
         """Drop every secret the machine holds."""
 
-    def _on_FlowCancelled(self, event: FlowCancelled, target: _State) -> _State:
+    def _on_FlowCancelled(self, event: FlowCancelled, target: _S) -> _S:
         raise self._end(self._cancelled, FlowCancelledError())
 
 
@@ -494,13 +505,15 @@ _CODE_BOUND = frozenset(
 )
 
 
-class PinResetFlow(_Machine):
+class PinResetFlow(_Machine[ResetState, ResetStep]):
     """The application side of a PIN reset ("PIN Oluşturma/Kilit Çözme") for one product.
 
     Drive it with :meth:`send`; :attr:`step` says what to do next. It does no I/O.
     """
 
-    _table: ClassVar[Transitions] = RESET_TRANSITIONS  # type: ignore[assignment]
+    _table: ClassVar[Transitions] = RESET_TRANSITIONS
+    _steps: ClassVar[Mapping[Any, Any]] = _RESET_STEPS
+    _nothing = ResetStep.NOTHING
     _failed = ResetState.FAILED
     _cancelled = ResetState.CANCELLED
 
@@ -532,15 +545,6 @@ class PinResetFlow(_Machine):
         return f"PinResetFlow(product={self.product.name}, state={self._state.name})"
 
     # -- what a driver reads --
-
-    @property
-    def state(self) -> ResetState:
-        return self._state  # type: ignore[return-value]
-
-    @property
-    def step(self) -> ResetStep:
-        """What has to happen next."""
-        return _RESET_STEPS.get(self.state, ResetStep.NOTHING)
 
     @property
     def code(self) -> VerificationCode | None:
@@ -672,7 +676,7 @@ class PinResetFlow(_Machine):
 
     # -- handlers: (event, table target) -> the state to move to --
 
-    def _on_CodeEntered(self, event: CodeEntered, target: _State) -> _State:
+    def _on_CodeEntered(self, event: CodeEntered, target: ResetState) -> ResetState:
         if event.code.is_expired(self._now()):
             raise self._expire(FlowCodeExpiredError())
         self._code = event.code
@@ -684,7 +688,7 @@ class PinResetFlow(_Machine):
         self._error = None
         return target
 
-    def _on_CodeRedeemed(self, event: CodeRedeemed, target: _State) -> _State:
+    def _on_CodeRedeemed(self, event: CodeRedeemed, target: ResetState) -> ResetState:
         op = event.operation
         if op.card_serial != self._card_serial:
             raise self._end(ResetState.FAILED, WrongCardError())
@@ -695,7 +699,7 @@ class PinResetFlow(_Machine):
         self._operation = op
         return target
 
-    def _on_CardChosen(self, event: CardChosen, target: _State) -> _State:
+    def _on_CardChosen(self, event: CardChosen, target: ResetState) -> ResetState:
         card, op = event.card, self._redeemed()
         if not card.present:
             raise self._end(ResetState.FAILED, TokenNotFoundError())
@@ -720,7 +724,7 @@ class PinResetFlow(_Machine):
         self._pin_deadline = min(limits)
         return target
 
-    def _on_PinChosen(self, event: PinChosen, target: _State) -> _State:
+    def _on_PinChosen(self, event: PinChosen, target: ResetState) -> ResetState:
         op = self._redeemed()
         self._chosen_card()
         policy = self.pin_policy()
@@ -730,10 +734,12 @@ class PinResetFlow(_Machine):
         )
         return target
 
-    def _on_ChallengeSent(self, event: ChallengeSent, target: _State) -> _State:
+    def _on_ChallengeSent(self, event: ChallengeSent, target: ResetState) -> ResetState:
         return target
 
-    def _on_ConfirmationRejected(self, event: ConfirmationRejected, target: _State) -> _State:
+    def _on_ConfirmationRejected(
+        self, event: ConfirmationRejected, target: ResetState
+    ) -> ResetState:
         self._confirmation_failures += 1
         if event.attempts_remaining <= 0 or self.confirmation_attempts_left <= 0:
             raise self._end(
@@ -741,10 +747,12 @@ class PinResetFlow(_Machine):
             )
         return target
 
-    def _on_Confirmed(self, event: Confirmed, target: _State) -> _State:
+    def _on_Confirmed(self, event: Confirmed, target: ResetState) -> ResetState:
         return target
 
-    def _on_AuthorizationReceived(self, event: AuthorizationReceived, target: _State) -> _State:
+    def _on_AuthorizationReceived(
+        self, event: AuthorizationReceived, target: ResetState
+    ) -> ResetState:
         auth = event.authorization
         if auth.card_serial != self._card_serial:
             raise self._end(ResetState.FAILED, AuthorizationCardMismatchError())
@@ -753,15 +761,15 @@ class PinResetFlow(_Machine):
         self._authorization = auth
         return target
 
-    def _on_PinWritten(self, event: PinWritten, target: _State) -> _State:
+    def _on_PinWritten(self, event: PinWritten, target: ResetState) -> ResetState:
         self._forget_secrets()
         return target
 
-    def _on_ResultReported(self, event: ResultReported, target: _State) -> _State:
+    def _on_ResultReported(self, event: ResultReported, target: ResetState) -> ResetState:
         self._reported = True
         return target
 
-    def _on_ErrorOccurred(self, event: ErrorOccurred, target: _State) -> _State:
+    def _on_ErrorOccurred(self, event: ErrorOccurred, target: ResetState) -> ResetState:
         err = event.error
         if self.state is ResetState.PIN_WRITTEN:
             # The card is fully reset; only the report failed. The flow is done, unreported.
@@ -837,11 +845,13 @@ _CHANGE_STEPS: Mapping[ChangeState, ChangeStep] = {
 }
 
 
-class PinChangeFlow(_Machine):
+class PinChangeFlow(_Machine[ChangeState, ChangeStep]):
     """Changing a PIN the holder knows: status first, policy, C_SetPIN, then a login with the
     new PIN. It does no I/O."""
 
-    _table: ClassVar[Transitions] = CHANGE_TRANSITIONS  # type: ignore[assignment]
+    _table: ClassVar[Transitions] = CHANGE_TRANSITIONS
+    _steps: ClassVar[Mapping[Any, Any]] = _CHANGE_STEPS
+    _nothing = ChangeStep.NOTHING
     _failed = ChangeState.FAILED
     _cancelled = ChangeState.CANCELLED
 
@@ -856,14 +866,6 @@ class PinChangeFlow(_Machine):
 
     def __repr__(self) -> str:
         return f"PinChangeFlow(state={self._state.name})"
-
-    @property
-    def state(self) -> ChangeState:
-        return self._state  # type: ignore[return-value]
-
-    @property
-    def step(self) -> ChangeStep:
-        return _CHANGE_STEPS.get(self.state, ChangeStep.NOTHING)
 
     @property
     def status(self) -> PinStatus | None:
@@ -893,7 +895,7 @@ class PinChangeFlow(_Machine):
     def _forget_secrets(self) -> None:
         self._old = self._new = None
 
-    def _judge_status(self, status: PinStatus, ready: _State) -> _State:
+    def _judge_status(self, status: PinStatus, ready: ChangeState) -> ChangeState:
         self._status = status
         if status.locked:
             raise self._end(ChangeState.FAILED, PinLockedUseResetError())
@@ -901,15 +903,17 @@ class PinChangeFlow(_Machine):
             return ChangeState.NEEDS_ACKNOWLEDGEMENT
         return ready
 
-    def _on_StatusRead(self, event: StatusRead, target: _State) -> _State:
+    def _on_StatusRead(self, event: StatusRead, target: ChangeState) -> ChangeState:
         self._limits = (event.min_pin_length, event.max_pin_length)
         return self._judge_status(event.status, target)
 
-    def _on_FinalTryAcknowledged(self, event: FinalTryAcknowledged, target: _State) -> _State:
+    def _on_FinalTryAcknowledged(
+        self, event: FinalTryAcknowledged, target: ChangeState
+    ) -> ChangeState:
         self._acknowledged = True
         return target
 
-    def _on_PinsEntered(self, event: PinsEntered, target: _State) -> _State:
+    def _on_PinsEntered(self, event: PinsEntered, target: ChangeState) -> ChangeState:
         old = event.old if isinstance(event.old, Pin) else Pin(event.old)  # digits, or raises
         new = self.pin_policy().check(
             event.new,
@@ -921,15 +925,15 @@ class PinChangeFlow(_Machine):
         self._old, self._new = old, new
         return target
 
-    def _on_PinChanged(self, event: PinChanged, target: _State) -> _State:
+    def _on_PinChanged(self, event: PinChanged, target: ChangeState) -> ChangeState:
         self._old = None
         return target
 
-    def _on_NewPinVerified(self, event: NewPinVerified, target: _State) -> _State:
+    def _on_NewPinVerified(self, event: NewPinVerified, target: ChangeState) -> ChangeState:
         self._forget_secrets()
         return target
 
-    def _on_ErrorOccurred(self, event: ErrorOccurred, target: _State) -> _State:
+    def _on_ErrorOccurred(self, event: ErrorOccurred, target: ChangeState) -> ChangeState:
         err = event.error
         if self.state is ChangeState.CHANGED:
             raise self._end(ChangeState.FAILED, PinVerificationFailedError())
