@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -112,3 +113,45 @@ def test_sphinx_literal_block_markers_become_markdown() -> None:
     convert = _roles_extension().convert
     assert convert("Typical use::\n\n    x = 1", None) == "Typical use:\n\n    x = 1"
     assert convert("Tree.\n\n::\n\n    A\n    └── B", None) == "Tree.\n\n\n    A\n    └── B"
+
+
+def _cli_commands() -> dict[str, Any]:
+    """``{"tokens": command, "sandbox serve": command, ...}`` of the ``kamusm`` command."""
+    click = pytest.importorskip("click", reason="the cli extra is not installed")
+    from kamusm._cli._app import build
+
+    found: dict[str, Any] = {}
+
+    def walk(group: Any, prefix: str) -> None:
+        for name, command in group.commands.items():
+            path = f"{prefix}{name}"
+            if isinstance(command, click.Group):
+                walk(command, f"{path} ")
+            else:
+                found[path] = command
+
+    walk(build("en"), "")
+    return found
+
+
+def test_command_reference_has_every_command_and_option() -> None:
+    """docs/cli.md is written by hand: it must follow the command as it is."""
+    page = (DOCS / "cli.md").read_text(encoding="utf-8")
+    commands = _cli_commands()
+    assert {"tokens", "certs", "doctor", "change-pin", "reset-pin", "demo"} <= set(commands)
+    for path, command in commands.items():
+        assert f"## `kamusm {path}`" in page, path
+        section = page.split(f"## `kamusm {path}`", 1)[1].split("\n## ", 1)[0]
+        for param in command.params:
+            for option in param.opts:
+                if option.startswith("--") and option not in {"--module", "--lang", "--debug"}:
+                    assert f"`{option}" in section or option == "--help", (path, option)
+
+
+def test_command_reference_lists_every_exit_code() -> None:
+    pytest.importorskip("click", reason="the cli extra is not installed")
+    from kamusm._cli._exit import ExitCode
+
+    page = (DOCS / "cli.md").read_text(encoding="utf-8")
+    table = page.split("## Exit codes", 1)[1]
+    assert {int(n) for n in re.findall(r"^\| (\d+) \|", table, re.M)} == {int(c) for c in ExitCode}
