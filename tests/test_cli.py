@@ -20,8 +20,9 @@ from typing import Any
 
 import pytest
 
-from kamusm import Pin, PinIncorrectError, Tckn
+from kamusm import Pin, PinIncorrectError, PinStatus, Tckn, errors
 from kamusm._cli import _fast_tokens
+from kamusm._cli._exit import ExitCode, exit_code_for
 from kamusm.testing.certificates import CertificateFactory
 from kamusm.testing.opencryptoki import (
     OpencryptokiToken,
@@ -347,6 +348,46 @@ def test_the_console_script_is_installed() -> None:
         [str(script), "--version"], capture_output=True, text=True, check=False, timeout=60
     )
     assert result.returncode == 0 and result.stdout.startswith("kamusm ")
+
+
+def test_the_documented_exit_codes_are_the_codes() -> None:
+    """The table in kamusm._cli's docstring (and so in the docs) lists exactly the codes."""
+    import kamusm._cli
+
+    doc = kamusm._cli.__doc__ or ""
+    documented = {int(n) for n in re.findall(r"^(\d+)\s{2,}\S", doc, flags=re.MULTILINE)}
+    assert documented == {code.value for code in ExitCode}
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (errors.Pkcs11ModuleNotFoundError(tried=[]), 4),
+        (errors.TokenNotFoundError(), 5),
+        (errors.TokenBusyError(), 5),
+        (errors.AmbiguousTokenError(candidates=["a", "b"]), 5),
+        (errors.PinLockedError(), 6),
+        (errors.PinLockedUseResetError(), 6),
+        (errors.PinIncorrectError(status=PinStatus(locked=True)), 6),
+        (errors.PinIncorrectError(status=PinStatus(final_try=True)), 7),
+        (errors.PortalConnectionError(), 8),
+        (errors.PortalTlsError(), 8),
+        (errors.PortalTimeoutError(), 8),
+        (errors.RateLimitedError(retry_after=3), 9),
+        (errors.FlowCancelledError(), 10),
+        (errors.TooManyAttemptsError(attempts=3), 10),
+        (errors.FinalTryNotAcknowledgedError(), 10),
+        (errors.VerificationCodeExpiredError(), 11),
+        (errors.FlowCodeExpiredError(), 11),
+        (errors.PinEntryTimeoutError(), 11),
+        (errors.WrongHolderError(), 12),
+        (errors.InvalidPinFormatError(), 3),
+        (errors.KamusmError(), 1),
+    ],
+    ids=lambda v: type(v).__name__ if isinstance(v, Exception) else str(v),
+)
+def test_each_error_ends_with_its_exit_code(error: errors.KamusmError, code: int) -> None:
+    assert exit_code_for(error) == code
 
 
 # ---- the sandbox commands -------------------------------------------------------------------

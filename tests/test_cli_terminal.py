@@ -14,6 +14,7 @@ import io
 import os
 import re
 import shlex
+import socket
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -285,6 +286,22 @@ def test_ctrl_c_at_the_sms_question_cancels_and_tells_the_portal(
     events = [e["event"] for e in sandbox.portal.audit_log() if e["card_serial"] == card.serial]
     assert events[-1] == "operation.failed"
     assert pin_verifies(card, OLD)
+
+
+def test_an_unreachable_portal_ends_with_one_line_and_exit_8(card: SoftHsmToken) -> None:
+    """Nothing listens at the portal address: after the code and the card, one line, exit 8."""
+    with socket.socket() as probe:  # a port that was free a moment ago, now closed
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    code = "123456789012345"
+    term = Session(["reset-pin", "--portal", url, "--module", card.module_path], env=env_for(card))
+    term.expect("Doğrulama Kodu")
+    term.type(code)
+    term.pick(card.serial)
+    term.expect("kamusm: hata: Kamu SM portalına bağlanılamadı.")
+    assert term.finish() == 8
+    assert "Traceback" not in term.transcript
+    assert_no_secret(term.transcript, code, OLD)
 
 
 @pytest.mark.opencryptoki
