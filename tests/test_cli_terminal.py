@@ -18,6 +18,7 @@ import socket
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pexpect  # type: ignore[import-untyped]  # pexpect ships no type information
 import pytest
@@ -286,6 +287,24 @@ def test_ctrl_c_at_the_sms_question_cancels_and_tells_the_portal(
     events = [e["event"] for e in sandbox.portal.audit_log() if e["card_serial"] == card.serial]
     assert events[-1] == "operation.failed"
     assert pin_verifies(card, OLD)
+
+
+def test_a_plain_http_portal_off_loopback_is_refused_before_anything_is_asked(
+    card: SoftHsmToken, tmp_path: Path
+) -> None:
+    """TLS is not optional: http:// only for the local portal; a CA file must be one."""
+    term = Session(
+        ["reset-pin", "--portal", "http://portal.example", "--module", card.module_path],
+        env=env_for(card),
+    )
+    term.expect("kamusm: hata: Portal adresi geçersiz")
+    assert term.finish() == 2
+    not_pem = tmp_path / "ca.pem"
+    not_pem.write_text("not a certificate")
+    args = ["reset-pin", "--lang", "en", "--portal", "https://portal.example"]
+    term = Session([*args, "--ca-bundle", str(not_pem)], env=env_for(card))
+    term.expect("kamusm: error: The CA file could not be read")
+    assert term.finish() == 2
 
 
 def test_an_unreachable_portal_ends_with_one_line_and_exit_8(card: SoftHsmToken) -> None:

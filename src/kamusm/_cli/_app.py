@@ -106,10 +106,16 @@ def _portal_client(url: str | None, ca_bundle: str | None) -> Any:
     if not url:
         raise CommandError("cli.no_portal", ExitCode.USAGE)
     try:
-        return PortalClient(url, verify=ca_bundle or True)
+        client = PortalClient(url)
     except InputError:
-        key = "cli.ca_bundle_invalid" if ca_bundle else "cli.portal_url_invalid"
-        raise CommandError(key, ExitCode.USAGE, path=ca_bundle) from None
+        raise CommandError("cli.portal_url_invalid", ExitCode.USAGE) from None
+    if not ca_bundle:
+        return client
+    client.close()
+    try:
+        return PortalClient(url, verify=ca_bundle)
+    except InputError:
+        raise CommandError("cli.ca_bundle_invalid", ExitCode.USAGE, path=ca_bundle) from None
 
 
 def build(lang: Language) -> click.Group:
