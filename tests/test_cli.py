@@ -390,6 +390,21 @@ def test_each_error_ends_with_its_exit_code(error: errors.KamusmError, code: int
     assert exit_code_for(error) == code
 
 
+def test_readme_starts_with_the_demo_then_the_tests() -> None:
+    """The README's first code block is ./scripts/demo then ./scripts/test, both runnable."""
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    title, *rest = [line for line in readme.splitlines() if line.strip()]
+    assert title.startswith("# ") and rest[0] == "```sh"  # the title, then the commands
+    block = re.search(r"```sh\n(.*?)```", readme, flags=re.DOTALL)
+    assert block is not None
+    commands = [line.split("#")[0].strip() for line in block.group(1).splitlines()]
+    assert commands == ["./scripts/demo", "./scripts/test"]
+    for script in ("demo", "test"):
+        assert os.access(root / "scripts" / script, os.X_OK), script
+    assert 'kamusm" demo' in (root / "scripts" / "demo").read_text()
+
+
 # ---- the sandbox commands -------------------------------------------------------------------
 
 
