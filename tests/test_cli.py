@@ -328,6 +328,8 @@ def test_help_lists_every_command_and_the_exit_codes_in_both_languages() -> None
     assert turkish.returncode == english.returncode == 0
     for command in ("tokens", "certs", "doctor", "change-pin", "reset-pin", "sandbox", "demo"):
         assert command in turkish.stdout and command in english.stdout
+    assert turkish.stdout.startswith("Kullanım: kamusm") and "Komutlar:" in turkish.stdout
+    assert english.stdout.startswith("Usage: kamusm") and "Commands:" in english.stdout
     assert "Çıkış kodları:" in turkish.stdout and "PIN kilitli" in turkish.stdout
     assert "Exit codes:" in english.stdout and "130  interrupted by Ctrl-C" in english.stdout
     for sub in (["tokens"], ["reset-pin"], ["change-pin"], ["sandbox", "provision"]):

@@ -873,6 +873,9 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
         "code from the portal's outbox, verify the new PIN on the card, print every step with "
         "its timing.",
     },
+    "cli.help.usage": {"tr": "Kullanım:", "en": "Usage:"},
+    "cli.help.options": {"tr": "Seçenekler", "en": "Options"},
+    "cli.help.commands": {"tr": "Komutlar", "en": "Commands"},
     "cli.help.opt.help": {"tr": "Bu yardımı gösterir.", "en": "Show this help."},
     "cli.help.opt.version": {
         "tr": "Sürümü gösterir.",

@@ -5,9 +5,10 @@ every failure into one line and an exit code."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, ClassVar, TypeVar
 
 import click
 
@@ -94,6 +95,37 @@ def _common(lang: Language) -> Callable[[F], F]:
     return decorate
 
 
+class _Formatter(click.HelpFormatter):
+    """Click's help layout with its headings ("Usage", "Options", "Commands") in our language."""
+
+    lang: ClassVar[Language] = "tr"
+
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        if prefix is None:
+            prefix = text("cli.help.usage", self.lang) + " "
+        super().write_usage(prog, args, prefix)
+
+    @contextlib.contextmanager
+    def section(self, name: str) -> Iterator[None]:
+        heading = {"Options": "cli.help.options", "Commands": "cli.help.commands"}.get(name)
+        with super().section(text(heading, self.lang) if heading else name):
+            yield
+
+
+class _Context(click.Context):
+    formatter_class = _Formatter
+
+
+class _Command(click.Command):
+    context_class = _Context
+
+
+class _Group(click.Group):
+    context_class = _Context
+    command_class = _Command
+    group_class = type  # subgroups are _Group too
+
+
 def _epilog(lang: Language) -> str:
     lines = [text("cli.help.exit_codes", lang)]
     lines += [f"  {code.value:<4} {code.describe(lang)}" for code in ExitCode]
@@ -122,7 +154,10 @@ def build(lang: Language) -> click.Group:
     """The ``kamusm`` command group, with its help in ``lang``."""
     context = {"max_content_width": 100}
 
+    _Formatter.lang = lang
+
     @click.group(
+        cls=_Group,
         help=_help(lang)("main"),
         epilog=_epilog(lang),
         context_settings=context,
