@@ -46,6 +46,7 @@ from kamusm.values import (
     Tckn,
     UnblockAuthorization,
     VerificationCode,
+    _issue_authorization,
 )
 
 T0 = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
@@ -86,7 +87,7 @@ def code(clock: ManualClock) -> VerificationCode:
 
 
 def auth(serial: str = SERIAL) -> UnblockAuthorization:
-    return UnblockAuthorization("so", card_serial=serial, expires_at=T0 + timedelta(hours=1))
+    return _issue_authorization("so", card_serial=serial, expires_at=T0 + timedelta(hours=1))
 
 
 # A good event for each event type, given the flow's clock.

@@ -25,7 +25,7 @@ from kamusm.errors import (
 from kamusm.testing.certificates import CertificateFactory
 from kamusm.testing.softhsm import SoftHsmToken
 from kamusm.token import CertificateObject, Pkcs11Module, Token, TokenInfo
-from kamusm.values import ManualClock, Pin, PinStatus, UnblockAuthorization
+from kamusm.values import ManualClock, Pin, PinStatus, _issue_authorization
 
 MakeToken = Callable[..., SoftHsmToken]
 WRONG = Pin("999999")
@@ -202,7 +202,7 @@ def test_unblock_with_a_refused_credential_fails_spends_it_and_keeps_the_pin(
 ) -> None:
     """SoftHSM2 never locks an SO PIN, so a wrong credential is safe to try here."""
     token = softhsm_token.token()
-    forged = UnblockAuthorization(
+    forged = _issue_authorization(
         "00000000",
         card_serial=softhsm_token.serial,
         expires_at=ManualClock().now() + timedelta(minutes=5),

@@ -15,7 +15,7 @@ import pytest
 
 from kamusm.errors import KamusmError
 from kamusm.testing.softhsm import SoftHsmToken
-from kamusm.values import ManualClock, Pin, UnblockAuthorization
+from kamusm.values import ManualClock, Pin, _issue_authorization
 
 PIN = "480215"
 NEW_PIN = "739164"
@@ -61,7 +61,7 @@ def test_no_secret_leaves_the_token_layer(
     attempt(lambda: token.change_pin(Pin(WRONG_PIN), Pin(NEW_PIN)))
     attempt(lambda: token.change_pin(Pin(PIN), Pin("1")))
     token.change_pin(Pin(PIN), Pin(NEW_PIN))
-    forged = UnblockAuthorization(
+    forged = _issue_authorization(
         WRONG_CREDENTIAL, card_serial=card.serial, expires_at=clock.now() + timedelta(minutes=1)
     )
     attempt(lambda: token.unblock(forged, Pin(LAST_PIN), clock=clock))

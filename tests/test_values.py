@@ -8,6 +8,7 @@ import pickle
 import threading
 from datetime import UTC, datetime, timedelta
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -23,6 +24,7 @@ from kamusm.values import (
     Tckn,
     UnblockAuthorization,
     VerificationCode,
+    _issue_authorization,
 )
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -61,7 +63,7 @@ def test_codes_never_show_their_digits(value: str) -> None:
 
 
 def test_authorization_never_shows_its_credential() -> None:
-    auth = UnblockAuthorization("87654321", card_serial="ABC", expires_at=T0)
+    auth = _issue_authorization("87654321", card_serial="ABC", expires_at=T0)
     for text in shown(auth):
         assert "87654321" not in text
     assert "ABC" in repr(auth)
@@ -71,7 +73,7 @@ def test_secrets_refuse_pickling_and_deepcopy() -> None:
     for secret in (
         Pin("123456"),
         VerificationCode("1" * 15, issued_at=T0),
-        UnblockAuthorization("x", card_serial="S", expires_at=T0),
+        _issue_authorization("x", card_serial="S", expires_at=T0),
     ):
         with pytest.raises(TypeError):
             pickle.dumps(secret)
@@ -173,7 +175,7 @@ def test_system_clock_is_aware() -> None:
 
 
 def test_authorization_spends_exactly_once() -> None:
-    auth = UnblockAuthorization("so-secret", card_serial="CARD1", expires_at=T0 + timedelta(60))
+    auth = _issue_authorization("so-secret", card_serial="CARD1", expires_at=T0 + timedelta(60))
     assert [auth.is_spent, auth.spend(card_serial="CARD1", now=T0), auth.is_spent] == [
         False,
         "so-secret",
@@ -184,7 +186,7 @@ def test_authorization_spends_exactly_once() -> None:
 
 
 def test_authorization_for_another_card_or_expired_spends_nothing() -> None:
-    auth = UnblockAuthorization("so-secret", card_serial="CARD1", expires_at=T0)
+    auth = _issue_authorization("so-secret", card_serial="CARD1", expires_at=T0)
     with pytest.raises(errors.AuthorizationCardMismatchError):
         auth.spend(card_serial="CARD2", now=T0 - timedelta(seconds=1))
     with pytest.raises(errors.AuthorizationExpiredError):
@@ -194,7 +196,7 @@ def test_authorization_for_another_card_or_expired_spends_nothing() -> None:
 
 def test_authorization_spent_once_under_threads() -> None:
     """Eight threads race to spend one authorization: exactly one wins."""
-    auth = UnblockAuthorization("c", card_serial="S", expires_at=T0 + timedelta(60))
+    auth = _issue_authorization("c", card_serial="S", expires_at=T0 + timedelta(60))
     wins: list[str] = []
     barrier = threading.Barrier(8)
 
@@ -259,3 +261,36 @@ def test_pin_status_summary() -> None:
     assert PinStatus(count_low=True, final_try=True).summary == "final_try"
     assert PinStatus(locked=True).summary == "locked"
     assert PinStatus(initialized=False).summary == "not_initialized"
+
+
+def test_an_authorization_cannot_be_built_by_hand() -> None:
+    """No credential a person typed becomes an authorization: only the portal issues them."""
+    with pytest.raises(TypeError):
+        UnblockAuthorization("87654321", card_serial="S", expires_at=T0)
+    with pytest.raises(errors.InputError):
+        _issue_authorization("", card_serial="S", expires_at=T0)
+
+
+def test_an_authorization_cannot_be_cloned_changed_or_moved() -> None:
+    auth = _issue_authorization("so", card_serial="CARD1", expires_at=T0 + timedelta(60))
+    auth.spend(card_serial="CARD1", now=T0)
+    for clone in (copy.copy, copy.deepcopy, pickle.dumps):
+        with pytest.raises(TypeError):
+            clone(auth)
+    with pytest.raises(attrs.exceptions.NotAnAttrsClassError):
+        attrs.evolve(auth, card_serial="CARD2")  # type: ignore[misc]  # mypy refuses it too
+    with pytest.raises(AttributeError):
+        auth.card_serial = "CARD2"
+    with pytest.raises(AttributeError):
+        object.__setattr__(auth, "__dict__", {})
+
+
+def test_secrets_expose_nothing_to_generic_helpers() -> None:
+    """attrs.asdict or vars() cannot read a secret's digits."""
+    for secret in (Pin("482915"), VerificationCode("4" * 15, issued_at=T0), SmsCode("482915")):
+        with pytest.raises(attrs.exceptions.NotAnAttrsClassError):
+            attrs.asdict(secret)  # type: ignore[arg-type]  # mypy refuses it too
+        with pytest.raises(TypeError):
+            vars(secret)
+        with pytest.raises(AttributeError):
+            secret._digits = "0"

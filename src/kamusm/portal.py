@@ -70,6 +70,7 @@ from kamusm.values import (
     Tckn,
     UnblockAuthorization,
     VerificationCode,
+    _issue_authorization,
 )
 
 if TYPE_CHECKING:
@@ -866,7 +867,7 @@ class _PortalCore:
             if not credential:
                 raise PortalProtocolError(status=f.status)
             log.info("Unblock authorization received for card %s", operation.card_serial)
-            return UnblockAuthorization(
+            return _issue_authorization(
                 credential,
                 card_serial=operation.card_serial,
                 expires_at=auth.moment("expires_at"),

@@ -20,6 +20,7 @@ from kamusm.errors import (
     AuthorizationCardMismatchError,
     AuthorizationExpiredError,
     AuthorizationSpentError,
+    InputError,
     InvalidCodeError,
     InvalidPinFormatError,
     InvalidTcknError,
@@ -115,7 +116,9 @@ class ManualClock:
 
 
 class _Secret:
-    """Shared behaviour of secret values: hidden text, constant-time equality, no pickling."""
+    """Shared behaviour of secret values: hidden text, constant-time equality, immutable, no
+    pickling or copying to storage. Plain classes, not attrs ones, so that no generic helper
+    (``attrs.asdict``, ``attrs.evolve``) can read or clone what they hold."""
 
     __slots__ = ()
 
@@ -143,20 +146,26 @@ class _Secret:
 
     __hash__ = None  # type: ignore[assignment]  # secrets are not dictionary keys
 
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"a {type(self).__name__} cannot be changed")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"a {type(self).__name__} cannot be changed")
+
     def __reduce__(self) -> Any:
         raise TypeError(f"a {type(self).__name__} cannot be pickled or copied to storage")
 
 
-def _pin_digits(_: object, __: object, value: Any) -> None:
-    if not _is_digits(value):
-        raise InvalidPinFormatError()
-
-
-@attrs.frozen(eq=False, repr=False, slots=True)
 class Pin(_Secret):
     """A PIN: a secret string of ASCII digits. Length rules live in :class:`PinPolicy`."""
 
-    _digits: str = attrs.field(alias="digits", validator=_pin_digits)
+    __slots__ = ("_digits",)
+    _digits: str
+
+    def __init__(self, digits: str) -> None:
+        if not _is_digits(digits):
+            raise InvalidPinFormatError()
+        object.__setattr__(self, "_digits", digits)
 
     def reveal(self) -> str:
         """The digits, for the one call that needs them."""
@@ -166,28 +175,45 @@ class Pin(_Secret):
         return len(self._digits)
 
 
-@attrs.frozen(eq=False, repr=False, slots=True)
 class _Code(_Secret):
     """A one-time numeric code of a fixed length with a validity window."""
 
+    __slots__ = ("_digits", "issued_at", "length", "validity")
     _kind: ClassVar[str] = "verification"
+    _default_length: ClassVar[int] = DEFAULT_VERIFICATION_CODE_LENGTH
+    _default_validity: ClassVar[timedelta] = DEFAULT_VERIFICATION_CODE_VALIDITY
 
-    _digits: str = attrs.field(alias="digits")
-    length: int = attrs.field(kw_only=True)
-    issued_at: datetime | None = attrs.field(kw_only=True, default=None)
-    validity: timedelta = attrs.field(kw_only=True)
+    _digits: str
+    length: int
+    issued_at: datetime | None
+    validity: timedelta
 
-    def __attrs_post_init__(self) -> None:
-        if not _is_digits(self._digits) or len(self._digits) != self.length:
-            raise InvalidCodeError(kind=self._kind, length=self.length)
-        if self.issued_at is not None:
-            _require_aware(self.issued_at, "issued_at")
+    def __init__(
+        self,
+        digits: str,
+        *,
+        length: int | None = None,
+        issued_at: datetime | None = None,
+        validity: timedelta | None = None,
+    ) -> None:
+        length = self._default_length if length is None else length
+        if not _is_digits(digits) or len(digits) != length:
+            raise InvalidCodeError(kind=self._kind, length=length)
+        if issued_at is not None:
+            _require_aware(issued_at, "issued_at")
+        for name, value in (
+            ("_digits", digits),
+            ("length", length),
+            ("issued_at", issued_at),
+            ("validity", self._default_validity if validity is None else validity),
+        ):
+            object.__setattr__(self, name, value)
 
     @classmethod
     def parse(cls, typed: object, **kwargs: Any) -> Self:
         """Build from what a person typed: spaces and dashes between digit groups are fine."""
         if not isinstance(typed, str):
-            raise InvalidCodeError(kind=cls._kind, length=kwargs.get("length", 0))
+            raise InvalidCodeError(kind=cls._kind, length=kwargs.get("length") or 0)
         cleaned = typed.strip().replace(" ", "").replace("-", "")
         return cls(cleaned, **kwargs)
 
@@ -210,56 +236,53 @@ class _Code(_Secret):
         return self.expires_at is not None and now >= self.expires_at
 
 
-@attrs.frozen(eq=False, repr=False, slots=True)
 class VerificationCode(_Code):
     """The portal's "Doğrulama Kodu": 15 digits valid for 300 s unless the deployment says
     otherwise. It is typed only into the desktop application: never a PIN, never a PUK."""
 
+    __slots__ = ()
     _kind: ClassVar[str] = "verification"
+    _default_length: ClassVar[int] = DEFAULT_VERIFICATION_CODE_LENGTH
+    _default_validity: ClassVar[timedelta] = DEFAULT_VERIFICATION_CODE_VALIDITY
 
-    length: int = attrs.field(kw_only=True, default=DEFAULT_VERIFICATION_CODE_LENGTH)
-    validity: timedelta = attrs.field(kw_only=True, default=DEFAULT_VERIFICATION_CODE_VALIDITY)
 
-
-@attrs.frozen(eq=False, repr=False, slots=True)
 class SmsCode(_Code):
     """The SMS confirmation code ("SMS Onay")."""
 
+    __slots__ = ()
     _kind: ClassVar[str] = "sms"
-
-    length: int = attrs.field(kw_only=True, default=DEFAULT_SMS_CODE_LENGTH)
-    validity: timedelta = attrs.field(kw_only=True, default=DEFAULT_SMS_CODE_VALIDITY)
-
-
-class _SpendState:
-    __slots__ = ("lock", "spent")
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.spent = False
+    _default_length: ClassVar[int] = DEFAULT_SMS_CODE_LENGTH
+    _default_validity: ClassVar[timedelta] = DEFAULT_SMS_CODE_VALIDITY
 
 
-@attrs.frozen(eq=False, repr=False, slots=True)
+_ISSUER = object()
+
+
 class UnblockAuthorization:
     """What the portal hands the desktop side after the SMS confirmation: a secret credential
     for one card, valid briefly, that can be spent exactly once.
 
-    The portal layer creates it; the token layer spends it on ``C_Login(SO)`` +
-    ``C_InitPIN``. Nobody types it: there is no way for a person to enter a PUK.
+    Nobody builds one by hand: the portal client issues them (and :mod:`kamusm.testing` for
+    test tokens), so no credential a person typed can reach a card; calling the class raises
+    ``TypeError``. The token layer spends it on ``C_Login(SO)`` + ``C_InitPIN``. It cannot be
+    copied, pickled, changed or cloned for another card.
     """
 
-    _credential: str = attrs.field(alias="credential", validator=attrs.validators.min_len(1))
-    card_serial: str = attrs.field(kw_only=True)
-    expires_at: datetime = attrs.field(kw_only=True)
-    operation_id: str | None = attrs.field(kw_only=True, default=None)
-    _state: _SpendState = attrs.field(init=False, factory=_SpendState)
+    __slots__ = ("_credential", "_lock", "_spent", "card_serial", "expires_at", "operation_id")
 
-    def __attrs_post_init__(self) -> None:
-        _require_aware(self.expires_at, "expires_at")
+    _credential: str
+    _lock: threading.Lock
+    _spent: bool
+    card_serial: str
+    expires_at: datetime
+    operation_id: str | None
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        raise TypeError("an UnblockAuthorization is issued by the portal, never built by hand")
 
     @property
     def is_spent(self) -> bool:
-        return self._state.spent
+        return self._spent
 
     def is_expired(self, now: datetime) -> bool:
         return now >= self.expires_at
@@ -270,14 +293,14 @@ class UnblockAuthorization:
         Raises (and spends nothing) when it is for another card or has expired; raises
         :class:`AuthorizationSpentError` on every call after the first successful one.
         """
-        with self._state.lock:
-            if self._state.spent:
+        with self._lock:
+            if self._spent:
                 raise AuthorizationSpentError()
             if not hmac.compare_digest(card_serial.encode(), self.card_serial.encode()):
                 raise AuthorizationCardMismatchError()
             if self.is_expired(now):
                 raise AuthorizationExpiredError()
-            self._state.spent = True
+            object.__setattr__(self, "_spent", True)
             return self._credential
 
     def __repr__(self) -> str:
@@ -288,8 +311,47 @@ class UnblockAuthorization:
 
     __str__ = __repr__
 
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("an UnblockAuthorization cannot be changed")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("an UnblockAuthorization cannot be changed")
+
+    def __copy__(self) -> UnblockAuthorization:
+        raise TypeError("an UnblockAuthorization cannot be copied")
+
+    def __deepcopy__(self, memo: object) -> UnblockAuthorization:
+        raise TypeError("an UnblockAuthorization cannot be copied")
+
     def __reduce__(self) -> Any:
         raise TypeError("an UnblockAuthorization cannot be pickled or copied to storage")
+
+
+def _issue_authorization(
+    credential: str,
+    *,
+    card_serial: str,
+    expires_at: datetime,
+    operation_id: str | None = None,
+) -> UnblockAuthorization:
+    """Make an :class:`UnblockAuthorization`: for the portal client and the test helpers only
+    (the portal holds the credential; a person never types it)."""
+    if not isinstance(credential, str) or not credential or not isinstance(card_serial, str):
+        raise InputError()
+    if not isinstance(expires_at, datetime):
+        raise InputError()
+    _require_aware(expires_at, "expires_at")
+    auth = object.__new__(UnblockAuthorization)
+    for name, value in (
+        ("_credential", credential),
+        ("card_serial", card_serial),
+        ("expires_at", expires_at),
+        ("operation_id", operation_id),
+        ("_lock", threading.Lock()),
+        ("_spent", False),
+    ):
+        object.__setattr__(auth, name, value)
+    return auth
 
 
 # ---- identifiers --------------------------------------------------------------------------

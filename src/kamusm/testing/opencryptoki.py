@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from kamusm.values import Pin, SystemClock, UnblockAuthorization
+from kamusm.values import Pin, SystemClock, UnblockAuthorization, _issue_authorization
 
 if TYPE_CHECKING:
     from kamusm.token import Pkcs11Module, Token
@@ -278,7 +278,7 @@ class OpencryptokiToken:
     ) -> UnblockAuthorization:
         """A single-use authorization carrying the SO PIN, as the portal would issue one."""
         issued = now if now is not None else SystemClock().now()
-        return UnblockAuthorization(
+        return _issue_authorization(
             self.so_pin.reveal(), card_serial=self.serial, expires_at=issued + validity
         )
 

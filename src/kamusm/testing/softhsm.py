@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from kamusm.values import Pin, SystemClock, UnblockAuthorization
+from kamusm.values import Pin, SystemClock, UnblockAuthorization, _issue_authorization
 
 if TYPE_CHECKING:
     from kamusm.token import Pkcs11Module, Token
@@ -169,7 +169,7 @@ class SoftHsmToken:
         """A single-use authorization carrying this token's SO PIN, as the portal would issue
         one (in this model the unblock credential is the SO PIN)."""
         issued = now if now is not None else SystemClock().now()
-        return UnblockAuthorization(
+        return _issue_authorization(
             self.so_pin.reveal(),
             card_serial=self.serial,
             expires_at=issued + validity,
