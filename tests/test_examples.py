@@ -25,9 +25,7 @@ from types import ModuleType
 from typing import Any
 
 import httpx
-import pkcs11
 import pytest
-from cryptography import x509
 
 from kamusm import (
     AsyncPortalClient,
@@ -106,32 +104,9 @@ def certified_softhsm_card(*issued: IssuedCertificate) -> SoftHsmToken:
 
 
 def opencryptoki_card(*issued: IssuedCertificate) -> OpencryptokiToken:
-    """The opencryptoki test token, fresh, with PIN ``PIN`` and these certificates.
-
-    The certificates are written here rather than by ``fresh_opencryptoki_token``, whose
-    template lacks ``CKA_SUBJECT``, which opencryptoki requires (``CKR_TEMPLATE_INCOMPLETE``).
-    """
+    """The opencryptoki test token, fresh, with PIN ``PIN`` and these certificates."""
     require_opencryptoki()
-    card = fresh_opencryptoki_token(pin=PIN)
-    # the same path kamusm loaded (python-pkcs11 initialises a module once per path)
-    raw = pkcs11.lib(os.path.realpath(card.module_path)).get_token(token_label=card.label)
-    with raw.open(rw=True, user_pin=PIN) as session:
-        for cert in issued:
-            der, label, object_id = cert.as_token_object()
-            subject = x509.load_der_x509_certificate(der).subject.public_bytes()
-            session.create_object(
-                {
-                    pkcs11.Attribute.CLASS: pkcs11.ObjectClass.CERTIFICATE,
-                    pkcs11.Attribute.CERTIFICATE_TYPE: pkcs11.CertificateType.X_509,
-                    pkcs11.Attribute.TOKEN: True,
-                    pkcs11.Attribute.PRIVATE: False,
-                    pkcs11.Attribute.SUBJECT: subject,
-                    pkcs11.Attribute.VALUE: der,
-                    pkcs11.Attribute.LABEL: label,
-                    pkcs11.Attribute.ID: object_id,
-                }
-            )
-    return card
+    return fresh_opencryptoki_token(pin=PIN, certificates=[c.as_token_object() for c in issued])
 
 
 def wrong_pins(token: Token, count: int) -> None:
