@@ -183,9 +183,7 @@ def checks(result: subprocess.CompletedProcess[str]) -> dict[str, dict[str, Any]
 
 def test_doctor_passes_a_good_card_and_a_reachable_portal(card: SoftHsmToken) -> None:
     with running_sandbox() as sandbox:
-        result = kamusm(
-            "doctor", "--json", "--module", card.module_path, "--portal", sandbox.url, card=card
-        )
+        result = kamusm("doctor", "--json", *serial_of(card), "--portal", sandbox.url, card=card)
     assert result.returncode == 0, result.stdout + result.stderr
     found = checks(result)
     assert found["module"]["status"] == "ok" and found["portal"]["status"] == "ok"
@@ -206,13 +204,13 @@ def test_doctor_explains_expired_and_expiring_certificates_and_a_dead_portal(
     )
     with running_sandbox() as sandbox:
         url = sandbox.url  # stopped when the block ends: nothing listens there any more
-    result = kamusm("doctor", "--module", card.module_path, "--portal", url, card=card)
+    result = kamusm("doctor", *serial_of(card), "--portal", url, card=card)
     assert result.returncode == 13
     out = result.stdout
     assert "sertifikasının süresi dolmuş" in out and "20 gün içinde doluyor" in out
     assert "Kamu SM portalına bağlanılamadı" in out
     assert out.count("Çözüm:") >= 3 and "sertifika yenileme" in out
-    english = kamusm("doctor", "--json", "--lang", "en", "--module", card.module_path, card=card)
+    english = kamusm("doctor", "--json", "--lang", "en", *serial_of(card), card=card)
     statuses = [c["status"] for c in json.loads(english.stdout)["checks"]]
     assert "fail" in statuses and "warn" in statuses
     assert "has expired" in english.stdout

@@ -222,14 +222,31 @@ def _card_commands(cli: click.Group, lang: Language) -> None:
     @click.option(
         "--ca-bundle", type=click.Path(exists=True, dir_okay=False), help=h("opt.ca_bundle")
     )
+    @click.option("--serial", help=h("opt.serial"))
+    @click.option("--label", help=h("opt.label"))
     @click.option("--json", "as_json", is_flag=True, help=h("opt.json"))
     @click.pass_context
-    def doctor(ctx: click.Context, portal: str | None, ca_bundle: str | None, as_json: bool) -> int:
+    def doctor(
+        ctx: click.Context,
+        *,
+        portal: str | None,
+        ca_bundle: str | None,
+        serial: str | None,
+        label: str | None,
+        as_json: bool,
+    ) -> int:
         from kamusm._cli._render import doctor_command  # noqa: PLC0415
 
         settings = _settings(ctx)
         return run_guarded(
-            lambda: doctor_command(settings, portal=portal, ca_bundle=ca_bundle, as_json=as_json),
+            lambda: doctor_command(
+                settings,
+                portal=portal,
+                ca_bundle=ca_bundle,
+                as_json=as_json,
+                serial=serial,
+                label=label,
+            ),
             settings,
         )
 

@@ -55,15 +55,22 @@ class Check:
 
 
 def run_checks(
-    settings: Settings, *, portal_url: str | None, ca_bundle: str | None, now: datetime
+    settings: Settings,
+    *,
+    portal_url: str | None,
+    ca_bundle: str | None,
+    now: datetime,
+    serial: str | None = None,
+    label: str | None = None,
 ) -> list[Check]:
-    """Every check, in order. Nothing raises for a problem found: it becomes a :class:`Check`."""
+    """Every check, in order, for every card or the one with this serial/label. Nothing raises
+    for a problem found: it becomes a :class:`Check`."""
     lang = settings.lang
     checks: list[Check] = []
     module = _module_check(settings, checks)
     if module is not None:
         checks.append(_service_check(module.path, lang))
-        checks.extend(_card_checks(module, lang, now))
+        checks.extend(_card_checks(module, lang, now, serial=serial, label=label))
     checks.append(_portal_check(portal_url, ca_bundle, lang))
     return checks
 
@@ -115,9 +122,16 @@ def _service_check(path: str, lang: Language) -> Check:
     )
 
 
-def _card_checks(module: Pkcs11Module, lang: Language, now: datetime) -> Iterator[Check]:
+def _card_checks(
+    module: Pkcs11Module,
+    lang: Language,
+    now: datetime,
+    *,
+    serial: str | None,
+    label: str | None,
+) -> Iterator[Check]:
     try:
-        cards = read_cards(module)
+        cards = read_cards(module, serial=serial, label=label)
     except TokenError as err:
         yield Check("card", "fail", err.message(lang), text("cli.doctor.card.fix", lang))
         return

@@ -87,11 +87,24 @@ _STYLES = {"ok": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
 
 
 def doctor_command(
-    settings: Settings, *, portal: str | None, ca_bundle: str | None, as_json: bool
+    settings: Settings,
+    *,
+    portal: str | None,
+    ca_bundle: str | None,
+    as_json: bool,
+    serial: str | None = None,
+    label: str | None = None,
 ) -> int:
     """``kamusm doctor``: exit 13 when a check failed (warnings alone pass)."""
     lang = settings.lang
-    checks = run_checks(settings, portal_url=portal, ca_bundle=ca_bundle, now=SystemClock().now())
+    checks = run_checks(
+        settings,
+        portal_url=portal,
+        ca_bundle=ca_bundle,
+        now=SystemClock().now(),
+        serial=serial,
+        label=label,
+    )
     failed = sum(1 for c in checks if c.status == "fail")
     if as_json:
         body = {"ok": failed == 0, "checks": [c.as_json() for c in checks]}
