@@ -276,6 +276,7 @@ async def test_async_reset_on_softhsm(
     leaks.add(code)
     loop_thread = threading.get_ident()
     seen_threads: set[int] = set()
+    blocking_threads: set[int] = set()
 
     class AsyncPrompts(ScriptedResetPrompts):
         async def confirmation(  # type: ignore[override]
@@ -283,6 +284,12 @@ async def test_async_reset_on_softhsm(
         ) -> str | None:
             seen_threads.add(threading.get_ident())
             return sms(kamusm_sandbox, holder, leaks)
+
+        def new_pin(
+            self, *, min_length: int, max_length: int
+        ) -> tuple[str | Pin, str | Pin] | None:
+            blocking_threads.add(threading.get_ident())  # a blocking question, like input()
+            return super().new_pin(min_length=min_length, max_length=max_length)
 
     prompts = AsyncPrompts(codes=[code], card=card.serial, pins=[(NEW, NEW)])
     async with AsyncPortalClient(kamusm_sandbox.url, clock=kamusm_sandbox.clock) as client:
@@ -295,6 +302,8 @@ async def test_async_reset_on_softhsm(
     assert result.card_serial == card.serial
     assert result.reported
     assert seen_threads == {loop_thread}  # async prompts are awaited on the loop
+    assert loop_thread not in blocking_threads  # blocking ones run off it
+    assert len(blocking_threads) == 1
     assert_pin(card.module(), card.serial, NEW)
 
 

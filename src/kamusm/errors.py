@@ -26,6 +26,7 @@
     │   ├── PinRejectedByTokenError
     │   ├── PinNotInitializedError
     │   ├── SoPinLockedError
+    │   ├── SoPinFinalTryError
     │   └── UnblockFailedError
     ├── PortalError                        the portal (.status: HTTP status when there was one)
     │   ├── PortalConnectionError
@@ -126,6 +127,7 @@ __all__ = [
     "RateLimitedError",
     "SmsCodeExpiredError",
     "SmsCodeRejectedError",
+    "SoPinFinalTryError",
     "SoPinLockedError",
     "TokenBusyError",
     "TokenError",
@@ -385,6 +387,12 @@ class PinNotInitializedError(TokenError):
 
 class SoPinLockedError(TokenError):
     key = "token.so_locked"
+
+
+class SoPinFinalTryError(TokenError):
+    """The card's administrator PIN is on its final try: kamusm will not risk it."""
+
+    key = "token.so_final_try"
 
 
 class UnblockFailedError(TokenError):

@@ -23,13 +23,12 @@ spent exactly once on that card. Nobody ever types a PUK: there is no event that
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import functools
 import inspect
 import logging
 import threading
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
@@ -38,6 +37,7 @@ import attrs
 from kamusm.errors import (
     AuthorizationCardMismatchError,
     AuthorizationSpentError,
+    CertificateParseError,
     FinalTryNotAcknowledgedError,
     FlowBusyError,
     FlowCancelledError,
@@ -56,6 +56,7 @@ from kamusm.errors import (
     SmsCodeRejectedError,
     TokenBusyError,
     TokenNotFoundError,
+    TokenRemovedError,
     TooManyAttemptsError,
     VerificationCodeExpiredError,
     VerificationCodeInvalidError,
@@ -66,6 +67,7 @@ from kamusm.errors import (
 from kamusm.messages import DEFAULT_LANGUAGE, Language
 from kamusm.policy import PinPolicy
 from kamusm.values import (
+    DEFAULT_SMS_CODE_LENGTH,
     Clock,
     Pin,
     PinStatus,
@@ -78,7 +80,7 @@ from kamusm.values import (
 )
 
 if TYPE_CHECKING:
-    from kamusm.certs import CardSummary
+    from kamusm.certs import CardSummary, CertificateInfo
     from kamusm.portal import AsyncPortalClient, PortalClient
     from kamusm.token import Pkcs11Module, Token
 
@@ -176,6 +178,21 @@ class CardFacts:
 # ==== events ===================================================================================
 
 
+def _is(*kinds: type, optional: bool = False) -> Callable[[Any, Any, Any], None]:
+    """An attrs validator: the value must be one of ``kinds`` (or None when ``optional``);
+    anything else is bad input, reported as :class:`~kamusm.errors.InputError`."""
+
+    def check(_: object, __: object, value: object) -> None:
+        if (value is None and optional) or isinstance(value, kinds):
+            return
+        raise InputError()
+
+    return check
+
+
+_PIN_TEXT = _is(str, Pin)
+
+
 class Event:
     """Base of the events; each is a small frozen class validated when it is made."""
 
@@ -190,8 +207,8 @@ class Event:
 class CodeEntered(Event):
     """The holder typed the verification code, for the card it should unblock."""
 
-    code: VerificationCode
-    card_serial: str = attrs.field(validator=attrs.validators.min_len(1))
+    code: VerificationCode = attrs.field(validator=_is(VerificationCode))
+    card_serial: str = attrs.field(validator=[_is(str), attrs.validators.min_len(1)])
 
 
 @attrs.frozen
@@ -205,16 +222,16 @@ class CodeRedeemed(Event):
 class CardChosen(Event):
     """The card the holder chose ("Kart Seçiniz"), as read from the token."""
 
-    card: CardFacts
+    card: CardFacts = attrs.field(validator=_is(CardFacts))
 
 
 @attrs.frozen(repr=False)
 class PinChosen(Event):
     """The new PIN, typed twice ("Yeni PIN Kodu", "Yeni PIN Kodu (Tekrar)")."""
 
-    new: str | Pin
-    confirmation: str | Pin
-    birth_date: date | None = None
+    new: str | Pin = attrs.field(validator=_PIN_TEXT)
+    confirmation: str | Pin = attrs.field(validator=_PIN_TEXT)
+    birth_date: date | None = attrs.field(default=None, validator=_is(date, optional=True))
 
     def __repr__(self) -> str:
         return "PinChosen(<hidden>)"
@@ -224,15 +241,15 @@ class PinChosen(Event):
 class ChallengeSent(Event):
     """The portal sent the confirmation challenge (SMS code or web password)."""
 
-    expires_at: datetime | None = None
-    attempts_remaining: int | None = None
+    expires_at: datetime | None = attrs.field(default=None, validator=_is(datetime, optional=True))
+    attempts_remaining: int | None = attrs.field(default=None, validator=_is(int, optional=True))
 
 
 @attrs.frozen
 class ConfirmationRejected(Event):
     """The portal refused the SMS code / web password."""
 
-    attempts_remaining: int = attrs.field(validator=attrs.validators.ge(0))
+    attempts_remaining: int = attrs.field(validator=[_is(int), attrs.validators.ge(0)])
 
 
 @attrs.frozen
@@ -244,7 +261,7 @@ class Confirmed(Event):
 class AuthorizationReceived(Event):
     """The single-use unblock authorization arrived."""
 
-    authorization: UnblockAuthorization
+    authorization: UnblockAuthorization = attrs.field(validator=_is(UnblockAuthorization))
 
 
 @attrs.frozen
@@ -261,7 +278,7 @@ class ResultReported(Event):
 class ErrorOccurred(Event):
     """A step failed with ``error``; the machine decides what that means."""
 
-    error: KamusmError
+    error: KamusmError = attrs.field(validator=_is(KamusmError))
 
 
 @attrs.frozen
@@ -276,9 +293,9 @@ class FlowCancelled(Event):
 class StatusRead(Event):
     """The token's PIN status, read before anything else (costs no try)."""
 
-    status: PinStatus
-    min_pin_length: int | None = None
-    max_pin_length: int | None = None
+    status: PinStatus = attrs.field(validator=_is(PinStatus))
+    min_pin_length: int | None = attrs.field(default=None, validator=_is(int, optional=True))
+    max_pin_length: int | None = attrs.field(default=None, validator=_is(int, optional=True))
 
 
 @attrs.frozen
@@ -290,11 +307,11 @@ class FinalTryAcknowledged(Event):
 class PinsEntered(Event):
     """The old PIN and the new one typed twice."""
 
-    old: str | Pin
-    new: str | Pin
-    confirmation: str | Pin
-    tckn: Tckn | None = None
-    birth_date: date | None = None
+    old: str | Pin = attrs.field(validator=_PIN_TEXT)
+    new: str | Pin = attrs.field(validator=_PIN_TEXT)
+    confirmation: str | Pin = attrs.field(validator=_PIN_TEXT)
+    tckn: Tckn | None = attrs.field(default=None, validator=_is(Tckn, optional=True))
+    birth_date: date | None = attrs.field(default=None, validator=_is(date, optional=True))
 
     def __repr__(self) -> str:
         return "PinsEntered(<hidden>)"
@@ -370,6 +387,8 @@ class _Machine(Generic[_S, _P]):
 
     def send(self, event: Event) -> None:
         """Feed one event. Raises when the event is not allowed now or breaks a rule."""
+        if not isinstance(event, Event):
+            raise InputError()
         if self._state is self._failed:
             raise FlowFailedError()
         target = self._table.get(self._state, {}).get(type(event))
@@ -525,12 +544,14 @@ class PinResetFlow(_Machine[ResetState, ResetStep]):
         clock: Clock | None = None,
         pin_entry_timeout: timedelta = DEFAULT_PIN_ENTRY_TIMEOUT,
         max_confirmation_attempts: int = DEFAULT_MAX_CONFIRMATION_ATTEMPTS,
+        sms_code_length: int = DEFAULT_SMS_CODE_LENGTH,
     ) -> None:
         super().__init__(ResetState.AWAITING_CODE, clock)
         self.product = product
         self.policy = policy if policy is not None else PinPolicy()
         self.pin_entry_timeout = pin_entry_timeout
         self.max_confirmation_attempts = max_confirmation_attempts
+        self.sms_code_length = sms_code_length
         self._code: VerificationCode | None = None
         self._card_serial: str | None = None
         self._operation: OperationFacts | None = None
@@ -914,7 +935,7 @@ class PinChangeFlow(_Machine[ChangeState, ChangeStep]):
         return target
 
     def _on_PinsEntered(self, event: PinsEntered, target: ChangeState) -> ChangeState:
-        old = event.old if isinstance(event.old, Pin) else Pin(event.old)  # digits, or raises
+        old = self.policy.check_current(event.old)  # digits, not code-shaped; or raises
         new = self.pin_policy().check(
             event.new,
             confirmation=event.confirmation,
@@ -1085,6 +1106,14 @@ def _run(program: Generator[_Ask | _Call, Any, _T], prompts: object) -> _T:
         program.close()
 
 
+async def _worker(call: Callable[[], _T]) -> _T:
+    """Run a blocking call in a worker thread. If the task is cancelled meanwhile, it still
+    waits for the call to end, so a PIN being written is never abandoned half-way."""
+    import anyio.to_thread  # noqa: PLC0415 (only async callers need it)
+
+    return await anyio.to_thread.run_sync(call)
+
+
 async def _arun(program: Generator[_Ask | _Call, Any, _T], prompts: object) -> _T:
     """Perform a driver program's effects without blocking the event loop: token calls run in
     a worker thread, portal calls and prompts are awaited."""
@@ -1099,14 +1128,16 @@ async def _arun(program: Generator[_Ask | _Call, Any, _T], prompts: object) -> _
             value, error = None, None
             try:
                 if isinstance(effect, _Ask):
-                    value = getattr(prompts, effect.question)(**effect.kwargs)
-                    if inspect.isawaitable(value):
-                        value = await value
+                    ask = getattr(prompts, effect.question)
+                    if inspect.iscoroutinefunction(ask):
+                        value = await ask(**effect.kwargs)
+                    else:  # a blocking question (input()) must not hold up the event loop
+                        value = await _worker(functools.partial(ask, **effect.kwargs))
                 else:
                     call = functools.partial(
                         getattr(effect.target, effect.method), *effect.args, **effect.kwargs
                     )
-                    value = await (asyncio.to_thread(call) if effect.blocking else call())
+                    value = await (_worker(call) if effect.blocking else call())
             except Exception as exc:  # noqa: BLE001 (handed to the program, which decides)
                 error = exc
     finally:
@@ -1134,15 +1165,31 @@ class _ActiveCards:
 _ACTIVE = _ActiveCards()
 
 
+def _readable_certificates(token: Any) -> Generator[_Ask | _Call, Any, list[CertificateInfo]]:
+    """The token's certificates that parse; a damaged object is left out (and logged), so one
+    bad object cannot hide the card's holder or stop a flow."""
+    from kamusm.certs import CertificateInfo  # noqa: PLC0415 (asn1crypto only when needed)
+
+    readable = []
+    for obj in (yield _Call(token, "certificate_objects")):
+        try:
+            readable.append(
+                CertificateInfo.from_der(obj.der, label=obj.label, object_id=obj.object_id)
+            )
+        except CertificateParseError:
+            logger.debug("an unreadable certificate object on token %s is left out", token.serial)
+    return readable
+
+
 def _read_card(module: Any, serial: str) -> Generator[_Ask | _Call, Any, CardFacts]:
-    """Read what the machine needs to judge a card, spending no PIN try."""
+    """Read what the machine needs to judge a card, spending no PIN try. A missing or busy
+    card is a fact for the machine; any other failure is raised for the machine to judge."""
     try:
         token = yield _Call(module, "token", kwargs={"serial": serial})
-    except TokenNotFoundError:
-        return CardFacts(serial=serial, present=False)
-    try:
         status = yield _Call(token, "pin_status")
-        certs = yield _Call(token, "certificates")
+        certs = yield from _readable_certificates(token)
+    except (TokenNotFoundError, TokenRemovedError):
+        return CardFacts(serial=serial, present=False)
     except TokenBusyError:
         return CardFacts(serial=serial, busy=True)
     info = token.info
@@ -1164,7 +1211,7 @@ def _card_choices(module: Any) -> Generator[_Ask | _Call, Any, list[CardChoice]]
         summary = None
         try:
             token = yield _Call(module, "token", kwargs={"serial": info.serial})
-            certs = yield _Call(token, "certificates")
+            certs = yield from _readable_certificates(token)
             summary = CardSummary.from_certificates(certs) if certs else None
         except KamusmError as exc:
             logger.debug("card %s: certificates not readable (%s)", info.serial, type(exc).__name__)
@@ -1294,7 +1341,11 @@ class _ResetProgram:
         self.flow.send(CodeRedeemed(op))
 
     def _choose_card(self) -> _Effects:
-        facts = yield from _read_card(self.module, self.flow.card_serial or "")
+        try:
+            facts = yield from _read_card(self.module, self.flow.card_serial or "")
+        except KamusmError as exc:
+            self.flow.send(ErrorOccurred(exc))  # the machine ends the flow on it
+            return
         self.flow.send(CardChosen(facts))
 
     def _enter_new_pin(self) -> _Effects:
@@ -1324,7 +1375,7 @@ class _ResetProgram:
         if answer is None:
             flow.send(FlowCancelled())
         if self.method == "sms":
-            answer = SmsCode.parse(answer)
+            answer = SmsCode.parse(answer, length=flow.sms_code_length)
         call = self._portal("confirm_challenge", flow.operation, answer)
         try:
             auth = yield from _perform(flow, call, passthrough=(SmsCodeRejectedError,))
@@ -1382,7 +1433,11 @@ class _ChangeProgram:
 
     def _read_status(self) -> _Effects:
         status = yield from _perform(self.flow, _Call(self.token, "pin_status"))
-        certs = yield from _perform(self.flow, _Call(self.token, "certificates"))
+        try:
+            certs = yield from _readable_certificates(self.token)
+        except KamusmError as exc:
+            self.flow.send(ErrorOccurred(exc))
+            return
         holders = {c.tckn for c in certs if c.tckn is not None}
         self.holder = next(iter(holders)) if len(holders) == 1 else None
         info = self.token.info
@@ -1426,6 +1481,7 @@ def reset_pin(
     birth_date: date | None = None,
     challenge_method: str = "sms",
     pin_entry_timeout: timedelta = DEFAULT_PIN_ENTRY_TIMEOUT,
+    sms_code_length: int = DEFAULT_SMS_CODE_LENGTH,
 ) -> ResetResult:
     """Run a whole PIN reset ("PIN Oluşturma/Kilit Çözme") for ``product``.
 
@@ -1434,7 +1490,13 @@ def reset_pin(
     the new PIN; raises a :class:`~kamusm.errors.KamusmError` otherwise, with the card as it
     was.
     """
-    flow = PinResetFlow(product, policy=policy, clock=clock, pin_entry_timeout=pin_entry_timeout)
+    flow = PinResetFlow(
+        product,
+        policy=policy,
+        clock=clock,
+        pin_entry_timeout=pin_entry_timeout,
+        sms_code_length=sms_code_length,
+    )
     program = _ResetProgram(
         flow, module, portal, birth_date=birth_date, challenge_method=challenge_method
     )
@@ -1452,10 +1514,17 @@ async def areset_pin(
     birth_date: date | None = None,
     challenge_method: str = "sms",
     pin_entry_timeout: timedelta = DEFAULT_PIN_ENTRY_TIMEOUT,
+    sms_code_length: int = DEFAULT_SMS_CODE_LENGTH,
 ) -> ResetResult:
     """:func:`reset_pin` for async code: token calls run in a worker thread, the portal client
     and the prompts are awaited."""
-    flow = PinResetFlow(product, policy=policy, clock=clock, pin_entry_timeout=pin_entry_timeout)
+    flow = PinResetFlow(
+        product,
+        policy=policy,
+        clock=clock,
+        pin_entry_timeout=pin_entry_timeout,
+        sms_code_length=sms_code_length,
+    )
     program = _ResetProgram(
         flow, module, portal, birth_date=birth_date, challenge_method=challenge_method
     )

@@ -199,6 +199,12 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": "The card's administrator lock cannot be opened; the card is unusable. Contact "
         "Kamu SM (444 5 576).",
     },
+    "token.so_final_try": {
+        "tr": "Kartın yönetici (PUK) denemesi son hakkında; kartın kullanılamaz hale gelmemesi "
+        "için işlem yapılmadı. Kamu SM ile iletişime geçin (444 5 576).",
+        "en": "The card's administrator (PUK) tries are down to the last one; nothing was done, "
+        "so that the card is not made unusable. Contact Kamu SM (444 5 576).",
+    },
     "token.unblock_failed": {
         "tr": "Kartın kilidi çözülemedi. Kart değiştirilmedi; yeni bir doğrulama kodu ile "
         "yeniden deneyin.",

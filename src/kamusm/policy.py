@@ -20,7 +20,7 @@ from datetime import date
 
 import attrs
 
-from kamusm.errors import LooksLikeVerificationCodeError, PinPolicyError
+from kamusm.errors import InvalidPinFormatError, LooksLikeVerificationCodeError, PinPolicyError
 from kamusm.messages import DEFAULT_LANGUAGE, Language, text
 from kamusm.values import DEFAULT_VERIFICATION_CODE_LENGTH, Pin, Tckn
 
@@ -64,7 +64,11 @@ class PolicyViolation:
 
 
 def _as_text(value: str | Pin) -> str:
-    return value.reveal() if isinstance(value, Pin) else value
+    if isinstance(value, Pin):
+        return value.reveal()
+    if not isinstance(value, str):
+        raise InvalidPinFormatError()  # a PIN arrives as text or a Pin, nothing else
+    return value
 
 
 def _is_run(digits: str) -> bool:
@@ -150,6 +154,24 @@ class PinPolicy:
         ):
             fail(PinRule.SAME_AS_OLD)
         return found
+
+    def refuse_code_shaped(self, value: str | Pin) -> None:
+        """Raise :class:`~kamusm.errors.LooksLikeVerificationCodeError` when ``value`` has the
+        verification code's shape (all digits, its length): used for a PIN that is about to
+        be tried, where the other rules do not apply."""
+        text = _as_text(value)
+        if text.isascii() and text.isdigit() and len(text) == self.verification_code_length:
+            n = self.verification_code_length
+            raise LooksLikeVerificationCodeError(
+                violations=[PolicyViolation(PinRule.LOOKS_LIKE_CODE, {"length": n})], length=n
+            )
+
+    def check_current(self, value: object) -> Pin:
+        """The PIN the holder says the card has now, as a :class:`Pin`: digits, and not shaped
+        like a verification code (which would spend a try for nothing)."""
+        pin = value if isinstance(value, Pin) else Pin(value)  # type: ignore[arg-type]
+        self.refuse_code_shaped(pin)
+        return pin
 
     def check(
         self,

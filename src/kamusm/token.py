@@ -75,6 +75,7 @@ from kamusm.errors import (
     PinNotInitializedError,
     PinRejectedByTokenError,
     Pkcs11ModuleNotFoundError,
+    SoPinFinalTryError,
     SoPinLockedError,
     TokenBusyError,
     TokenError,
@@ -83,6 +84,7 @@ from kamusm.errors import (
     UnblockFailedError,
 )
 from kamusm.errors import FinalTryNotAcknowledgedError as _FinalTryError
+from kamusm.policy import PinPolicy
 from kamusm.values import Clock, Pin, PinStatus, SystemClock, UnblockAuthorization
 
 if TYPE_CHECKING:
@@ -544,8 +546,17 @@ def _load(place: str) -> tuple[Pkcs11Module | None, str]:
             return None, f"could not be loaded: {exc}"
         cryptoki = _CRYPTOKI.get(path)
         if cryptoki is None:
-            cryptoki = _CRYPTOKI[path] = _Cryptoki(path)
+            try:
+                cryptoki = _CRYPTOKI[path] = _Cryptoki(path)
+            except (pe.PKCS11Error, OSError) as exc:
+                return None, f"its function list could not be read ({type(exc).__name__})"
     return Pkcs11Module(path=path, lib=lib, cryptoki=cryptoki), ""
+
+
+def _refuse_code_shaped(pin: Pin) -> None:
+    """A PIN shaped like the portal's verification code never reaches a card: the code is
+    never a PIN, never a PUK (typed into the wrong box, it would spend a try)."""
+    PinPolicy(min_length=1, max_length=255, allow_weak=True).refuse_code_shaped(pin)
 
 
 async def _in_thread(fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
@@ -881,6 +892,7 @@ class Token:
         self, info: TokenInfo, pin: Pin, *, acknowledge_final_try: bool
     ) -> None:
         """Refuse, before the card is touched, an attempt that cannot or must not be made."""
+        _refuse_code_shaped(pin)
         status = info.pin_status
         if not status.initialized:
             raise PinNotInitializedError()
@@ -927,14 +939,16 @@ class Token:
         with _LOCK:
             info = self._read()
             self._check_before_pin_attempt(info, old, acknowledge_final_try=acknowledge_final_try)
+            _refuse_code_shaped(new)
             if not info.min_pin_length <= len(new) <= info.max_pin_length:
                 raise PinRejectedByTokenError()
+            current = old.reveal()
             with (
                 self._session(rw=True) as session,
-                self._login(session, _CKU_USER, old.reveal(), step=_Step.USER_LOGIN),
+                self._login(session, _CKU_USER, current, step=_Step.USER_LOGIN),
             ):
                 try:
-                    session.set_pin(old.reveal(), new.reveal())
+                    session.set_pin(current, new.reveal())
                 except pe.PKCS11Error as exc:
                     raise _translate(exc, step=_Step.SET_PIN.value) from exc
         logger.info("PIN of token %s changed", self.serial)
@@ -948,30 +962,33 @@ class Token:
     ) -> None:
         """Set a new PIN with a single-use unblock authorization (SO login + ``C_InitPIN``).
 
-        The authorization is spent right before the SO login and stays spent whatever the
-        card answers, so its credential reaches the card at most once. Checks that fail first
-        (another card, expired, already spent, new PIN length, SO PIN locked) spend nothing
-        and change nothing. A refused credential raises
+        The authorization is spent right before the SO login, once a session is open, and
+        stays spent whatever the card answers, so its credential reaches the card at most once.
+        Checks that fail first (another card, expired, already spent, new PIN length or shaped
+        like a verification code, SO PIN locked or on its final try, the session not opening)
+        spend nothing and change nothing. A refused credential raises
         :class:`~kamusm.errors.UnblockFailedError`; the user PIN is then as it was.
         """
         logger.debug("Unblocking the PIN of token %s", self.serial)
-        now = (clock or SystemClock()).now()
         with _LOCK:
             info = self._read()
+            _refuse_code_shaped(new_pin)
             if not info.min_pin_length <= len(new_pin) <= info.max_pin_length:
                 raise PinRejectedByTokenError()
             if info.pin_status.so_locked:
                 raise SoPinLockedError()
-            credential = authorization.spend(card_serial=self.serial, now=now)
-            logger.info("Unblock authorization for token %s spent", self.serial)
-            with (
-                self._session(rw=True) as session,
-                self._login(session, _CKU_SO, credential, step=_Step.SO_LOGIN),
-            ):
-                try:
-                    session.init_pin(new_pin.reveal())
-                except pe.PKCS11Error as exc:
-                    raise _translate(exc, step=_Step.INIT_PIN.value) from exc
+            if info.pin_status.so_final_try:
+                # One more refused credential would make the card unusable: not on our watch.
+                raise SoPinFinalTryError()
+            with self._session(rw=True) as session:
+                now = (clock or SystemClock()).now()  # read after waiting for the lock
+                credential = authorization.spend(card_serial=self.serial, now=now)
+                logger.info("Unblock authorization for token %s spent", self.serial)
+                with self._login(session, _CKU_SO, credential, step=_Step.SO_LOGIN):
+                    try:
+                        session.init_pin(new_pin.reveal())
+                    except pe.PKCS11Error as exc:
+                        raise _translate(exc, step=_Step.INIT_PIN.value) from exc
         logger.info("PIN of token %s unblocked and set anew", self.serial)
 
     async def aunblock(

@@ -24,6 +24,7 @@ recovered except by wiping it.
 
 from __future__ import annotations
 
+import fcntl
 import grp
 import logging
 import os
@@ -35,7 +36,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 import attrs
 
@@ -106,10 +107,37 @@ def _daemon_binary() -> str | None:
     )
 
 
+#: Bringing the test token up changes this machine (a stanza in
+#: ``/etc/opencryptoki/opencryptoki.conf``, the pkcsslotd daemon, a token directory), so it
+#: happens only when asked: ``KAMUSM_TEST_OPENCRYPTOKI=1`` (``scripts/test`` sets it).
+OPT_IN = "KAMUSM_TEST_OPENCRYPTOKI"
+#: Serialises every process's use of the one test token (pytest runs side by side, say).
+_PROCESS_LOCK_PATH = Path("/run/lock/kamusm-opencryptoki-tests.lock")
+_process_lock: IO[bytes] | None = None
+
+
+def _hold_process_lock() -> None:
+    """Take the machine-wide lock for the test token and keep it until this process ends.
+    Another process using the token waits here instead of wiping it under our feet."""
+    global _process_lock  # noqa: PLW0603 (one lock file per process, held to its end)
+    if _process_lock is not None:
+        return
+    _PROCESS_LOCK_PATH.parent.mkdir(parents=True, exist_ok=True)
+    handle = _PROCESS_LOCK_PATH.open("ab")
+    logger.debug("Waiting for the opencryptoki test token lock %s", _PROCESS_LOCK_PATH)
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    _process_lock = handle
+
+
 def opencryptoki_unavailable_reason() -> str | None:
     """Why the opencryptoki token cannot be brought up here, or ``None`` when it can."""
     if os.name != "posix" or not hasattr(os, "geteuid"):
         return "opencryptoki runs on Linux only"
+    if os.environ.get(OPT_IN) != "1":
+        return (
+            f"set {OPT_IN}=1 to let the tests configure opencryptoki on this machine "
+            "(scripts/test does)"
+        )
     if os.geteuid() != 0:
         return (
             "not root: bringing up opencryptoki writes /etc/opencryptoki/opencryptoki.conf and "
@@ -232,6 +260,7 @@ def ensure_opencryptoki() -> str:
         raise RuntimeError(reason)
     module_path = find_opencryptoki_module()
     assert module_path is not None  # noqa: S101 - checked just above
+    _hold_process_lock()
     with _LOCK:
         changed = _ensure_stanza()
         _ensure_dirs()

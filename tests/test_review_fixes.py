@@ -1,0 +1,147 @@
+"""Dangerous mistakes found in review, each now impossible, each proven on real parts."""
+
+from __future__ import annotations
+
+import pkcs11
+import pytest
+
+from kamusm import (
+    CodeEntered,
+    InputError,
+    LooksLikeVerificationCodeError,
+    ManualClock,
+    Pin,
+    PinChangeFlow,
+    PinChosen,
+    PinResetFlow,
+    PinsEntered,
+    PinStatus,
+    PortalClient,
+    Product,
+    SoPinFinalTryError,
+    StatusRead,
+    change_pin,
+    reset_pin,
+)
+from kamusm.testing.opencryptoki import fresh_opencryptoki_token, opencryptoki_unavailable_reason
+from kamusm.testing.prompts import ScriptedChangePrompts, ScriptedResetPrompts
+from kamusm.testing.sandbox import RunningSandbox, TestHolder, provision_softhsm_card
+from kamusm.testing.softhsm import SoftHsmToken
+from tests.flow_parts import new_code
+
+CODE_SHAPED = "384756192837465"  # 15 digits: a verification code, never a PIN
+
+
+def test_a_code_shaped_pin_never_reaches_the_card(softhsm_token: SoftHsmToken) -> None:
+    """SoftHSM2 takes PINs up to 255 digits, so only the library stands between a pasted
+    verification code and a spent try."""
+    token = softhsm_token.token()
+    clock = ManualClock()
+    with pytest.raises(LooksLikeVerificationCodeError):
+        token.verify_pin(Pin(CODE_SHAPED))
+    with pytest.raises(LooksLikeVerificationCodeError):
+        token.change_pin(Pin(CODE_SHAPED), Pin("482915"))
+    with pytest.raises(LooksLikeVerificationCodeError):
+        token.change_pin(softhsm_token.pin, Pin(CODE_SHAPED))
+    auth = softhsm_token.unblock_authorization(now=clock.now())
+    with pytest.raises(LooksLikeVerificationCodeError):
+        token.unblock(auth, Pin(CODE_SHAPED), clock=clock)
+    assert not auth.is_spent
+    assert token.pin_status() == PinStatus()  # not even a wrong-PIN count
+    token.verify_pin(softhsm_token.pin)
+
+
+def test_change_flow_refuses_a_code_shaped_old_pin(softhsm_token: SoftHsmToken) -> None:
+    flow = PinChangeFlow()
+    flow.send(StatusRead(PinStatus(), 4, 255))
+    with pytest.raises(LooksLikeVerificationCodeError):
+        flow.send(PinsEntered(CODE_SHAPED, "482915", "482915"))
+    prompts = ScriptedChangePrompts(pins=[(CODE_SHAPED, "482915", "482915")])
+    with pytest.raises(Exception, match="cancelled"):
+        change_pin(softhsm_token.token(), prompts)
+    assert [type(p) for p in prompts.problems] == [LooksLikeVerificationCodeError]
+    assert softhsm_token.token().pin_status() == PinStatus()
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: CodeEntered("123456789012345", "S"),  # type: ignore[arg-type]
+        lambda: PinChosen(482915, 482915),  # type: ignore[arg-type]
+        lambda: PinsEntered(None, "482915", "482915"),  # type: ignore[arg-type]
+        lambda: StatusRead("locked"),  # type: ignore[arg-type]
+    ],
+)
+def test_events_of_the_wrong_type_are_bad_input(build: object) -> None:
+    with pytest.raises(InputError) as info:
+        build()  # type: ignore[operator]
+    assert "123456789012345" not in repr(info.value) + str(info.value)
+
+
+def test_sending_a_non_event_is_bad_input() -> None:
+    flow = PinResetFlow()
+    with pytest.raises(InputError):
+        flow.send(None)  # type: ignore[arg-type]
+    assert flow.state.name == "AWAITING_CODE"
+
+
+def test_policy_refuses_non_text_with_a_typed_error() -> None:
+    from kamusm import InvalidPinFormatError, PinPolicy
+
+    with pytest.raises(InvalidPinFormatError):
+        PinPolicy().check(482915, confirmation=482915)  # type: ignore[arg-type]
+
+
+def test_a_damaged_certificate_object_does_not_stop_a_reset(
+    kamusm_sandbox: RunningSandbox,
+) -> None:
+    """One unreadable object next to the holder's NES: the card is still recognised and reset
+    (it used to make the driver ask nothing and loop)."""
+    holder = TestHolder.default()
+    holder.register(kamusm_sandbox.portal)
+    card = provision_softhsm_card(kamusm_sandbox.portal, holder=holder, pin="123456")
+    card.write_certificate(b"\x30\x03\x02\x01\x00", "damaged", b"\x09")
+    code = new_code(kamusm_sandbox, holder, Product.NES)
+    prompts = ScriptedResetPrompts(
+        codes=[code],
+        card=card.serial,
+        pins=[("482915", "482915")],
+        confirmations=[lambda: kamusm_sandbox.last_sms_code(holder.phone).reveal()],
+    )
+    with PortalClient(kamusm_sandbox.url, clock=kamusm_sandbox.clock) as client:
+        reset_pin(card.module(), client, prompts, clock=kamusm_sandbox.clock)
+    card.token().verify_pin(Pin("482915"))
+    mine = next(c for c in prompts.offered[0] if c.serial == card.serial)
+    assert mine.summary is not None
+    assert mine.summary.tckn == holder.tckn
+
+
+@pytest.mark.opencryptoki
+def test_unblock_refuses_when_the_so_pin_is_on_its_final_try() -> None:
+    """Two refused SO logins put opencryptoki's SO PIN on its final try; the library then
+    refuses to try even a good credential, so the card can never be made unusable by it. The
+    token is wiped afterwards; the SO PIN is never locked."""
+    reason = opencryptoki_unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    from kamusm.token import _LOCK
+
+    card = fresh_opencryptoki_token(pin="123456", so_pin="11223344")
+    lib = card.module()._lib
+    try:
+        with _LOCK:
+            raw = lib.get_token(token_label=card.label)
+            for _ in range(2):
+                with pytest.raises(pkcs11.exceptions.PinIncorrect):
+                    raw.open(rw=True, so_pin="99999999")
+                lib.reinitialize()
+        token = card.token()
+        assert token.pin_status().so_final_try
+        auth = card.unblock_authorization(now=ManualClock().now())
+        with pytest.raises(SoPinFinalTryError) as info:
+            token.unblock(auth, Pin("482915"), clock=ManualClock())
+        assert not auth.is_spent
+        assert "444 5 576" in info.value.message("tr")
+        assert not token.pin_status().so_locked
+    finally:
+        fresh_opencryptoki_token()
