@@ -145,3 +145,14 @@ def test_unblock_refuses_when_the_so_pin_is_on_its_final_try() -> None:
         assert not token.pin_status().so_locked
     finally:
         fresh_opencryptoki_token()
+
+
+@pytest.mark.parametrize("option", ["--password", "--security-word", "--so-credential"])
+def test_sandbox_provisioning_takes_no_secret_on_the_command_line(option: str) -> None:
+    """Secrets on argv stay in ps and the shell history: the options do not exist."""
+    from kamusm.sandbox import main
+
+    what = "card" if option == "--so-credential" else "holder"
+    with pytest.raises(SystemExit) as info:
+        main(["provision", "--url", "http://127.0.0.1:9", "--admin-token", "t", what, option, "x"])
+    assert info.value.code == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import os
 import secrets
 import socket
@@ -172,6 +173,15 @@ def serve(
         portal.close()
 
 
+def _secret(variable: str, what: str) -> str:
+    """A secret from its environment variable, or typed at a hidden prompt on a terminal; never
+    from the command line, where ``ps`` and the shell history would keep it."""
+    value = os.environ.get(variable, "")
+    if not value and sys.stdin.isatty():
+        value = getpass.getpass(f"{what}: ")
+    return value
+
+
 def _provision(args: argparse.Namespace, out: TextIO) -> int:
     headers = {"Authorization": f"Bearer {args.admin_token}"}
     if args.what == "holder":
@@ -180,9 +190,9 @@ def _provision(args: argparse.Namespace, out: TextIO) -> int:
             "tckn": args.tckn,
             "name": args.name,
             "birth_date": date.fromisoformat(args.birth_date).isoformat(),
-            "password": os.environ.get("KAMUSM_HOLDER_PASSWORD") or args.password,
+            "password": _secret("KAMUSM_HOLDER_PASSWORD", "e-Devlet password"),
             "phone": args.phone,
-            "security_word": os.environ.get("KAMUSM_SECURITY_WORD") or args.security_word,
+            "security_word": _secret("KAMUSM_SECURITY_WORD", "security word"),
         }
         if args.passport:
             body["passport"] = args.passport
@@ -192,10 +202,10 @@ def _provision(args: argparse.Namespace, out: TextIO) -> int:
             "serial": args.serial,
             "holder": args.holder,
             "product": args.product,
-            "so_credential": os.environ.get("KAMUSM_SO_CREDENTIAL") or args.so_credential,
+            "so_credential": _secret("KAMUSM_SO_CREDENTIAL", "SO credential (the card's PUK)"),
         }
     if not all(body.values()):
-        print("missing a value (give it as an option or in its environment variable)", file=out)
+        print("missing a value (options, or secrets in their environment variables)", file=out)
         return 2
     response = httpx.post(args.url.rstrip("/") + path, json=body, headers=headers, timeout=10)
     if response.status_code >= 300:
@@ -217,7 +227,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--manual-clock", action="store_true", help="time moves only on request")
     run.add_argument("--ssl-certfile")
     run.add_argument("--ssl-keyfile")
-    prov = sub.add_parser("provision", help="register a holder or a card with a running sandbox")
+    prov = sub.add_parser(
+        "provision",
+        help="register a holder or a card with a running sandbox (secrets come from "
+        "KAMUSM_HOLDER_PASSWORD, KAMUSM_SECURITY_WORD, KAMUSM_SO_CREDENTIAL or a hidden prompt)",
+    )
     prov.add_argument("--url", required=True)
     prov.add_argument("--admin-token", required=True)
     what = prov.add_subparsers(dest="what", required=True)
@@ -226,14 +240,11 @@ def _parser() -> argparse.ArgumentParser:
     holder.add_argument("--name", required=True)
     holder.add_argument("--birth-date", required=True, help="YYYY-MM-DD")
     holder.add_argument("--phone", required=True)
-    holder.add_argument("--password", help="or KAMUSM_HOLDER_PASSWORD")
-    holder.add_argument("--security-word", help="or KAMUSM_SECURITY_WORD")
     holder.add_argument("--passport")
     card = what.add_parser("card")
     card.add_argument("--serial", required=True)
     card.add_argument("--holder", required=True, help="the holder's T.C. Kimlik No")
     card.add_argument("--product", choices=("nes", "mali_muhur"), default="nes")
-    card.add_argument("--so-credential", help="or KAMUSM_SO_CREDENTIAL")
     return parser
 
 
