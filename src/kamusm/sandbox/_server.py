@@ -22,7 +22,7 @@ import uvicorn
 from kamusm.sandbox._app import create_app
 from kamusm.sandbox._portal import SandboxPortal
 from kamusm.sandbox._settings import SandboxSettings
-from kamusm.values import ManualClock
+from kamusm.values import ManualClock, SystemClock
 
 __all__ = ["SandboxServer", "main", "serve"]
 
@@ -153,7 +153,7 @@ def serve(
     portal = SandboxPortal(
         database,
         settings=settings,
-        clock=ManualClock() if manual_clock else None,
+        clock=ManualClock(SystemClock().now()) if manual_clock else None,  # starts now
         master_secret=master_secret,
     )
     token = admin_token if admin_token is not None else secrets.token_urlsafe(24)
