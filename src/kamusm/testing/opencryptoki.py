@@ -335,9 +335,8 @@ def fresh_opencryptoki_token(
     The token allows PINs of 4 to 8 characters. Every earlier state (wrong-PIN counts, a
     locked PIN, objects) is gone afterwards. ``certificates`` are ``(der, label, object_id)``.
     """
-    import pkcs11  # noqa: PLC0415
 
-    from kamusm.testing.softhsm import _subject_of  # noqa: PLC0415
+    from kamusm.testing.softhsm import store_certificates  # noqa: PLC0415
     from kamusm.token import _LOCK, Pkcs11Module, TokenInfo  # noqa: PLC0415
 
     user_pin = pin if isinstance(pin, Pin) else Pin(pin)
@@ -358,19 +357,7 @@ def fresh_opencryptoki_token(
         items = list(certificates)
         if items:
             with p11_token.open(rw=True, user_pin=user_pin.reveal()) as session:
-                for der, cert_label, object_id in items:
-                    session.create_object(
-                        {
-                            pkcs11.Attribute.CLASS: pkcs11.ObjectClass.CERTIFICATE,
-                            pkcs11.Attribute.CERTIFICATE_TYPE: pkcs11.CertificateType.X_509,
-                            pkcs11.Attribute.TOKEN: True,
-                            pkcs11.Attribute.PRIVATE: False,
-                            pkcs11.Attribute.SUBJECT: _subject_of(bytes(der)),
-                            pkcs11.Attribute.VALUE: bytes(der),
-                            pkcs11.Attribute.LABEL: cert_label,
-                            pkcs11.Attribute.ID: bytes(object_id),
-                        }
-                    )
+                store_certificates(session, items)
         info = TokenInfo._from_cryptoki(cryptoki.token_info(SLOT_ID), SLOT_ID)
     logger.debug("opencryptoki test token %s initialised", label)
     return OpencryptokiToken(

@@ -49,6 +49,7 @@ __all__ = [
     "create_softhsm_token",
     "find_softhsm_module",
     "softhsm_store",
+    "store_certificates",
 ]
 
 logger = logging.getLogger(__name__)
@@ -209,19 +210,27 @@ def _write_certificates(
         lib = pkcs11.lib(os.path.realpath(module_path))
         token = lib.get_token(token_serial=serial.encode())
         with token.open(rw=True, user_pin=pin.reveal()) as session:
-            for der, label, object_id in items:
-                session.create_object(
-                    {
-                        pkcs11.Attribute.CLASS: pkcs11.ObjectClass.CERTIFICATE,
-                        pkcs11.Attribute.CERTIFICATE_TYPE: pkcs11.CertificateType.X_509,
-                        pkcs11.Attribute.TOKEN: True,
-                        pkcs11.Attribute.PRIVATE: False,
-                        pkcs11.Attribute.SUBJECT: _subject_of(bytes(der)),
-                        pkcs11.Attribute.VALUE: bytes(der),
-                        pkcs11.Attribute.LABEL: label,
-                        pkcs11.Attribute.ID: bytes(object_id),
-                    }
-                )
+            store_certificates(session, items)
+
+
+def store_certificates(session: Any, certificates: Iterable[tuple[bytes, str, bytes]]) -> None:
+    """Create public certificate objects ``(der, label, object_id)`` in a logged-in
+    python-pkcs11 session (any test token: SoftHSM2, opencryptoki)."""
+    import pkcs11  # noqa: PLC0415
+
+    for der, label, object_id in certificates:
+        session.create_object(
+            {
+                pkcs11.Attribute.CLASS: pkcs11.ObjectClass.CERTIFICATE,
+                pkcs11.Attribute.CERTIFICATE_TYPE: pkcs11.CertificateType.X_509,
+                pkcs11.Attribute.TOKEN: True,
+                pkcs11.Attribute.PRIVATE: False,
+                pkcs11.Attribute.SUBJECT: _subject_of(bytes(der)),
+                pkcs11.Attribute.VALUE: bytes(der),
+                pkcs11.Attribute.LABEL: label,
+                pkcs11.Attribute.ID: bytes(object_id),
+            }
+        )
 
 
 def _subject_of(der: bytes) -> bytes:
