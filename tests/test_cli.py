@@ -216,6 +216,17 @@ def test_doctor_explains_expired_and_expiring_certificates_and_a_dead_portal(
     assert "has expired" in english.stdout
 
 
+def test_doctor_counts_a_certificate_expiring_soon_as_a_problem(
+    factory: CertificateFactory,
+) -> None:
+    soon = factory.nes(name=HOLDER, tckn=TCKN, not_after=datetime.now(UTC) + timedelta(days=25))
+    card = create_softhsm_token(pin=PIN, certificates=[soon.as_token_object()])
+    result = kamusm("doctor", "--json", *serial_of(card), card=card)
+    assert result.returncode == 13
+    body = json.loads(result.stdout)
+    assert body["ok"] is False and checks(result)["certificates"]["status"] == "warn"
+
+
 def test_doctor_without_a_module_says_how_to_fix_it(tmp_path: Path) -> None:
     result = kamusm("doctor", "--json", "--module", str(tmp_path / "none.so"))
     assert result.returncode == 13

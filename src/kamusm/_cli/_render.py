@@ -95,7 +95,8 @@ def doctor_command(
     serial: str | None = None,
     label: str | None = None,
 ) -> int:
-    """``kamusm doctor``: exit 13 when a check failed (warnings alone pass)."""
+    """``kamusm doctor``: exit 13 when it found a problem (a check that failed or warns: each
+    comes with its fix)."""
     lang = settings.lang
     checks = run_checks(
         settings,
@@ -105,9 +106,9 @@ def doctor_command(
         serial=serial,
         label=label,
     )
-    failed = sum(1 for c in checks if c.status == "fail")
+    problems = sum(1 for c in checks if c.status in ("warn", "fail"))
     if as_json:
-        body = {"ok": failed == 0, "checks": [c.as_json() for c in checks]}
+        body = {"ok": problems == 0, "checks": [c.as_json() for c in checks]}
         sys.stdout.write(json.dumps(body, ensure_ascii=False, indent=2) + "\n")
     else:
         console = make_console()
@@ -118,9 +119,8 @@ def doctor_command(
             console.print(check.message)
             if check.fix and check.status in ("warn", "fail"):
                 console.print("          " + text("cli.doctor.fix", lang, fix=check.fix))
-        problems = sum(1 for c in checks if c.status in ("warn", "fail"))
         if problems:
             console.print(text("cli.doctor.summary.problems", lang, count=problems), style="bold")
         else:
             console.print(text("cli.doctor.summary.ok", lang), style="bold green")
-    return ExitCode.CHECKS_FAILED if failed else ExitCode.OK
+    return ExitCode.CHECKS_FAILED if problems else ExitCode.OK
