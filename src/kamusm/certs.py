@@ -123,7 +123,7 @@ _CURVE_BITS = {
 
 class _QcStatement(_core.Sequence):  # type: ignore[misc]  # asn1crypto is untyped
     # a list: asn1crypto fills in the field specs on first use
-    _fields = [  # noqa: RUF012
+    _fields = [  # noqa: RUF012 (asn1crypto reads _fields as a class attribute)
         ("statement_id", _core.ObjectIdentifier),
         ("statement_info", _core.Any, {"optional": True}),
     ]

@@ -72,7 +72,7 @@ _DATA_DIR = Path("/var/lib/opencryptoki")
 _LOCK_DIR = Path("/var/lock/opencryptoki")
 _PID_FILES = (Path("/run/pkcsslotd.pid"), Path("/var/run/pkcsslotd.pid"))
 # The token's shared memory, named by opencryptoki itself (not a temporary file of ours).
-_SHM = Path("/dev/shm") / f"var.lib.opencryptoki.{TOKNAME}"  # noqa: S108
+_SHM = Path("/dev/shm") / f"var.lib.opencryptoki.{TOKNAME}"  # noqa: S108 (opencryptoki's own shared-memory path)
 _MARK_BEGIN = "# >>> kamusm test token (kamusm.testing.opencryptoki) >>>"
 _MARK_END = "# <<< kamusm test token <<<"
 _STANZA = f"""{_MARK_BEGIN}
@@ -226,7 +226,7 @@ def _start_daemon() -> None:
     if binary is None:  # pragma: no cover - checked by opencryptoki_unavailable_reason
         raise RuntimeError("pkcsslotd is not installed")
     logger.info("Starting pkcsslotd")
-    subprocess.run([binary], check=True, capture_output=True, timeout=30)  # noqa: S603
+    subprocess.run([binary], check=True, capture_output=True, timeout=30)  # noqa: S603 (the installed pkcsslotd, no arguments)
     _wait_until(lambda: _daemon_pid() is not None, "pkcsslotd to start")
 
 
