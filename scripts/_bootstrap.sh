@@ -47,4 +47,7 @@ kamusm_bootstrap() {
     "$PY" -m pip install -q --disable-pip-version-check -e ".[all]"
     touch "$stamp"
   fi
+  # Bytecode for the package itself (an editable install is not compiled by pip), so that
+  # `kamusm` starts fast even where PYTHONDONTWRITEBYTECODE forbids writing it on the fly.
+  "$PY" -m compileall -q src >/dev/null || true
 }

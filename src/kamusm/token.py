@@ -60,7 +60,6 @@ import sys
 import sysconfig
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar, cast
 
 import attrs
@@ -84,8 +83,14 @@ from kamusm.errors import (
     UnblockFailedError,
 )
 from kamusm.errors import FinalTryNotAcknowledgedError as _FinalTryError
-from kamusm.policy import PinPolicy
-from kamusm.values import Clock, Pin, PinStatus, SystemClock, UnblockAuthorization
+from kamusm.values import (
+    DEFAULT_VERIFICATION_CODE_LENGTH,
+    Clock,
+    Pin,
+    PinStatus,
+    SystemClock,
+    UnblockAuthorization,
+)
 
 if TYPE_CHECKING:
     from kamusm.certs import CertificateInfo
@@ -496,7 +501,7 @@ def _default_locations() -> list[str]:
     if sys.platform == "win32":
         system = os.environ.get("SYSTEMROOT", r"C:\Windows")
         return [
-            str(Path(system) / "System32" / "akisp11.dll"),
+            os.path.join(system, "System32", "akisp11.dll"),
             r"C:\SoftHSM2\lib\softhsm2-x64.dll",
         ]
     if sys.platform == "darwin":
@@ -556,7 +561,10 @@ def _load(place: str) -> tuple[Pkcs11Module | None, str]:
 def _refuse_code_shaped(pin: Pin) -> None:
     """A PIN shaped like the portal's verification code never reaches a card: the code is
     never a PIN, never a PUK (typed into the wrong box, it would spend a try)."""
-    PinPolicy(min_length=1, max_length=255, allow_weak=True).refuse_code_shaped(pin)
+    if len(pin) == DEFAULT_VERIFICATION_CODE_LENGTH:
+        from kamusm.policy import PinPolicy  # noqa: PLC0415 (kept off the start-up path)
+
+        PinPolicy(min_length=1, max_length=255, allow_weak=True).refuse_code_shaped(pin)
 
 
 async def _in_thread(fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> _T:

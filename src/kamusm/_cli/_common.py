@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import traceback
 from collections.abc import Callable
 from typing import TextIO
 
@@ -113,6 +112,8 @@ def run_guarded(action: Callable[[], int], settings: Settings) -> int:  # noqa: 
 
 def _traceback(settings: Settings) -> None:
     if settings.debug:
+        import traceback  # noqa: PLC0415 (only under --debug: kept off the start-up path)
+
         traceback.print_exc(file=sys.stderr)
 
 
