@@ -114,6 +114,7 @@ OPT_IN = "KAMUSM_TEST_OPENCRYPTOKI"
 #: Serialises every process's use of the one test token (pytest runs side by side, say).
 _PROCESS_LOCK_PATH = Path("/run/lock/kamusm-opencryptoki-tests.lock")
 _process_lock: IO[bytes] | None = None
+_HELD_BY_ANCESTOR = "KAMUSM_OPENCRYPTOKI_LOCK_HOLDER"
 
 
 def _hold_process_lock() -> None:
@@ -122,11 +123,16 @@ def _hold_process_lock() -> None:
     global _process_lock  # noqa: PLW0603 (one lock file per process, held to its end)
     if _process_lock is not None:
         return
+    if os.environ.get(_HELD_BY_ANCESTOR):
+        # A process this one was started by holds it and waits for us (a test that runs
+        # pytest or a command in a subprocess): taking it again would wait forever.
+        return
     _PROCESS_LOCK_PATH.parent.mkdir(parents=True, exist_ok=True)
     handle = _PROCESS_LOCK_PATH.open("ab")
     logger.debug("Waiting for the opencryptoki test token lock %s", _PROCESS_LOCK_PATH)
     fcntl.flock(handle, fcntl.LOCK_EX)
     _process_lock = handle
+    os.environ[_HELD_BY_ANCESTOR] = str(os.getpid())  # inherited by our subprocesses
 
 
 def opencryptoki_unavailable_reason() -> str | None:
