@@ -93,14 +93,13 @@ class Session:
         """Read the card list up to the question, type the number of the card ``serial`` (the
         store holds the cards of earlier tests too, all of the same holder) and return how the
         list showed it."""
-        self.expect("Kart numarası: |Card number: ")
-        listing = self.child.before
-        assert isinstance(listing, str)
-        number, shown = next(
-            (m.group(1), m.group(2))
-            for m in re.finditer(r"(\d+)\) (.*)", listing)
-            if serial in m.group(2)
-        )
+        # With stdout into a pipe the list travels through another process (``cat``) while the
+        # question goes to the terminal directly: either may arrive first. Wait for the card's
+        # own line, then make sure the question was shown too.
+        match = self.expect(rf"(\d+)\) ([^\r\n]*{re.escape(serial)}[^\r\n]*)")
+        number, shown = match.group(1), match.group(2)
+        if not re.search("Kart numarası: |Card number: ", self.transcript):
+            self.expect("Kart numarası: |Card number: ")
         self.type(number)
         return shown
 
