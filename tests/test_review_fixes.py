@@ -156,3 +156,41 @@ def test_sandbox_provisioning_takes_no_secret_on_the_command_line(option: str) -
     with pytest.raises(SystemExit) as info:
         main(["provision", "--url", "http://127.0.0.1:9", "--admin-token", "t", what, option, "x"])
     assert info.value.code == 2
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["change-pin", "482915"],
+        ["reset-pin", "--portal", "http://127.0.0.1:9", "384756192837465"],
+        ["482915"],
+        ["tokens", "--lang", "482915"],
+    ],
+)
+def test_a_secret_typed_on_the_command_line_is_not_printed_back(argv: list[str]) -> None:
+    """A PIN or code put on the command line by mistake is refused without being echoed."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "kamusm", *argv], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 2
+    for secret in ("482915", "384756192837465"):
+        assert secret not in result.stdout + result.stderr
+
+
+def test_sandbox_outbox_messages_hide_the_code_in_their_repr() -> None:
+    from datetime import UTC, datetime
+
+    from kamusm.sandbox._portal import SmsMessage
+
+    message = SmsMessage(
+        phone="05000000014",
+        sent_at=datetime(2026, 1, 1, tzinfo=UTC),
+        purpose="reset",
+        text="Kod: 654321",
+        code="654321",
+    )
+    assert "654321" not in repr(message)
+    assert message.code == "654321"

@@ -492,7 +492,7 @@ def run(args: Sequence[str]) -> int:
         shown.show()
         return ExitCode.USAGE
     except click.UsageError as err:
-        error_line_usage(err, lang)
+        error_line_usage(err, lang, args)
         return ExitCode.USAGE
     except click.ClickException as err:
         error_line(err.format_message(), lang)
@@ -503,6 +503,33 @@ def run(args: Sequence[str]) -> int:
     return result if isinstance(result, int) else ExitCode.OK
 
 
-def error_line_usage(err: click.UsageError, lang: Language) -> None:
+def error_line_usage(err: click.UsageError, lang: Language, args: Sequence[str] = ()) -> None:
+    """One line for a usage error, without echoing what was typed: a PIN or a code put on the
+    command line by mistake must not be printed back (nor reach a terminal log)."""
     message = " ".join(err.format_message().split())
+    for typed in sorted(set(args), key=len, reverse=True):
+        if typed and not typed.startswith("-") and typed not in _COMMAND_WORDS:
+            message = message.replace(typed, "…")
     sys.stderr.write(text("cli.usage_error", lang, message=message) + "\n")
+
+
+#: Words of the command line that may be shown back in a usage error: the command names.
+_COMMAND_WORDS = frozenset(
+    {
+        "tokens",
+        "certs",
+        "doctor",
+        "change-pin",
+        "reset-pin",
+        "sandbox",
+        "serve",
+        "provision",
+        "demo",
+        "tr",
+        "en",
+        "nes",
+        "mali_muhur",
+        "sms",
+        "web_password",
+    }
+)

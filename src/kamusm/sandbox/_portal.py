@@ -202,8 +202,8 @@ class SmsMessage:
     phone: str
     sent_at: datetime
     purpose: str
-    text: str
-    code: str
+    text: str = attrs.field(repr=False)  # carries the code
+    code: str = attrs.field(repr=False)
 
 
 def _iso(moment: datetime) -> str:
