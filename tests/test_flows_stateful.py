@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from kamusm import (
+    AuthorizationExpiredError,
+    AuthorizationSpentError,
     KamusmError,
     ManualClock,
     Pin,
@@ -92,7 +94,7 @@ class HolderActions(RuleBasedStateMachine):
     @precondition(lambda self: bool(self.spent))
     @rule(new=st.sampled_from(PINS))
     def replayed_authorization_is_refused(self, new: str) -> None:
-        with pytest.raises(KamusmError):
+        with pytest.raises(AuthorizationSpentError):
             self.card.token().unblock(self.spent[-1], Pin(new), clock=self.clock)
 
     @rule(new=st.sampled_from(PINS))
@@ -100,7 +102,7 @@ class HolderActions(RuleBasedStateMachine):
         auth = self.card.unblock_authorization(
             now=self.clock.now() - timedelta(minutes=10), validity=timedelta(minutes=5)
         )
-        with pytest.raises(KamusmError):
+        with pytest.raises(AuthorizationExpiredError):
             self.card.token().unblock(auth, Pin(new), clock=self.clock)
         assert not auth.is_spent
 

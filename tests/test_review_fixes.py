@@ -73,9 +73,8 @@ def test_change_flow_refuses_a_code_shaped_old_pin(softhsm_token: SoftHsmToken) 
     ],
 )
 def test_events_of_the_wrong_type_are_bad_input(build: object) -> None:
-    with pytest.raises(InputError) as info:
+    with pytest.raises(InputError):
         build()  # type: ignore[operator]
-    assert "123456789012345" not in repr(info.value) + str(info.value)
 
 
 def test_sending_a_non_event_is_bad_input() -> None:
@@ -194,3 +193,47 @@ def test_sandbox_outbox_messages_hide_the_code_in_their_repr() -> None:
     )
     assert "654321" not in repr(message)
     assert message.code == "654321"
+
+
+def test_the_portals_lower_attempt_count_is_the_one_shown() -> None:
+    """When the portal allows fewer wrong answers than the flow's own limit, its count rules."""
+    from datetime import timedelta
+
+    from kamusm import ChallengeSent, CodeRedeemed, ConfirmationRejected, TooManyAttemptsError
+    from tests.test_flows_machine import SERIAL, T0, Operation, card, code
+
+    clock = ManualClock(T0)
+    flow = PinResetFlow(clock=clock, max_confirmation_attempts=5)
+    flow.send(CodeEntered(code(clock), SERIAL))
+    flow.send(CodeRedeemed(Operation(expires_at=T0 + timedelta(seconds=300))))
+    from kamusm import CardChosen
+
+    flow.send(CardChosen(card()))
+    flow.send(PinChosen("482915", "482915"))
+    flow.send(ChallengeSent(attempts_remaining=2))
+    assert flow.confirmation_attempts_left == 2
+    flow.send(ConfirmationRejected(1))
+    assert flow.confirmation_attempts_left == 1
+    with pytest.raises(TooManyAttemptsError):
+        flow.send(ConfirmationRejected(0))
+
+
+def test_a_change_and_a_reset_of_one_card_do_not_overlap(softhsm_token: SoftHsmToken) -> None:
+    """While a PIN change holds the card, another change (or a reset) of it is refused."""
+    from kamusm import FlowBusyError
+
+    refused: list[Exception] = []
+
+    class Meanwhile(ScriptedChangePrompts):
+        def pins(
+            self, *, min_length: int, max_length: int
+        ) -> tuple[str | Pin, str | Pin, str | Pin] | None:
+            try:
+                change_pin(softhsm_token.token(), ScriptedChangePrompts(pins=[]))
+            except FlowBusyError as exc:
+                refused.append(exc)
+            return super().pins(min_length=min_length, max_length=max_length)
+
+    change_pin(softhsm_token.token(), Meanwhile(pins=[("123456", "482915", "482915")]))
+    assert len(refused) == 1
+    softhsm_token.token().verify_pin(Pin("482915"))

@@ -559,6 +559,7 @@ class PinResetFlow(_Machine[ResetState, ResetStep]):
         self._pin_deadline: datetime | None = None
         self._new_pin: Pin | None = None
         self._confirmation_failures = 0
+        self._portal_attempts: int | None = None
         self._authorization: UnblockAuthorization | None = None
         self._reported = False
 
@@ -606,7 +607,9 @@ class PinResetFlow(_Machine[ResetState, ResetStep]):
 
     @property
     def confirmation_attempts_left(self) -> int:
-        return self.max_confirmation_attempts - self._confirmation_failures
+        """Wrong answers still allowed: this flow's limit, or the portal's when it is lower."""
+        own = self.max_confirmation_attempts - self._confirmation_failures
+        return own if self._portal_attempts is None else min(own, self._portal_attempts)
 
     @property
     def reported(self) -> bool:
@@ -706,6 +709,7 @@ class PinResetFlow(_Machine[ResetState, ResetStep]):
         self._card = None
         self._pin_deadline = None
         self._confirmation_failures = 0
+        self._portal_attempts = None
         self._error = None
         return target
 
@@ -756,12 +760,14 @@ class PinResetFlow(_Machine[ResetState, ResetStep]):
         return target
 
     def _on_ChallengeSent(self, event: ChallengeSent, target: ResetState) -> ResetState:
+        self._portal_attempts = event.attempts_remaining
         return target
 
     def _on_ConfirmationRejected(
         self, event: ConfirmationRejected, target: ResetState
     ) -> ResetState:
         self._confirmation_failures += 1
+        self._portal_attempts = event.attempts_remaining
         if event.attempts_remaining <= 0 or self.confirmation_attempts_left <= 0:
             raise self._end(
                 ResetState.CANCELLED, TooManyAttemptsError(attempts=self._confirmation_failures)
@@ -876,8 +882,8 @@ class PinChangeFlow(_Machine[ChangeState, ChangeStep]):
     _failed = ChangeState.FAILED
     _cancelled = ChangeState.CANCELLED
 
-    def __init__(self, *, policy: PinPolicy | None = None, clock: Clock | None = None) -> None:
-        super().__init__(ChangeState.START, clock)
+    def __init__(self, *, policy: PinPolicy | None = None) -> None:
+        super().__init__(ChangeState.START, None)  # no rule of a change depends on time
         self.policy = policy if policy is not None else PinPolicy()
         self._status: PinStatus | None = None
         self._limits: tuple[int | None, int | None] = (None, None)
@@ -1185,8 +1191,7 @@ def _read_card(module: Any, serial: str) -> Generator[_Ask | _Call, Any, CardFac
     """Read what the machine needs to judge a card, spending no PIN try. A missing or busy
     card is a fact for the machine; any other failure is raised for the machine to judge."""
     try:
-        token = yield _Call(module, "token", kwargs={"serial": serial})
-        status = yield _Call(token, "pin_status")
+        token = yield _Call(module, "token", kwargs={"serial": serial})  # reads its info
         certs = yield from _readable_certificates(token)
     except (TokenNotFoundError, TokenRemovedError):
         return CardFacts(serial=serial, present=False)
@@ -1199,7 +1204,7 @@ def _read_card(module: Any, serial: str) -> Generator[_Ask | _Call, Any, CardFac
         holders=frozenset(c.tckn for c in certs if c.tckn is not None),
         min_pin_length=info.min_pin_length,
         max_pin_length=info.max_pin_length,
-        pin_status=status,
+        pin_status=info.pin_status,
     )
 
 
@@ -1269,8 +1274,8 @@ class _ResetProgram:
         self.method = challenge_method
         self.serial: str | None = None
         self.code: VerificationCode | None = None  # typed, not yet entered into the flow
-        self.entered: VerificationCode | None = None  # the code the flow works with
         self.challenge: Any = None
+        self.authorization: UnblockAuthorization | None = None  # between two steps only
 
     def run(self) -> Generator[_Ask | _Call, Any, ResetResult]:
         flow = self.flow
@@ -1330,13 +1335,12 @@ class _ResetProgram:
             self.serial = chosen
         code, self.code = self.code, None
         flow.send(CodeEntered(code, chosen))
-        self.entered = code
 
     _enter_new_code = _enter_code
 
     def _redeem_code(self) -> _Effects:
         op = yield from _perform(
-            self.flow, self._portal("redeem", self.entered, card_serial=self.serial)
+            self.flow, self._portal("redeem", self.flow.code, card_serial=self.serial)
         )
         self.flow.send(CodeRedeemed(op))
 
@@ -1383,7 +1387,17 @@ class _ResetProgram:
             flow.send(ConfirmationRejected(rejected.attempts_remaining))
             raise
         flow.send(Confirmed())
+        self.authorization = auth
+
+    def _receive_authorization(self) -> _Effects:
+        """The confirmation's answer carried the authorization: hand it to the machine, which
+        checks it is for this card and unspent."""
+        auth, self.authorization = self.authorization, None
+        flow = self.flow
+        if auth is None:  # pragma: no cover - the table allows this step only after Confirmed
+            raise IllegalTransitionError(state=flow.state.name, event="AuthorizationReceived")
         flow.send(AuthorizationReceived(auth))
+        yield from ()
 
     def _write_pin(self) -> _Effects:
         flow = self.flow
@@ -1421,18 +1435,22 @@ class _ChangeProgram:
 
     def run(self) -> Generator[_Ask | _Call, Any, ChangeResult]:
         flow = self.flow
-        while flow.step is not ChangeStep.NOTHING:
-            yield _Ask("progress", {"step": flow.step, "remaining": None})
-            try:
-                yield from getattr(self, f"_{flow.step.value}")()
-            except (*_ASK_AGAIN, PinIncorrectError, FinalTryNotAcknowledgedError) as exc:
-                if flow.state.terminal:
-                    raise
-                yield _Ask("problem", {"error": exc})
-        return ChangeResult(self.token.serial)
+        _ACTIVE.reserve(self.token.serial)  # no reset or other change of this card meanwhile
+        try:
+            while flow.step is not ChangeStep.NOTHING:
+                yield _Ask("progress", {"step": flow.step, "remaining": None})
+                try:
+                    yield from getattr(self, f"_{flow.step.value}")()
+                except (*_ASK_AGAIN, PinIncorrectError, FinalTryNotAcknowledgedError) as exc:
+                    if flow.state.terminal:
+                        raise
+                    yield _Ask("problem", {"error": exc})
+            return ChangeResult(self.token.serial)
+        finally:
+            _ACTIVE.release(self.token.serial)
 
     def _read_status(self) -> _Effects:
-        status = yield from _perform(self.flow, _Call(self.token, "pin_status"))
+        info = yield from _perform(self.flow, _Call(self.token, "read_info"))
         try:
             certs = yield from _readable_certificates(self.token)
         except KamusmError as exc:
@@ -1440,8 +1458,7 @@ class _ChangeProgram:
             return
         holders = {c.tckn for c in certs if c.tckn is not None}
         self.holder = next(iter(holders)) if len(holders) == 1 else None
-        info = self.token.info
-        self.flow.send(StatusRead(status, info.min_pin_length, info.max_pin_length))
+        self.flow.send(StatusRead(info.pin_status, info.min_pin_length, info.max_pin_length))
 
     def _acknowledge_final_try(self) -> _Effects:
         accepted = yield _Ask("acknowledge_final_try")
@@ -1490,15 +1507,18 @@ def reset_pin(
     the new PIN; raises a :class:`~kamusm.errors.KamusmError` otherwise, with the card as it
     was.
     """
-    flow = PinResetFlow(
-        product,
-        policy=policy,
-        clock=clock,
-        pin_entry_timeout=pin_entry_timeout,
-        sms_code_length=sms_code_length,
-    )
     program = _ResetProgram(
-        flow, module, portal, birth_date=birth_date, challenge_method=challenge_method
+        PinResetFlow(
+            product,
+            policy=policy,
+            clock=clock,
+            pin_entry_timeout=pin_entry_timeout,
+            sms_code_length=sms_code_length,
+        ),
+        module,
+        portal,
+        birth_date=birth_date,
+        challenge_method=challenge_method,
     )
     return _run(program.run(), prompts)
 
@@ -1518,15 +1538,18 @@ async def areset_pin(
 ) -> ResetResult:
     """:func:`reset_pin` for async code: token calls run in a worker thread, the portal client
     and the prompts are awaited."""
-    flow = PinResetFlow(
-        product,
-        policy=policy,
-        clock=clock,
-        pin_entry_timeout=pin_entry_timeout,
-        sms_code_length=sms_code_length,
-    )
     program = _ResetProgram(
-        flow, module, portal, birth_date=birth_date, challenge_method=challenge_method
+        PinResetFlow(
+            product,
+            policy=policy,
+            clock=clock,
+            pin_entry_timeout=pin_entry_timeout,
+            sms_code_length=sms_code_length,
+        ),
+        module,
+        portal,
+        birth_date=birth_date,
+        challenge_method=challenge_method,
     )
     return await _arun(program.run(), prompts)
 

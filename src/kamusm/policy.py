@@ -156,15 +156,9 @@ class PinPolicy:
         return found
 
     def refuse_code_shaped(self, value: str | Pin) -> None:
-        """Raise :class:`~kamusm.errors.LooksLikeVerificationCodeError` when ``value`` has the
-        verification code's shape (all digits, its length): used for a PIN that is about to
-        be tried, where the other rules do not apply."""
-        text = _as_text(value)
-        if text.isascii() and text.isdigit() and len(text) == self.verification_code_length:
-            n = self.verification_code_length
-            raise LooksLikeVerificationCodeError(
-                violations=[PolicyViolation(PinRule.LOOKS_LIKE_CODE, {"length": n})], length=n
-            )
+        """Raise :class:`~kamusm.errors.LooksLikeVerificationCodeError` when ``value`` has this
+        policy's verification code shape (see :func:`refuse_code_shaped`)."""
+        refuse_code_shaped(value, length=self.verification_code_length)
 
     def check_current(self, value: object) -> Pin:
         """The PIN the holder says the card has now, as a :class:`Pin`: digits, and not shaped
@@ -196,6 +190,18 @@ class PinPolicy:
         if found:
             raise PinPolicyError(violations=found)
         return new if isinstance(new, Pin) else Pin(new)
+
+
+def refuse_code_shaped(value: str | Pin, *, length: int = DEFAULT_VERIFICATION_CODE_LENGTH) -> None:
+    """Raise :class:`~kamusm.errors.LooksLikeVerificationCodeError` when ``value`` is all
+    digits and as long as a verification code: for a PIN about to be tried, where the other
+    rules do not apply (a pasted code would spend a try for nothing)."""
+    text = _as_text(value)
+    if text.isascii() and text.isdigit() and len(text) == length:
+        raise LooksLikeVerificationCodeError(
+            violations=[PolicyViolation(PinRule.LOOKS_LIKE_CODE, {"length": length})],
+            length=length,
+        )
 
 
 def _contains_part(pin: str, secret: str, size: int) -> bool:

@@ -562,9 +562,9 @@ def _refuse_code_shaped(pin: Pin) -> None:
     """A PIN shaped like the portal's verification code never reaches a card: the code is
     never a PIN, never a PUK (typed into the wrong box, it would spend a try)."""
     if len(pin) == DEFAULT_VERIFICATION_CODE_LENGTH:
-        from kamusm.policy import PinPolicy  # noqa: PLC0415 (kept off the start-up path)
+        from kamusm.policy import refuse_code_shaped  # noqa: PLC0415 (off the start-up path)
 
-        PinPolicy(min_length=1, max_length=255, allow_weak=True).refuse_code_shaped(pin)
+        refuse_code_shaped(pin)
 
 
 async def _in_thread(fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
