@@ -237,3 +237,21 @@ def test_a_change_and_a_reset_of_one_card_do_not_overlap(softhsm_token: SoftHsmT
     change_pin(softhsm_token.token(), Meanwhile(pins=[("123456", "482915", "482915")]))
     assert len(refused) == 1
     softhsm_token.token().verify_pin(Pin("482915"))
+
+
+def test_read_certificates_keeps_the_good_and_names_the_damaged(
+    certificate_factory: object,
+) -> None:
+    from kamusm import read_certificates
+    from kamusm.testing.certificates import CertificateFactory
+    from kamusm.token import CertificateObject
+
+    assert isinstance(certificate_factory, CertificateFactory)
+    good = certificate_factory.nes_card()[0]
+    objects = [
+        CertificateObject(der=b"\x30\x03\x02\x01\x00", label="damaged", object_id=b"\x09"),
+        CertificateObject(der=good.der, label=good.label, object_id=good.object_id),
+    ]
+    readable, unreadable = read_certificates(objects)
+    assert [c.label for c in readable] == [good.label]
+    assert unreadable == ["damaged"]

@@ -83,6 +83,7 @@ _EXPORTS: dict[str, str] = {
     "CertificateKind": "kamusm.certs",
     "KeyAlgorithm": "kamusm.certs",
     "KeyUsage": "kamusm.certs",
+    "read_certificates": "kamusm.certs",
     "signing_certificate": "kamusm.certs",
     # portal
     "AsyncPortalClient": "kamusm.portal",
@@ -288,6 +289,7 @@ __all__ = [
     "achange_pin",
     "areset_pin",
     "change_pin",
+    "read_certificates",
     "reset_pin",
     "signing_certificate",
 ]
@@ -313,6 +315,7 @@ if TYPE_CHECKING:
         CertificateKind,
         KeyAlgorithm,
         KeyUsage,
+        read_certificates,
         signing_certificate,
     )
     from kamusm.errors import (

@@ -56,6 +56,7 @@ __all__ = [
     "CertificateKind",
     "KeyAlgorithm",
     "KeyUsage",
+    "read_certificates",
     "signing_certificate",
 ]
 
@@ -614,6 +615,23 @@ _SIGNING_KIND_PRIORITY = {
     CertificateKind.MALI_MUHUR_ENCRYPTION: 4,
     CertificateKind.OTHER: 5,
 }
+
+
+def read_certificates(objects: Iterable[Any]) -> tuple[list[CertificateInfo], list[str]]:
+    """Parse certificate objects as a token holds them (``der``, ``label``, ``object_id``, such
+    as :class:`kamusm.token.CertificateObject`): the ones that parse, and the labels of those
+    that do not. One damaged object then hides neither the card's holder nor its other
+    certificates (:meth:`kamusm.token.Token.certificates` raises instead)."""
+    readable: list[CertificateInfo] = []
+    unreadable: list[str] = []
+    for obj in objects:
+        try:
+            readable.append(
+                CertificateInfo.from_der(obj.der, label=obj.label, object_id=obj.object_id)
+            )
+        except CertificateParseError:
+            unreadable.append(obj.label)
+    return readable, unreadable
 
 
 def signing_certificate(

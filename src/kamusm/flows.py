@@ -37,7 +37,6 @@ import attrs
 from kamusm.errors import (
     AuthorizationCardMismatchError,
     AuthorizationSpentError,
-    CertificateParseError,
     FinalTryNotAcknowledgedError,
     FlowBusyError,
     FlowCancelledError,
@@ -1174,16 +1173,13 @@ _ACTIVE = _ActiveCards()
 def _readable_certificates(token: Any) -> Generator[_Ask | _Call, Any, list[CertificateInfo]]:
     """The token's certificates that parse; a damaged object is left out (and logged), so one
     bad object cannot hide the card's holder or stop a flow."""
-    from kamusm.certs import CertificateInfo  # noqa: PLC0415 (asn1crypto only when needed)
+    from kamusm.certs import read_certificates  # noqa: PLC0415 (asn1crypto only when needed)
 
-    readable = []
-    for obj in (yield _Call(token, "certificate_objects")):
-        try:
-            readable.append(
-                CertificateInfo.from_der(obj.der, label=obj.label, object_id=obj.object_id)
-            )
-        except CertificateParseError:
-            logger.debug("an unreadable certificate object on token %s is left out", token.serial)
+    readable, unreadable = read_certificates((yield _Call(token, "certificate_objects")))
+    if unreadable:
+        logger.debug(
+            "%d unreadable certificate objects on token %s left out", len(unreadable), token.serial
+        )
     return readable
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from kamusm._cli._common import Settings
 from kamusm._cli._exit import ExitCode
-from kamusm.errors import CertificateParseError, KamusmError, TokenError, TokenNotFoundError
+from kamusm.errors import KamusmError, TokenError, TokenNotFoundError
 from kamusm.messages import Language, text
 from kamusm.values import PinStatus
 
@@ -68,7 +68,7 @@ def read_cards(
 ) -> list[CardRead]:
     """Every card (or the ones with this serial/label) and its certificates, read without a
     PIN. A card whose certificates cannot be read is listed with the reason."""
-    from kamusm.certs import CertificateInfo  # noqa: PLC0415
+    from kamusm.certs import read_certificates  # noqa: PLC0415
     from kamusm.token import Token  # noqa: PLC0415
 
     infos = [
@@ -85,15 +85,7 @@ def read_cards(
         except TokenError as err:
             cards.append(CardRead(info, problem=err))
             continue
-        parsed: list[CertificateInfo] = []
-        unreadable: list[str] = []
-        for obj in objects:
-            try:
-                parsed.append(
-                    CertificateInfo.from_der(obj.der, label=obj.label, object_id=obj.object_id)
-                )
-            except CertificateParseError:
-                unreadable.append(obj.label)
+        parsed, unreadable = read_certificates(objects)
         cards.append(CardRead(info, tuple(parsed), tuple(unreadable)))
     return cards
 
