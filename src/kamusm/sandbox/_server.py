@@ -183,7 +183,11 @@ def _secret(variable: str, what: str) -> str:
 
 
 def _provision(args: argparse.Namespace, out: TextIO) -> int:
-    headers = {"Authorization": f"Bearer {args.admin_token}"}
+    admin_token = args.admin_token or _secret("KAMUSM_SANDBOX_ADMIN_TOKEN", "admin token")
+    if not admin_token:
+        print("missing the admin token (KAMUSM_SANDBOX_ADMIN_TOKEN)", file=out)
+        return 2
+    headers = {"Authorization": f"Bearer {admin_token}"}
     if args.what == "holder":
         path = "/api/v1/admin/holders"
         body: dict[str, Any] = {
@@ -233,7 +237,11 @@ def _parser() -> argparse.ArgumentParser:
         "KAMUSM_HOLDER_PASSWORD, KAMUSM_SECURITY_WORD, KAMUSM_SO_CREDENTIAL or a hidden prompt)",
     )
     prov.add_argument("--url", required=True)
-    prov.add_argument("--admin-token", required=True)
+    prov.add_argument(
+        "--admin-token",
+        help="the sandbox's admin token; better in KAMUSM_SANDBOX_ADMIN_TOKEN (or typed at a "
+        "hidden prompt), where ps and the shell history do not keep it",
+    )
     what = prov.add_subparsers(dest="what", required=True)
     holder = what.add_parser("holder")
     holder.add_argument("--tckn", required=True)
