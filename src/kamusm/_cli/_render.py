@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -16,6 +14,7 @@ from kamusm._cli._inventory import (
     open_module,
     pin_state,
     read_cards,
+    write_json,
 )
 from kamusm._cli._prompts import make_console
 from kamusm.messages import Language, text
@@ -33,8 +32,7 @@ def certs_command(
     cards = read_cards(open_module(settings), serial=serial, label=label)
     now = SystemClock().now()
     if as_json:
-        sys.stdout.write(json.dumps(certs_json(cards, now, lang), ensure_ascii=False, indent=2))
-        sys.stdout.write("\n")
+        write_json(certs_json(cards, now, lang))
         return ExitCode.OK
     console = make_console()
     if not cards:
@@ -108,8 +106,7 @@ def doctor_command(
     )
     problems = sum(1 for c in checks if c.status in ("warn", "fail"))
     if as_json:
-        body = {"ok": problems == 0, "checks": [c.as_json() for c in checks]}
-        sys.stdout.write(json.dumps(body, ensure_ascii=False, indent=2) + "\n")
+        write_json({"ok": problems == 0, "checks": [c.as_json() for c in checks]})
     else:
         console = make_console()
         console.print(text("cli.doctor.title", lang), style="bold")
