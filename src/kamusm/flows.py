@@ -1206,13 +1206,13 @@ def _read_card(module: Any, serial: str) -> Generator[_Ask | _Call, Any, CardFac
 
 def _card_choices(module: Any) -> Generator[_Ask | _Call, Any, list[CardChoice]]:
     from kamusm.certs import CardSummary  # noqa: PLC0415 (asn1crypto only when needed)
+    from kamusm.token import Token  # noqa: PLC0415 (pkcs11 only in the drivers)
 
     choices = []
-    for info in (yield _Call(module, "tokens")):
+    for info in (yield _Call(module, "tokens")):  # one listing serves every card
         summary = None
         try:
-            token = yield _Call(module, "token", kwargs={"serial": info.serial})
-            certs = yield from _readable_certificates(token)
+            certs = yield from _readable_certificates(Token(module, info))
             summary = CardSummary.from_certificates(certs) if certs else None
         except KamusmError as exc:
             logger.debug("card %s: certificates not readable (%s)", info.serial, type(exc).__name__)
