@@ -60,3 +60,14 @@ def test_every_submodule_imports() -> None:
 def test_all_matches_the_lazy_export_table() -> None:
     assert set(kamusm.__all__) == set(kamusm._EXPORTS) | {"__version__"}
     assert kamusm.__all__ == sorted(kamusm.__all__, key=str)
+
+
+def test_the_pure_layers_import_no_io_library() -> None:
+    """values, policy, errors, messages and the flow machines load no PKCS#11, HTTP or ASN.1
+    library: the drivers import them only when they run."""
+    modules = "kamusm.values, kamusm.policy, kamusm.errors, kamusm.messages, kamusm.flows"
+    code = f"import sys, {modules}; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert out == ""
