@@ -255,3 +255,23 @@ def test_read_certificates_keeps_the_good_and_names_the_damaged(
     readable, unreadable = read_certificates(objects)
     assert [c.label for c in readable] == [good.label]
     assert unreadable == ["damaged"]
+
+
+def test_choosing_no_card_reads_the_cards_again(kamusm_sandbox: RunningSandbox) -> None:
+    """A picker may answer "" (no card yet: insert one) to have the list read again; that is
+    not an error, and the reset goes on with the card then chosen."""
+    holder = TestHolder.default()
+    holder.register(kamusm_sandbox.portal)
+    card = provision_softhsm_card(kamusm_sandbox.portal, holder=holder, pin="123456")
+    answers = iter(["", card.serial])
+    prompts = ScriptedResetPrompts(
+        codes=[new_code(kamusm_sandbox, holder, Product.NES)],
+        card=lambda cards: next(answers),
+        pins=[("482915", "482915")],
+        confirmations=[lambda: kamusm_sandbox.last_sms_code(holder.phone).reveal()],
+    )
+    with PortalClient(kamusm_sandbox.url, clock=kamusm_sandbox.clock) as client:
+        reset_pin(card.module(), client, prompts, clock=kamusm_sandbox.clock)
+    assert prompts.asked.count("choose_card") == 2
+    assert prompts.problems == []
+    card.token().verify_pin(Pin("482915"))

@@ -1031,7 +1031,8 @@ class ResetPrompts(Protocol):
         ...
 
     def choose_card(self, cards: Sequence[CardChoice]) -> str | None:
-        """The serial of the card to unblock."""
+        """The serial of the card to unblock; ``""`` to have the cards read again (say, after
+        asking the person to insert one)."""
         ...
 
     def new_pin(self, *, min_length: int, max_length: int) -> tuple[str | Pin, str | Pin] | None:
@@ -1319,8 +1320,10 @@ class _ResetProgram:
                 if isinstance(typed, VerificationCode)
                 else VerificationCode.parse(typed, length=length)
             )
-        cards = yield from _card_choices(self.module)
-        chosen = yield _Ask("choose_card", {"cards": cards})
+        chosen: str | None = ""
+        while chosen == "":  # "" asks for the card list again (a card was just inserted)
+            cards = yield from _card_choices(self.module)
+            chosen = yield _Ask("choose_card", {"cards": cards})
         if chosen is None:
             flow.send(FlowCancelled())
         if chosen not in {c.serial for c in cards}:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from kamusm._cli._exit import CommandError, ExitCode, StopWith
 from kamusm._cli._terminal import LineReader
-from kamusm.errors import InputError, KamusmError
+from kamusm.errors import KamusmError
 from kamusm.flows import CardChoice, ChangeStep, ResetStep
 from kamusm.messages import MESSAGES, Language, text
 
@@ -99,7 +99,6 @@ class TerminalResetPrompts:
         self._deadline: float | None = None
         self._introduced = False
         self._announced = False
-        self._rescan = False
 
     def progress(self, step: ResetStep, *, remaining: timedelta | None) -> None:
         self._deadline = None if remaining is None else time.monotonic() + remaining.total_seconds()
@@ -108,9 +107,6 @@ class TerminalResetPrompts:
         _step_note(self.ui, step)
 
     def problem(self, error: KamusmError) -> None:
-        if self._rescan and isinstance(error, InputError):
-            self._rescan = False  # the card list is read again: nothing went wrong
-            return
         self.ui.problem(error.message(self.ui.lang))
 
     def verification_code(self, *, length: int, expired: bool) -> str | None:
@@ -130,8 +126,7 @@ class TerminalResetPrompts:
         if not cards:
             if ui.ask(text("cli.reset.no_card", lang), hidden=False) is None:
                 return None
-            self._rescan = True
-            return ""  # not a card: the flow reads the card list again
+            return ""  # the flow reads the card list again
         ui.say(text("cli.reset.cards", lang), style="bold")
         for number, card in enumerate(cards, 1):
             state = text(f"cli.pin.{card.pin_status.summary}", lang)
