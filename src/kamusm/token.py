@@ -251,23 +251,22 @@ _UNMAPPED_CODE = re.compile(r"0x[0-9a-fA-F]+")
 
 
 def _translate(
-    exc: pe.PKCS11Error, *, step: str = "read", status: PinStatus | None = None
+    exc: pe.PKCS11Error, *, step: _Step = _Step.READ, status: PinStatus | None = None
 ) -> TokenError:
     """The kamusm error for a python-pkcs11 exception: the one place where they are mapped.
 
-    ``step`` says what was being done (``read``, ``user_login``, ``set_pin``, ``so_login``,
-    ``init_pin``): a wrong PIN at the SO login is a failed unblock, not a wrong user PIN.
+    ``step`` says what was being done (reading, user login, C_SetPIN, SO login, C_InitPIN):
+    a wrong PIN at the SO login is a failed unblock, not a wrong user PIN.
     ``status`` is the PIN state re-read after the attempt, carried by
     :class:`~kamusm.errors.PinIncorrectError`. The caller raises the result ``from exc``.
     """
-    kind = _Step(step)
     name, target = PKCS11_ERRORS.get(type(exc), PKCS11_ERRORS[pe.PKCS11Error])
-    target = _STEP_ERRORS[kind].get(type(exc), target)
+    target = _STEP_ERRORS[step].get(type(exc), target)
     if type(exc) is pe.PKCS11Error:
         # python-pkcs11 raises the base class for codes it has no class for.
         found = _UNMAPPED_CODE.search(str(exc))
         name = f"CKR_{found.group(0)}" if found else name
-    logger.debug("PKCS#11 error %s at step %s", name, kind.value)
+    logger.debug("PKCS#11 error %s at step %s", name, step.value)
     if issubclass(target, PinIncorrectError):
         return target(status=status, code=name)
     return target(code=name)
@@ -853,7 +852,7 @@ class Token:
                     status = self._read().pin_status
             if status is not None and isinstance(exc, pe.PinIncorrect):
                 logger.info("Wrong PIN for token %s; PIN state now %s", self.serial, status.summary)
-            raise _translate(exc, step=step.value, status=status) from exc
+            raise _translate(exc, step=step, status=status) from exc
         try:
             yield
         finally:
@@ -958,7 +957,7 @@ class Token:
                 try:
                     session.set_pin(current, new.reveal())
                 except pe.PKCS11Error as exc:
-                    raise _translate(exc, step=_Step.SET_PIN.value) from exc
+                    raise _translate(exc, step=_Step.SET_PIN) from exc
         logger.info("PIN of token %s changed", self.serial)
 
     async def achange_pin(self, old: Pin, new: Pin, *, acknowledge_final_try: bool = False) -> None:
@@ -996,7 +995,7 @@ class Token:
                     try:
                         session.init_pin(new_pin.reveal())
                     except pe.PKCS11Error as exc:
-                        raise _translate(exc, step=_Step.INIT_PIN.value) from exc
+                        raise _translate(exc, step=_Step.INIT_PIN) from exc
         logger.info("PIN of token %s unblocked and set anew", self.serial)
 
     async def aunblock(

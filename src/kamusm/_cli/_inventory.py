@@ -26,7 +26,7 @@ class CardRead:
     A plain class, not attrs: ``kamusm tokens`` pays for every class it builds at start-up.
     """
 
-    __slots__ = ("certificates", "info", "problem", "unreadable")
+    __slots__ = ("_summary", "certificates", "info", "problem", "unreadable")
 
     def __init__(
         self,
@@ -44,9 +44,13 @@ class CardRead:
 
     @property
     def summary(self) -> CardSummary | None:
-        from kamusm.certs import CardSummary  # noqa: PLC0415 (asn1crypto only when reading)
+        """The holder's summary, built once on first use."""
+        if not hasattr(self, "_summary"):
+            from kamusm.certs import CardSummary  # noqa: PLC0415 (asn1crypto only when reading)
 
-        return CardSummary.from_certificates(self.certificates) if self.certificates else None
+            certs = self.certificates
+            self._summary = CardSummary.from_certificates(certs) if certs else None
+        return self._summary
 
     def name(self) -> str:
         """How the card is named in messages: the holder with the masked T.C. Kimlik No when
