@@ -28,6 +28,7 @@ from kamusm.token import ENV_MODULE, PKCS11_ERRORS, Pkcs11Module
 from kamusm.values import PinStatus
 
 translate = token_module._translate
+Step = token_module._Step
 
 
 def pkcs11_exception_classes() -> list[type[pe.PKCS11Error]]:
@@ -48,7 +49,7 @@ def test_every_python_pkcs11_exception_class_is_mapped() -> None:
 def test_every_class_translates_to_a_token_error_with_its_code(
     cls: type[pe.PKCS11Error],
 ) -> None:
-    for step in ("read", "user_login", "set_pin", "so_login", "init_pin"):
+    for step in Step:
         err = translate(cls(), step=step)
         assert isinstance(err, TokenError)
         assert err.code == PKCS11_ERRORS[cls][0]
@@ -80,14 +81,14 @@ def test_removal_busy_and_pin_codes_map_to_their_errors(
 
 def test_the_step_decides_what_a_wrong_pin_means() -> None:
     status = PinStatus(final_try=True, count_low=True)
-    user = translate(pe.PinIncorrect(), step="user_login", status=status)
+    user = translate(pe.PinIncorrect(), step=Step.USER_LOGIN, status=status)
     assert isinstance(user, PinIncorrectError)
     assert user.status == status
     assert "Bir sonraki hatalı girişte PIN kilitlenecektir" in user.message("tr")
-    assert type(translate(pe.PinIncorrect(), step="so_login")) is UnblockFailedError
-    assert type(translate(pe.PinLocked(), step="so_login")) is SoPinLockedError
-    assert type(translate(pe.PinLenRange(), step="user_login")) is PinIncorrectError
-    assert type(translate(pe.PinLenRange(), step="set_pin")) is PinRejectedByTokenError
+    assert type(translate(pe.PinIncorrect(), step=Step.SO_LOGIN)) is UnblockFailedError
+    assert type(translate(pe.PinLocked(), step=Step.SO_LOGIN)) is SoPinLockedError
+    assert type(translate(pe.PinLenRange(), step=Step.USER_LOGIN)) is PinIncorrectError
+    assert type(translate(pe.PinLenRange(), step=Step.SET_PIN)) is PinRejectedByTokenError
 
 
 def test_a_code_python_pkcs11_has_no_class_for_keeps_its_number() -> None:
