@@ -1,7 +1,12 @@
 # Shared by scripts/test and scripts/demo: install what kamusm needs, from nothing.
 # Sourced, not run. Sets VENV and PY.
 
-APT_PACKAGES=(softhsm2 opencryptoki opensc)
+# One package a line, grouped by the part that needs it.
+APT_PACKAGES=(
+  softhsm2      # the default test token
+  opencryptoki  # the token that counts wrong PINs and locks
+  opensc        # pkcs11-tool
+)
 
 kamusm_bootstrap() {
   local root
@@ -15,8 +20,8 @@ kamusm_bootstrap() {
     done
     if [ ${#missing[@]} -gt 0 ]; then
       echo "==> apt-get install ${missing[*]}"
-      apt-get update -qq
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+      apt-get -o DPkg::Lock::Timeout=600 update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     fi
   else
     for p in "${APT_PACKAGES[@]}"; do
