@@ -12,7 +12,7 @@ from collections.abc import Generator
 
 import pytest
 
-pytest_plugins = ["kamusm.testing.pytest_plugin"]
+pytest_plugins = ["kamusm.testing.pytest_plugin", "tests.leak_canary", "pytester"]
 
 
 @pytest.hookimpl(hookwrapper=True)
