@@ -1,26 +1,18 @@
 """Project-wide test settings.
 
-``KAMUSM_NO_SKIPS=1`` (``scripts/test`` sets it when run as root, which CI is) turns every
-skip into a failure: where the test command installs every part, a test that skips would hide
-a missing part instead of testing it.
+- ``kamusm.testing.pytest_plugin``: the fixtures kamusm ships (test tokens, the sandbox).
+- ``tests.leak_canary``: the ``leaks`` fixture (no secret in logs, output, errors).
+- ``tests.ci_guard``: under ``KAMUSM_NO_SKIPS=1`` (``scripts/test`` sets it when run as root,
+  which CI is) every skip is a failure and a run that deselects an opencryptoki test stops:
+  where the test command installs every part, a test that does not run would hide a missing
+  part instead of testing it.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Generator
-
-import pytest
-
-pytest_plugins = ["kamusm.testing.pytest_plugin", "tests.leak_canary", "pytester"]
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, None]:
-    outcome = yield
-    report: pytest.TestReport = outcome.get_result()
-    if report.skipped and os.environ.get("KAMUSM_NO_SKIPS") == "1":
-        report.outcome = "failed"
-        report.longrepr = f"skipped under KAMUSM_NO_SKIPS=1: {report.longrepr!r}"
+pytest_plugins = [
+    "kamusm.testing.pytest_plugin",
+    "tests.leak_canary",
+    "tests.ci_guard",
+    "pytester",
+]

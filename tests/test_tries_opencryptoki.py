@@ -37,7 +37,7 @@ NEW = "582936"
 
 def flags(card: OpencryptokiToken) -> pkcs11.TokenFlag:
     """The token's flags as the card reports them now, read without kamusm's own parsing."""
-    return card.module()._lib.get_token(token_label=card.label).flags
+    return pkcs11.TokenFlag(card.module()._lib.get_token(token_label=card.label).flags)
 
 
 def summary(card: OpencryptokiToken) -> str:
