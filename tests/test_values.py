@@ -194,6 +194,24 @@ def test_authorization_for_another_card_or_expired_spends_nothing() -> None:
     assert not auth.is_spent
 
 
+@pytest.mark.parametrize(
+    "after", [timedelta(0), timedelta(microseconds=1), timedelta(minutes=5), timedelta(days=400)]
+)
+def test_authorization_is_refused_at_and_long_after_its_expiry(after: timedelta) -> None:
+    """Expired from its expiry instant on, however late (not only at that exact instant)."""
+    auth = _issue_authorization("so-secret", card_serial="CARD1", expires_at=T0)
+    assert auth.is_expired(T0 + after)
+    with pytest.raises(errors.AuthorizationExpiredError):
+        auth.spend(card_serial="CARD1", now=T0 + after)
+    assert not auth.is_spent
+
+
+def test_authorization_is_spent_just_before_its_expiry() -> None:
+    auth = _issue_authorization("so-secret", card_serial="CARD1", expires_at=T0)
+    assert not auth.is_expired(T0 - timedelta(microseconds=1))
+    assert auth.spend(card_serial="CARD1", now=T0 - timedelta(microseconds=1)) == "so-secret"
+
+
 def test_authorization_spent_once_under_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     """Two threads spend one authorization, the race made deterministic: the first is held
     inside ``spend`` between its checks and marking it spent (the ``_spend_window`` hook)
