@@ -12,7 +12,8 @@ from collections.abc import Generator
 
 import pytest
 
-pytest_plugins = ["kamusm.testing.pytest_plugin"]
+# The fixtures of kamusm.testing come from its pytest11 entry point (pyproject.toml), as they do
+# in an embedder's suite.
 
 
 @pytest.hookimpl(hookwrapper=True)
