@@ -17,6 +17,10 @@ import pytest
 
 from kamusm.testing.pcsc import socket_path_for
 
+# The fixtures of kamusm.testing come from its pytest11 entry point (pyproject.toml), as in an
+# embedder's suite (tests/test_packaging.py proves that in a fresh environment). Listed here as
+# well for a checkout whose .venv was installed before the entry point existed; the entry point
+# is named after the module, so pytest loads it once either way.
 pytest_plugins = ["kamusm.testing.pytest_plugin"]
 
 # Every PC/SC client of the test run (this process and the commands it starts) talks to the
