@@ -48,12 +48,16 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Final
 
-import attrs
-from smartcard import scard
+from kamusm._extras import require
 
-from kamusm._cardlock import CARD_LOCK
-from kamusm.atr import CardIdentity, identify
-from kamusm.errors import CardBusyError, ReaderServiceError
+require("pcsc", "smartcard")
+
+import attrs  # noqa: E402 (after the extra's check)
+from smartcard import scard  # noqa: E402
+
+from kamusm._cardlock import CARD_LOCK  # noqa: E402
+from kamusm.atr import CardIdentity, identify  # noqa: E402
+from kamusm.errors import CardBusyError, ReaderServiceError  # noqa: E402
 
 __all__ = [
     "CardEvent",
