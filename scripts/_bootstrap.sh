@@ -10,6 +10,14 @@ APT_PACKAGES=(
   opensc           # pkcs11-tool
   chromium         # the docs site test opens the built site in headless Chromium
   chromium-driver  # and drives it with Selenium through this driver (nothing downloaded)
+  # the card readers (kamusm[pcsc]) and their tests: the test's own pcscd, the vpcd virtual
+  # reader, the virtual card vicc, and what pyscard builds from source with
+  pcscd
+  vsmartcard-vpcd
+  vsmartcard-vpicc
+  python3-virtualsmartcard
+  libpcsclite-dev
+  swig
 )
 # What scripts/demo needs of the above (a SoftHSM2 card; Python's venv).
 APT_PACKAGES_DEMO=(python3-venv softhsm2)
