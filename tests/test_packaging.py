@@ -216,7 +216,8 @@ def test_the_fixtures_are_registered_by_entry_point(
 
 
 def _project() -> dict[str, Any]:
-    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    project: dict[str, Any] = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]
+    return project
 
 
 def test_the_readme_stands_alone_on_pypi() -> None:
