@@ -296,6 +296,7 @@ ANSWERS: Final[Mapping[str, Schema]] = {
 
 Auth = Literal["none", "session", "admin"]
 Role = Literal["meta", "holder", "application", "admin"]
+Method = Literal["GET", "POST", "DELETE"]
 
 
 @attrs.frozen(kw_only=True)
@@ -309,7 +310,7 @@ class Endpoint:
     """
 
     name: str
-    method: Literal["GET", "POST", "DELETE"]
+    method: Method
     path: str
     summary: str
     role: Role
@@ -372,41 +373,45 @@ def _certificate_registration() -> Schema:
     )
 
 
+def _ep(name: str, method: Method, path: str, role: Role, summary: str, **kw: Any) -> Endpoint:
+    return Endpoint(name=name, method=method, path=path, role=role, summary=summary, **kw)
+
+
 def _endpoints(*items: Endpoint) -> dict[str, Endpoint]:
     return {e.name: e for e in items}
 
 
 ENDPOINTS: Final[Mapping[str, Endpoint]] = _endpoints(
-    Endpoint(
-        name="openapi",
-        method="GET",
-        path="/openapi.json",
-        summary="This document",
-        role="meta",
+    _ep(
+        "openapi",
+        "GET",
+        "/openapi.json",
+        "meta",
+        "This document",
         in_document=False,
     ),
-    Endpoint(
-        name="health",
-        method="GET",
-        path="/health",
-        summary="Liveness",
-        role="meta",
+    _ep(
+        "health",
+        "GET",
+        "/health",
+        "meta",
+        "Liveness",
         answer="Health",
     ),
-    Endpoint(
-        name="login_methods",
-        method="GET",
-        path="/login-methods",
-        summary="The login methods and whether this deployment offers them",
-        role="holder",
+    _ep(
+        "login_methods",
+        "GET",
+        "/login-methods",
+        "holder",
+        "The login methods and whether this deployment offers them",
         answer="LoginMethods",
     ),
-    Endpoint(
-        name="login_edevlet",
-        method="POST",
-        path="/session/edevlet",
-        summary="Log in through e-Devlet (only the password method is available here)",
-        role="holder",
+    _ep(
+        "login_edevlet",
+        "POST",
+        "/session/edevlet",
+        "holder",
+        "Log in through e-Devlet (only the password method is available here)",
         body=_schema(
             _text("tckn", 11),
             _text("password", 128),
@@ -415,20 +420,20 @@ ENDPOINTS: Final[Mapping[str, Endpoint]] = _endpoints(
         answer="Session",
         errors=(401, 422, 429),
     ),
-    Endpoint(
-        name="captcha",
-        method="POST",
-        path="/session/captcha",
-        summary="A captcha for Şifreli Giriş",
-        role="holder",
+    _ep(
+        "captcha",
+        "POST",
+        "/session/captcha",
+        "holder",
+        "A captcha for Şifreli Giriş",
         answer="Captcha",
     ),
-    Endpoint(
-        name="sifreli_giris",
-        method="POST",
-        path="/session/sifreli-giris",
-        summary="Şifreli Giriş: ID number, captcha and security word; sends an SMS code",
-        role="holder",
+    _ep(
+        "sifreli_giris",
+        "POST",
+        "/session/sifreli-giris",
+        "holder",
+        "Şifreli Giriş: ID number, captcha and security word; sends an SMS code",
         body=_schema(
             _text("id_number", 32),
             _text("captcha_id", 64),
@@ -438,50 +443,50 @@ ENDPOINTS: Final[Mapping[str, Endpoint]] = _endpoints(
         answer="PendingLogin",
         errors=(401, 429),
     ),
-    Endpoint(
-        name="sifreli_giris_confirm",
-        method="POST",
-        path="/session/sifreli-giris/confirm",
-        summary="Şifreli Giriş: the SMS code opens the session",
-        role="holder",
+    _ep(
+        "sifreli_giris_confirm",
+        "POST",
+        "/session/sifreli-giris/confirm",
+        "holder",
+        "Şifreli Giriş: the SMS code opens the session",
         body=_schema(_text("pending_login_id", 64), _text("sms_code", 16)),
         answer="Session",
         errors=(401, 409, 410, 422, 429),
     ),
-    Endpoint(
-        name="session",
-        method="GET",
-        path="/session",
-        summary="The current session",
-        role="holder",
+    _ep(
+        "session",
+        "GET",
+        "/session",
+        "holder",
+        "The current session",
         auth="session",
         answer="SessionInfo",
     ),
-    Endpoint(
-        name="logout",
-        method="DELETE",
-        path="/session",
-        summary="Log out",
-        role="holder",
+    _ep(
+        "logout",
+        "DELETE",
+        "/session",
+        "holder",
+        "Log out",
         auth="session",
         ok=204,
     ),
-    Endpoint(
-        name="certificates",
-        method="GET",
-        path="/certificates",
-        summary="The holder's certificates with status and validity",
-        role="holder",
+    _ep(
+        "certificates",
+        "GET",
+        "/certificates",
+        "holder",
+        "The holder's certificates with status and validity",
         auth="session",
         answer="Certificates",
     ),
     *(
-        Endpoint(
-            name=f"certificate_{action}",
-            method="POST",
-            path=f"/certificates/{{serial_number}}/{action}",
-            summary=summary,
-            role="holder",
+        _ep(
+            f"certificate_{action}",
+            "POST",
+            f"/certificates/{{serial_number}}/{action}",
+            "holder",
+            summary,
             auth="session",
             body=body,
             path_params=(_serial("serial_number"),),
@@ -498,57 +503,57 @@ ENDPOINTS: Final[Mapping[str, Endpoint]] = _endpoints(
             ),
         )
     ),
-    Endpoint(
-        name="pin_reset",
-        method="POST",
-        path="/pin-reset",
-        summary="Issue a verification code for a PIN reset (again: Tekrar Kod Al)",
-        role="holder",
+    _ep(
+        "pin_reset",
+        "POST",
+        "/pin-reset",
+        "holder",
+        "Issue a verification code for a PIN reset (again: Tekrar Kod Al)",
         auth="session",
         body=_schema(Field(name="product", kind="product")),
         ok=201,
         answer="VerificationCodeIssued",
         errors=(409,),
     ),
-    Endpoint(
-        name="initial_pin_reveal",
-        method="POST",
-        path="/cards/{card_serial}/initial-pin/reveal",
-        summary="Show the legacy initial PIN once (Şifreli Giriş session only)",
-        role="holder",
+    _ep(
+        "initial_pin_reveal",
+        "POST",
+        "/cards/{card_serial}/initial-pin/reveal",
+        "holder",
+        "Show the legacy initial PIN once (Şifreli Giriş session only)",
         auth="session",
         path_params=(_serial("card_serial"),),
         answer="InitialPin",
         errors=(403, 404, 409),
     ),
-    Endpoint(
-        name="initial_pin_delete",
-        method="DELETE",
-        path="/cards/{card_serial}/initial-pin",
-        summary="Delete the legacy initial PIN for good (Sil)",
-        role="holder",
+    _ep(
+        "initial_pin_delete",
+        "DELETE",
+        "/cards/{card_serial}/initial-pin",
+        "holder",
+        "Delete the legacy initial PIN for good (Sil)",
         auth="session",
         path_params=(_serial("card_serial"),),
         ok=204,
         errors=(404,),
     ),
-    Endpoint(
-        name="redeem",
-        method="POST",
-        path="/operations",
-        summary="Redeem a verification code for one card of its holder",
-        role="application",
+    _ep(
+        "redeem",
+        "POST",
+        "/operations",
+        "application",
+        "Redeem a verification code for one card of its holder",
         body=_schema(Field(name="verification_code", kind="code"), _serial("card_serial")),
         ok=201,
         answer="Operation",
         errors=(401, 403, 409, 410, 429),
     ),
-    Endpoint(
-        name="challenge",
-        method="POST",
-        path="/operations/challenge",
-        summary="Ask for the confirmation challenge (SMS code or web password)",
-        role="application",
+    _ep(
+        "challenge",
+        "POST",
+        "/operations/challenge",
+        "application",
+        "Ask for the confirmation challenge (SMS code or web password)",
         body=_schema(
             *_CAPABILITY,
             _optional(Field(name="method", kind="choice", options=CHALLENGE_METHODS), "sms"),
@@ -556,22 +561,22 @@ ENDPOINTS: Final[Mapping[str, Endpoint]] = _endpoints(
         answer="Challenge",
         errors=(401, 409, 410, 429),
     ),
-    Endpoint(
-        name="confirm",
-        method="POST",
-        path="/operations/confirm",
-        summary="Answer the challenge; the right answer releases the unblock authorization",
-        role="application",
+    _ep(
+        "confirm",
+        "POST",
+        "/operations/confirm",
+        "application",
+        "Answer the challenge; the right answer releases the unblock authorization",
         body=_schema(*_CAPABILITY, _text("answer", 128)),
         answer="Authorization",
         errors=(401, 409, 410, 422, 429),
     ),
-    Endpoint(
-        name="result",
-        method="POST",
-        path="/operations/result",
-        summary="Report how the card operation ended",
-        role="application",
+    _ep(
+        "result",
+        "POST",
+        "/operations/result",
+        "application",
+        "Report how the card operation ended",
         body=_schema(
             *_CAPABILITY,
             Field(name="success", kind="boolean"),
@@ -580,12 +585,12 @@ ENDPOINTS: Final[Mapping[str, Endpoint]] = _endpoints(
         ok=204,
         errors=(401, 409, 410, 429),
     ),
-    Endpoint(
-        name="admin_holders",
-        method="POST",
-        path="/admin/holders",
-        summary="Register a holder",
-        role="admin",
+    _ep(
+        "admin_holders",
+        "POST",
+        "/admin/holders",
+        "admin",
+        "Register a holder",
         auth="admin",
         body=_schema(
             Field(name="tckn", kind="tckn"),
@@ -599,12 +604,12 @@ ENDPOINTS: Final[Mapping[str, Endpoint]] = _endpoints(
         ok=204,
         errors=(404, 409),
     ),
-    Endpoint(
-        name="admin_cards",
-        method="POST",
-        path="/admin/cards",
-        summary="Register a card with its SO credential and certificates",
-        role="admin",
+    _ep(
+        "admin_cards",
+        "POST",
+        "/admin/cards",
+        "admin",
+        "Register a card with its SO credential and certificates",
         auth="admin",
         body=_schema(
             _serial("serial"),
@@ -625,31 +630,31 @@ ENDPOINTS: Final[Mapping[str, Endpoint]] = _endpoints(
         ok=204,
         errors=(404, 409),
     ),
-    Endpoint(
-        name="admin_outbox",
-        method="GET",
-        path="/admin/outbox",
-        summary="The SMS outbox",
-        role="admin",
+    _ep(
+        "admin_outbox",
+        "GET",
+        "/admin/outbox",
+        "admin",
+        "The SMS outbox",
         auth="admin",
         query=_schema(_optional(_text("phone", 32))),
         answer="Outbox",
     ),
-    Endpoint(
-        name="admin_audit",
-        method="GET",
-        path="/admin/audit",
-        summary="The audit log",
-        role="admin",
+    _ep(
+        "admin_audit",
+        "GET",
+        "/admin/audit",
+        "admin",
+        "The audit log",
         auth="admin",
         answer="Audit",
     ),
-    Endpoint(
-        name="admin_clock",
-        method="POST",
-        path="/admin/clock",
-        summary="Move a manual clock forward (test deployments)",
-        role="admin",
+    _ep(
+        "admin_clock",
+        "POST",
+        "/admin/clock",
+        "admin",
+        "Move a manual clock forward (test deployments)",
         auth="admin",
         body=_schema(
             Field(name="advance_seconds", kind="number", minimum=0, maximum=10 * 365 * 24 * 3600)
