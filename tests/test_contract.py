@@ -57,8 +57,8 @@ def _client_calls() -> Iterator[_Call[Any]]:
     captcha = Captcha(captcha_id="c-1", text="ABC123", expires_at=NOW)
     pending = PendingLogin(pending_login_id="p-1", masked_phone="05*****99", expires_at=NOW)
     yield core.login_methods()
-    for method in EdevletMethod:
-        yield core.login_edevlet(Tckn("10000000146"), "password", method)
+    for edevlet in EdevletMethod:
+        yield core.login_edevlet(Tckn("10000000146"), "password", edevlet)
     yield core.captcha()
     yield core.login_sifreli_giris(Tckn("10000000146"), captcha, "ABC123", "kelime")
     yield core.confirm_login_sms(pending, SmsCode("123456"))
@@ -161,13 +161,16 @@ def _sandbox_error_codes() -> set[tuple[int | None, str]]:
                 if isinstance(code, ast.Name):
                     continue  # a code from a table: the table is scanned below
                 assert isinstance(code, ast.Constant), f"{source.name}: a code not written out"
-                found.add((status.value if isinstance(status, ast.Constant) else None, code.value))
+                assert isinstance(code.value, str)
+                number = status.value if isinstance(status, ast.Constant) else None
+                assert number is None or isinstance(number, int)
+                found.add((number, code.value))
             if isinstance(node, ast.Dict) and all(
                 isinstance(k, ast.Constant) and isinstance(k.value, int) for k in node.keys
             ):
                 for key, value in zip(node.keys, node.values, strict=True):
                     if isinstance(value, ast.Constant) and isinstance(value.value, str):
-                        assert isinstance(key, ast.Constant)
+                        assert isinstance(key, ast.Constant) and isinstance(key.value, int)
                         found.add((key.value, value.value))
     return found
 
