@@ -368,6 +368,17 @@ def doctor(
     )
 
 
+@cli.command(help="cli.help.readers", short_help="cli.short.readers", add_help_option=False)
+@_common
+@_opt("--json", "as_json", is_flag=True, help="cli.help.opt.json")
+@click.pass_context
+def readers(ctx: click.Context, as_json: bool) -> int:
+    from kamusm._cli._readers import readers_command  # noqa: PLC0415
+
+    settings = _settings(ctx)
+    return run_guarded(lambda: readers_command(settings, as_json=as_json), settings)
+
+
 @cli.command(help="cli.help.demo", short_help="cli.short.demo", add_help_option=False)
 @_common
 @click.pass_context
@@ -391,9 +402,10 @@ def demo(ctx: click.Context) -> int:
 @_opt("--serial", help="cli.help.opt.serial")
 @_opt("--label", help="cli.help.opt.label")
 @_opt("--pin-stdin", is_flag=True, help="cli.help.opt.pin_stdin")
+@_opt("--wait", "wait", type=click.IntRange(min=0), default=120, help="cli.help.opt.wait")
 @click.pass_context
 def change_pin_command(
-    ctx: click.Context, serial: str | None, label: str | None, pin_stdin: bool
+    ctx: click.Context, serial: str | None, label: str | None, pin_stdin: bool, wait: int
 ) -> int:
     settings = _settings(ctx)
 
@@ -408,7 +420,12 @@ def change_pin_command(
 
         if not pin_stdin and not is_terminal(sys.stdin):
             raise CommandError("cli.needs_terminal.pin_stdin", ExitCode.USAGE)
-        token = open_module(settings).token(serial=serial, label=label)
+        from kamusm._cli._readers import wait_for_card  # noqa: PLC0415
+
+        module = open_module(settings)
+        if not pin_stdin:  # a person at the terminal may still insert the card
+            wait_for_card(module, settings.lang, timeout=wait, serial=serial, label=label)
+        token = module.token(serial=serial, label=label)
         ui = Ui(settings.lang)
         prompts = StdinChangePrompts() if pin_stdin else TerminalChangePrompts(ui)
         if not pin_stdin:
@@ -442,9 +459,16 @@ def change_pin_command(
     default="sms",
     help="cli.help.opt.method",
 )
+@_opt("--wait", "wait", type=click.IntRange(min=0), default=120, help="cli.help.opt.wait")
 @click.pass_context
 def reset_pin_command(
-    ctx: click.Context, portal: str | None, ca_bundle: str | None, product: str, method: str
+    ctx: click.Context,
+    *,
+    portal: str | None,
+    ca_bundle: str | None,
+    product: str,
+    method: str,
+    wait: int,
 ) -> int:
     settings = _settings(ctx)
 
@@ -456,7 +480,10 @@ def reset_pin_command(
         if not is_terminal(sys.stdin):
             raise CommandError("cli.needs_terminal", ExitCode.USAGE)
         with _portal_client(portal, ca_bundle) as client:
+            from kamusm._cli._readers import wait_for_card  # noqa: PLC0415
+
             module = open_module(settings)
+            wait_for_card(module, settings.lang, timeout=wait)
             ui = Ui(settings.lang)
             result = reset_pin(
                 module,

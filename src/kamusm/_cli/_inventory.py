@@ -169,16 +169,29 @@ def token_json(card: CardRead, lang: Language) -> dict[str, Any]:
 def tokens_command(settings: Settings, *, as_json: bool) -> int:
     """``kamusm tokens``: every card, its PIN state and its holder."""
     lang = settings.lang
-    cards = read_cards(open_module(settings))
+    module = open_module(settings)
+    cards = read_cards(module)
+    # The reader of each card, where the module names it in the slot description (extra pcsc).
+    from kamusm._cli._readers import readers_for_cards  # noqa: PLC0415
+
+    readers = readers_for_cards(module.path, [card.info.slot_description for card in cards])
     if as_json:
-        write_json([token_json(card, lang) for card in cards])
+        write_json(
+            [
+                {**token_json(card, lang), "reader": reader}
+                for card, reader in zip(cards, readers, strict=True)
+            ]
+        )
         return ExitCode.OK
     if not cards:
         sys.stdout.write(text("cli.tokens.none", lang) + "\n")
         return ExitCode.OK
-    headers = [text(f"cli.col.{c}", lang) for c in ("serial", "label", "pin", "holder", "products")]
+    columns = ["serial", "label", "pin", "holder", "products"]
+    if any(readers):
+        columns.append("reader")
+    headers = [text(f"cli.col.{c}", lang) for c in columns]
     rows = []
-    for card in cards:
+    for card, reader in zip(cards, readers, strict=True):
         summary = card.summary
         holder = holder_text(summary) if card.problem is None else card.problem.message(lang)
         rows.append(
@@ -188,6 +201,7 @@ def tokens_command(settings: Settings, *, as_json: bool) -> int:
                 pin_state(card.info.pin_status, lang),
                 holder,
                 products_text(summary, lang),
+                *([reader or "-"] if any(readers) else []),
             ]
         )
     sys.stdout.write(format_table(headers, rows) + "\n")
