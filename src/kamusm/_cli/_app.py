@@ -402,7 +402,7 @@ def demo(ctx: click.Context) -> int:
 @_opt("--serial", help="cli.help.opt.serial")
 @_opt("--label", help="cli.help.opt.label")
 @_opt("--pin-stdin", is_flag=True, help="cli.help.opt.pin_stdin")
-@_opt("--wait", "wait", type=click.IntRange(min=0), default=120, help="cli.help.opt.wait")
+@_opt("--wait", "wait", type=int, default=120, help="cli.help.opt.wait")
 @click.pass_context
 def change_pin_command(
     ctx: click.Context, serial: str | None, label: str | None, pin_stdin: bool, wait: int
@@ -424,7 +424,7 @@ def change_pin_command(
 
         module = open_module(settings)
         if not pin_stdin:  # a person at the terminal may still insert the card
-            wait_for_card(module, settings.lang, timeout=wait, serial=serial, label=label)
+            wait_for_card(module, settings.lang, timeout=max(0, wait), serial=serial, label=label)
         token = module.token(serial=serial, label=label)
         ui = Ui(settings.lang)
         prompts = StdinChangePrompts() if pin_stdin else TerminalChangePrompts(ui)
@@ -459,7 +459,7 @@ def change_pin_command(
     default="sms",
     help="cli.help.opt.method",
 )
-@_opt("--wait", "wait", type=click.IntRange(min=0), default=120, help="cli.help.opt.wait")
+@_opt("--wait", "wait", type=int, default=120, help="cli.help.opt.wait")
 @click.pass_context
 def reset_pin_command(
     ctx: click.Context,
@@ -483,7 +483,7 @@ def reset_pin_command(
             from kamusm._cli._readers import wait_for_card  # noqa: PLC0415
 
             module = open_module(settings)
-            wait_for_card(module, settings.lang, timeout=wait)
+            wait_for_card(module, settings.lang, timeout=max(0, wait))
             ui = Ui(settings.lang)
             result = reset_pin(
                 module,
