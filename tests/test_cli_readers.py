@@ -63,7 +63,7 @@ def checks(result: subprocess.CompletedProcess[str]) -> dict[str, dict[str, Any]
 def test_readers_lists_the_virtual_reader_and_its_akis_card(virtual_card: VirtualCard) -> None:
     result = kamusm("readers", "--json")
     assert result.returncode == 0, result.stderr
-    reader = next(r for r in json.loads(result.stdout) if r["name"] == VIRTUAL_READER)
+    reader = next(r for r in json.loads(result.stdout)["readers"] if r["name"] == VIRTUAL_READER)
     assert reader["card_present"] and reader["atr"] == AKIS_TEST_ATR
     assert reader["akis"] and reader["family"] == "akis_uekae" and reader["known_atr"]
     assert not reader["busy"]
@@ -76,7 +76,7 @@ def test_readers_shows_a_card_held_by_another_program_with_the_advice(
     pcsc_service: VirtualReaderService, virtual_card: VirtualCard
 ) -> None:
     with pcsc_service.hold_exclusive() as holder:
-        data = json.loads(kamusm("readers", "--json").stdout)
+        data = json.loads(kamusm("readers", "--json").stdout)["readers"]
         table = kamusm("readers", "--lang", "en")
     reader = next(r for r in data if r["name"] == VIRTUAL_READER)
     assert reader["busy"]

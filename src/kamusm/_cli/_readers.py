@@ -93,7 +93,7 @@ def readers_command(settings: Settings, *, as_json: bool) -> int:
         raise CommandError("cli.readers.no_extra", ExitCode.SETUP)
     readers = probe_readers()
     if as_json:
-        write_json([reader_json(r, lang) for r in readers])
+        write_json({"readers": [reader_json(r, lang) for r in readers]})
         return ExitCode.OK
     if not readers:
         sys.stdout.write(text("cli.readers.none", lang) + "\n")
