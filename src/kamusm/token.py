@@ -815,7 +815,9 @@ class Pkcs11Module:
             "hardware_version": _version(slot.hardware_version),
             "firmware_version": _version(slot.firmware_version),
             "token": None,
+            "token_error": None,
             "mechanisms": [],
+            "mechanisms_error": None,
         }
         try:
             raw = self._cryptoki.token_info(slot.slot_id)

@@ -205,18 +205,25 @@ def _reader_check(reader: Reader, lang: Language, *, hardware: bool) -> Check:
 # ---- tokens: the reader of each card ------------------------------------------------------
 
 
-def readers_for_cards(module_path: str, descriptions: Sequence[str]) -> list[str | None]:
+def readers_for_cards(
+    module_path: str, descriptions: Sequence[str], *, readers: Sequence[Reader] | None = None
+) -> list[str | None]:
     """For each slot description, the name of the reader it matches, or ``None`` (a software
-    token, no extra, no service, no match or several). A software token (SoftHSM2,
-    opencryptoki) has no reader: no reader is asked then, which keeps ``kamusm tokens`` fast."""
-    if _software_module(module_path) or not pcsc_installed() or not any(descriptions):
-        return [None] * len(descriptions)
+    token when no readers are given, no extra, no service, no match or several). A software
+    token (SoftHSM2, opencryptoki) has no reader: no reader is asked then, which keeps
+    ``kamusm tokens`` fast."""
+    nothing: list[str | None] = [None] * len(descriptions)
+    if not any(descriptions) or not pcsc_installed():
+        return nothing
+    if readers is None:
+        if _software_module(module_path):
+            return nothing
+        try:
+            readers = probe_readers()
+        except ReaderServiceError:
+            return nothing
     from kamusm.pcsc import match_reader  # noqa: PLC0415
 
-    try:
-        readers = probe_readers()
-    except ReaderServiceError:
-        return [None] * len(descriptions)
     found = [match_reader(d, readers) for d in descriptions]
     return [None if r is None else r.name for r in found]
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from kamusm._cli._common import Settings
 from kamusm._cli._readers import pcsc_installed, probe_readers, reader_json
+from kamusm._cli._texts import text
 from kamusm.errors import KamusmError, ReaderServiceError
 
 
@@ -42,8 +43,10 @@ def doctor_report(settings: Settings, *, now: datetime) -> dict[str, Any]:
             "python": platform.python_version(),
         },
         "module": None,
+        "module_error": None,
         "cards": [],
-        "readers": None,
+        "readers": [],
+        "readers_error": None,
     }
     readers = None
     if pcsc_installed():
@@ -51,9 +54,9 @@ def doctor_report(settings: Settings, *, now: datetime) -> dict[str, Any]:
             readers = probe_readers()
             report["readers"] = [reader_json(r, lang) for r in readers]
         except ReaderServiceError as err:
-            report["readers"] = {"error": err.message(lang)}
+            report["readers_error"] = err.message(lang)
     else:
-        report["readers"] = {"error": "kamusm[pcsc] not installed"}
+        report["readers_error"] = text("cli.readers.no_extra", lang)
     try:
         from kamusm._cli._inventory import open_module, read_cards  # noqa: PLC0415
 
@@ -61,20 +64,21 @@ def doctor_report(settings: Settings, *, now: datetime) -> dict[str, Any]:
         report["module"] = module.report()
         cards = read_cards(module)
     except KamusmError as err:
-        report["module"] = report["module"] or {"error": err.message(lang)}
+        report["module_error"] = err.message(lang)
         return report
-    if readers is not None:
-        from kamusm.pcsc import match_reader  # noqa: PLC0415
+    from kamusm._cli._readers import readers_for_cards  # noqa: PLC0415
 
-        for slot in report["module"]["slots"]:
-            found = match_reader(slot["description"], readers)
-            slot["reader"] = None if found is None else found.name
+    slots = report["module"]["slots"]
+    names = (
+        readers_for_cards(module.path, [s["description"] for s in slots], readers=readers)
+        if readers is not None
+        else [None] * len(slots)
+    )
+    for slot, name in zip(slots, names, strict=True):
+        slot["reader"] = name
     for card in cards:
         info = card.info
-        reader = None
-        if readers is not None:
-            found = match_reader(info.slot_description, readers)
-            reader = None if found is None else found.name
+        reader = next((s["reader"] for s in slots if s["slot_id"] == info.slot_id), None)
         report["cards"].append(
             {
                 "slot_id": info.slot_id,
