@@ -168,8 +168,8 @@ class _Unnamed(CardRead):
 
     __slots__ = ()
 
-    def name(self) -> str:
-        return self.info.describe()
+    def name(self, lang: Language) -> str:
+        return text("cli.card", lang, label=self.info.label, serial=self.info.serial)
 
 
 def _busy_check(card: CardRead, lang: Language) -> Check:
