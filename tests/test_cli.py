@@ -265,7 +265,13 @@ def test_every_json_answer_has_its_schema_version_and_its_documented_fields(
         assert result.returncode == 0, result.stderr
         body = json.loads(result.stdout)
         assert next(iter(body)) == "schema_version" and body["schema_version"] == 1
-        assert json_paths(body) == documented_fields(command), command
+        found, documented = json_paths(body), documented_fields(command)
+        # A documented list that is empty in this answer (``readers[]`` without a reader
+        # service) shows as its bare name; the fields of its elements cannot appear.
+        empty = {d for d in documented if d.endswith("[]") and d[:-2] in found}
+        found = (found - {e[:-2] for e in empty}) | empty
+        documented = {d for d in documented if not any(d.startswith(e + ".") for e in empty)}
+        assert found == documented, command
 
 
 # ---- doctor ---------------------------------------------------------------------------------

@@ -106,10 +106,14 @@ def doctor_command(
         now=SystemClock().now(),
         serial=serial,
         label=label,
+        personal=not as_json,  # the JSON report is for a help desk: no holder's name in it
     )
     problems = sum(1 for c in checks if c.status in ("warn", "fail"))
     if as_json:
-        write_json({"ok": problems == 0, "checks": [c.as_json() for c in checks]})
+        from kamusm._cli._report import doctor_report  # noqa: PLC0415
+
+        report = doctor_report(settings, now=SystemClock().now())
+        write_json({"ok": problems == 0, "checks": [c.as_json() for c in checks], "report": report})
     else:
         console = make_console()
         console.print(text("cli.doctor.title", lang), style="bold")
