@@ -251,9 +251,9 @@ def test_happy_path_steps_and_secrets_dropped() -> None:
             assert flow.authorization is not None
             assert flow.new_pin == Pin("482915")
     assert steps == [
-        ResetStep.ENTER_CODE,
+        ResetStep.ENTER_CODE_AND_CHOOSE_CARD,
         ResetStep.REDEEM_CODE,
-        ResetStep.CHOOSE_CARD,
+        ResetStep.CHECK_CARD,
         ResetStep.ENTER_NEW_PIN,
         ResetStep.REQUEST_CHALLENGE,
         ResetStep.ENTER_CONFIRMATION,
@@ -276,7 +276,7 @@ def test_code_expired_before_redemption_then_new_code_leads_on() -> None:
     with pytest.raises(errors.FlowCodeExpiredError):
         flow.send(CodeRedeemed(Operation()))
     assert state_of(flow) is ResetState.EXPIRED
-    assert flow.step is ResetStep.ENTER_NEW_CODE
+    assert flow.step is ResetStep.ENTER_NEW_CODE_AND_CHOOSE_CARD
     with pytest.raises(errors.IllegalTransitionError):
         flow.send(CardChosen(card()))
     flow.send(CodeEntered(code(clock), SERIAL))  # "Tekrar Kod Al"
@@ -508,15 +508,15 @@ def change_flow_in(state: ChangeState) -> PinChangeFlow:
 _C = ChangeState
 #: The change's moves, written here, not read from ``CHANGE_TRANSITIONS``: the state is read
 #: first (a final try needs an acknowledgement), the PINs typed, C_SetPIN, a login with the new
-#: PIN; a refused C_SetPIN (a wrong old PIN) asks for the PINs again; cancelling is possible
-#: until the PIN is changed.
+#: PIN; cancelling is possible until the PIN is changed. An error at C_SetPIN fails the change
+#: (a removed card), except where the exits below send it back.
 EXPECTED_CHANGE: dict[ChangeState, dict[type[Event], ChangeState]] = {
     _C.START: {StatusRead: _C.READY, FlowCancelled: _C.CANCELLED, ErrorOccurred: _C.FAILED},
     _C.NEEDS_ACKNOWLEDGEMENT: {FinalTryAcknowledged: _C.READY, FlowCancelled: _C.CANCELLED},
     _C.READY: {PinsEntered: _C.PINS_CHOSEN, FlowCancelled: _C.CANCELLED},
     _C.PINS_CHOSEN: {
         PinChanged: _C.CHANGED,
-        ErrorOccurred: _C.READY,
+        ErrorOccurred: _C.FAILED,
         FlowCancelled: _C.CANCELLED,
     },
     _C.CHANGED: {NewPinVerified: _C.DONE, ErrorOccurred: _C.FAILED},
@@ -526,6 +526,19 @@ EXPECTED_CHANGE: dict[ChangeState, dict[type[Event], ChangeState]] = {
 def test_the_change_table_is_the_expected_one() -> None:
     actual = {state: dict(moves) for state, moves in CHANGE_TRANSITIONS.items() if moves}
     assert actual == EXPECTED_CHANGE
+
+
+def test_a_wrong_old_pin_asks_again_and_a_locked_one_ends_the_change() -> None:
+    """The exits of an error at C_SetPIN: a wrong old PIN back to PIN entry, or to the
+    acknowledgement when it left the final try; a PIN that locked ends the change."""
+    from kamusm.flows import CHANGE_MOVES, FlowExit
+
+    exits = dict(CHANGE_MOVES[_C.PINS_CHOSEN][ErrorOccurred].exits)
+    assert exits == {
+        FlowExit.WRONG_OLD_PIN: _C.READY,
+        FlowExit.FINAL_TRY: _C.NEEDS_ACKNOWLEDGEMENT,
+        FlowExit.LOCKED: _C.FAILED,
+    }
 
 
 @pytest.mark.parametrize(

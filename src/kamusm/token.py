@@ -58,7 +58,6 @@ import re
 import struct
 import sys
 import sysconfig
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar, cast
 
@@ -67,6 +66,7 @@ import pkcs11
 import pkcs11.exceptions as pe
 from pkcs11 import Attribute, ObjectClass, TokenFlag
 
+from kamusm._cardlock import CARD_LOCK
 from kamusm.errors import (
     AmbiguousTokenError,
     PinIncorrectError,
@@ -114,8 +114,9 @@ _T = TypeVar("_T")
 
 # One lock for every PKCS#11 call in the process: python-pkcs11 and the modules it loads are not
 # thread-safe (unlocked threads destroyed a SoftHSM token here). Re-entrant, so an operation can
-# hold it across its status read, login and PIN call.
-_LOCK: Final = threading.RLock()
+# hold it across its status read, login and PIN call. The reader probe (kamusm.pcsc) takes the
+# same lock, so it never runs while a PKCS#11 call does.
+_LOCK: Final = CARD_LOCK
 
 
 # ---- the one translation point ------------------------------------------------------------
@@ -380,6 +381,20 @@ def _raise_rv(rv: int) -> None:
         raise _RV_EXCEPTIONS.get(rv, pe.PKCS11Error)(f"Unmapped error code {hex(rv)}")
 
 
+def _version(value: Any) -> str:
+    """``(2, 40)`` -> ``"2.40"``."""
+    try:
+        major, minor = value
+    except (TypeError, ValueError):
+        return str(value)
+    return f"{major}.{minor}"
+
+
+def _slot_description(slot: Any) -> str:
+    """The slot's description as python-pkcs11 read it (``C_GetSlotInfo``), trimmed."""
+    return str(getattr(slot, "slot_description", "") or "").strip(" \x00")
+
+
 def _text(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace").rstrip(" \x00")
 
@@ -608,9 +623,14 @@ class TokenInfo:
     max_pin_length: int
     pin_status: PinStatus
     slot_id: int
+    #: The slot's description (``C_GetSlotInfo``): for a smart-card driver, usually the name
+    #: of the reader, which is how :mod:`kamusm.pcsc` matches a card to its reader.
+    slot_description: str = ""
 
     @classmethod
-    def _from_cryptoki(cls, raw: _CkTokenInfo, slot_id: int) -> TokenInfo:
+    def _from_cryptoki(
+        cls, raw: _CkTokenInfo, slot_id: int, slot_description: str = ""
+    ) -> TokenInfo:
         return cls(
             label=_text(raw.label),
             serial=_text(raw.serialNumber),
@@ -620,6 +640,7 @@ class TokenInfo:
             max_pin_length=int(raw.ulMaxPinLen),
             pin_status=_pin_status(int(raw.flags)),
             slot_id=slot_id,
+            slot_description=slot_description,
         )
 
     def describe(self) -> str:
@@ -726,7 +747,9 @@ class Pkcs11Module:
                 except pe.PKCS11Error as exc:
                     raise _translate(exc) from exc
                 if raw.flags & _TOKEN_INITIALIZED:
-                    found.append(TokenInfo._from_cryptoki(raw, int(slot.slot_id)))
+                    found.append(
+                        TokenInfo._from_cryptoki(raw, int(slot.slot_id), _slot_description(slot))
+                    )
         return found
 
     async def atokens(self) -> list[TokenInfo]:
@@ -757,6 +780,69 @@ class Pkcs11Module:
 
     def __repr__(self) -> str:
         return f"Pkcs11Module({self.path!r})"
+
+    def report(self) -> dict[str, Any]:
+        """What the module says about itself and every slot, for a help-desk report: its
+        path, description, versions and architecture; per slot its description, flags and
+        mechanisms, and the token's information and flags. Plain data (JSON-ready). Reads no
+        object, logs in nowhere, spends no PIN try; nothing in it is secret."""
+        machines = _binary_machines(self.path)
+        with _LOCK:
+            lib = self._lib
+            found: dict[str, Any] = {
+                "path": self.path,
+                "description": str(lib.library_description),
+                "manufacturer": str(lib.manufacturer_id),
+                "cryptoki_version": _version(lib.cryptoki_version),
+                "library_version": _version(lib.library_version),
+                "architectures": None if machines is None else sorted(machines),
+                "host_architecture": _host_machine(),
+            }
+            try:
+                slots = lib.get_slots(token_present=False)
+            except pe.PKCS11Error as exc:
+                raise _translate(exc) from exc
+            found["slots"] = [self._slot_report(slot) for slot in slots]
+        return found
+
+    def _slot_report(self, slot: Any) -> dict[str, Any]:
+        flags = int(slot.flags)
+        entry: dict[str, Any] = {
+            "slot_id": int(slot.slot_id),
+            "description": _slot_description(slot),
+            "manufacturer": str(slot.manufacturer_id).strip(),
+            "flags": [f.name for f in pkcs11.SlotFlag if f.value and flags & f.value],
+            "hardware_version": _version(slot.hardware_version),
+            "firmware_version": _version(slot.firmware_version),
+            "token": None,
+            "token_error": None,
+            "mechanisms": [],
+            "mechanisms_error": None,
+        }
+        try:
+            raw = self._cryptoki.token_info(slot.slot_id)
+        except pe.PKCS11Error as exc:
+            entry["token_error"] = PKCS11_ERRORS.get(type(exc), ("PKCS11_ERROR",))[0]
+            return entry
+        token_flags = int(raw.flags)
+        entry["token"] = {
+            "label": _text(raw.label),
+            "serial": _text(raw.serialNumber),
+            "manufacturer": _text(raw.manufacturerID),
+            "model": _text(raw.model),
+            "flags": [f.name for f in TokenFlag if f.value and token_flags & f.value],
+            "min_pin_length": int(raw.ulMinPinLen),
+            "max_pin_length": int(raw.ulMaxPinLen),
+            "hardware_version": f"{raw.hardwareVersion.major}.{raw.hardwareVersion.minor}",
+            "firmware_version": f"{raw.firmwareVersion.major}.{raw.firmwareVersion.minor}",
+        }
+        try:
+            entry["mechanisms"] = sorted(
+                getattr(m, "name", None) or f"0x{int(m):08X}" for m in slot.get_mechanisms()
+            )
+        except pe.PKCS11Error as exc:
+            entry["mechanisms_error"] = PKCS11_ERRORS.get(type(exc), ("PKCS11_ERROR",))[0]
+        return entry
 
 
 class Token:
@@ -804,7 +890,7 @@ class Token:
                 raw = self._module._cryptoki.token_info(self.slot_id)
             except pe.PKCS11Error as exc:
                 raise _translate(exc) from exc
-        info = TokenInfo._from_cryptoki(raw, self.slot_id)
+        info = TokenInfo._from_cryptoki(raw, self.slot_id, self._info.slot_description)
         if info.serial != self.serial or not raw.flags & _TOKEN_INITIALIZED:
             logger.info("Token %s is no longer in slot %s", self.serial, self.slot_id)
             raise TokenRemovedError(code="CKR_TOKEN_NOT_PRESENT")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 
+from kamusm._cli._texts import text
 from kamusm.errors import (
     AuthorizationError,
     AuthorizationExpiredError,
@@ -32,7 +33,7 @@ from kamusm.errors import (
     TooManyAttemptsError,
     VerificationCodeExpiredError,
 )
-from kamusm.messages import Language, text
+from kamusm.messages import Language
 
 
 class ExitCode(enum.IntEnum):
@@ -96,7 +97,7 @@ def exit_code_for(error: KamusmError) -> ExitCode:
 
 class CommandError(Exception):
     """A failure the command itself detects (no terminal, no portal address, ...): a message
-    key from :mod:`kamusm.messages` with its fields (never secrets), and an exit code."""
+    key from :mod:`kamusm._cli._texts` with its fields (never secrets), and an exit code."""
 
     def __init__(self, key: str, code: ExitCode, **fields: object) -> None:
         self.key = key
@@ -110,8 +111,9 @@ class CommandError(Exception):
 
 class StopWith(Exception):  # noqa: N818 (not an error of its own: it carries one)
     """Ends the command with a library error that a flow would otherwise answer by asking
-    again (a script's prompts have nobody to ask)."""
+    again (a script's prompts have nobody to ask), with that error's exit code or ``code``."""
 
-    def __init__(self, error: KamusmError) -> None:
+    def __init__(self, error: KamusmError, code: ExitCode | None = None) -> None:
         self.error = error
+        self.code = code
         super().__init__(str(error))
