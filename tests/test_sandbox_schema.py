@@ -67,10 +67,8 @@ def test_the_served_document_is_the_tested_one(sb: RunningSandbox) -> None:
 @schema.parametrize()
 @settings(
     max_examples=25,
-    derandomize=True,
     deadline=None,
-    # The same examples every run: a generated case that trips the harness (a negative case
-    # whose missing header the fixture adds back) must not come and go between runs.
+    # The same examples every run (see the module docstring).
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
