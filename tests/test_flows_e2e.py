@@ -601,14 +601,11 @@ def test_on_stdout(leaks):
     print("PIN:", SECRET)
     sys.stdout.flush()
 
-class Carrier:
-    content = ("{\\"pin\\": \\"" + SECRET + "\\"}").encode()
-
 def test_deep_in_a_cause_chain(leaks):
     leaks.add(SECRET)
     logging.getLogger("kamusm").debug("something")
     inner = ValueError("wrapped")
-    inner.request = Carrier()
+    inner.detail = {"pin": SECRET}
     try:
         try:
             raise inner
@@ -628,8 +625,8 @@ def test_skipped(leaks):
 
 def test_the_canary_fixture_catches_each_planted_leak(pytester: pytest.Pytester) -> None:
     """The ``leaks`` fixture itself, run on planted leaks: a log record, stderr written at the
-    file-descriptor level, stdout, a secret deep in an exception's cause chain (in an HTTP
-    body an attribute holds) each fail their test; a clean test passes and a skip stays a
+    file-descriptor level, stdout, a secret deep in an exception's cause chain (in an
+    attribute of its innermost link) each fail their test; a clean test passes and a skip stays a
     skip."""
     pytester.makeconftest('pytest_plugins = ["tests.leak_canary"]')
     pytester.makepyfile(test_planted=_PLANTED)
