@@ -56,3 +56,23 @@ def test_a_right_password_below_the_limit_still_opens_a_session(sb: RunningSandb
     for n in range(ALLOWED - 1):
         assert login(sb, f"wrong-{n}").status_code == 401
     assert login(sb, HOLDER.password).status_code == 200
+
+
+def test_the_wait_counts_from_the_oldest_failure_in_the_window(sb: RunningSandbox) -> None:
+    """Failures spread over time: the Retry-After is the time until the oldest one leaves the
+    window (not the newest), down to the last second, and then one guess is allowed again."""
+    assert login(sb, "wrong-0").status_code == 401
+    sb.advance(10)
+    assert login(sb, "wrong-1").status_code == 401
+    sb.advance(10)
+    for n in range(2, ALLOWED):
+        assert login(sb, f"wrong-{n}").status_code == 401
+    limited = login(sb, HOLDER.password)
+    assert limited.status_code == 429
+    assert int(limited.headers["Retry-After"]) == WINDOW - 20  # from the first failure
+    sb.advance(WINDOW - 20 - 0.5)
+    almost = login(sb, HOLDER.password)
+    assert almost.status_code == 429
+    assert int(almost.headers["Retry-After"]) == 1  # half a second left: one, not zero or two
+    sb.advance(0.5)
+    assert login(sb, HOLDER.password).status_code == 200  # the first failure left the window
