@@ -352,8 +352,11 @@ def test_change_pin_and_reset_pin_are_not_dumpable_while_they_ask(
         peer.stdin.close()
         peer.wait(timeout=TIMEOUT)
     for args, question in (
-        (["change-pin", "--module", card.module_path, "--serial", card.serial], "Mevcut PIN"),
-        (reset_args(sandbox, card), "Doğrulama Kodu"),
+        (
+            ["change-pin", "--module", card.module_path, "--serial", card.serial],
+            "Mevcut PIN Kodu: ",
+        ),
+        (reset_args(sandbox, card), "Doğrulama Kodu \\(15 hane\\): "),
     ):
         term = Session(args, env=env_for(card), prefix=NO_CAPABILITIES)
         term.expect(question)
@@ -385,6 +388,33 @@ def test_change_pin_with_several_cards_shows_the_card_picker(
     assert term.finish() == 0
     assert pin_verifies(card, NEW) and pin_verifies(other, OLD)
     assert_no_secret(term.transcript, OLD, NEW, card.so_pin)
+
+
+def test_holder_chooses_the_card_by_name_in_change_pin_and_reset_pin(
+    sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken
+) -> None:
+    """Cards of two holders in the store: --holder with part of a name, in another case,
+    picks that holder's one card without a picker, in change-pin and in reset-pin."""
+    stranger = TestHolder.make(Tckn("17291716060"), name="NİLAY IŞIKÇI")
+    stranger.register(sandbox.portal)
+    theirs = provision_softhsm_card(sandbox.portal, holder=stranger, pin=OLD)
+    args = ["change-pin", "--module", card.module_path, "--holder", "ışıkçı"]
+    term = Session(args, env=env_for(card))
+    term.expect(f"seri no {theirs.serial}")
+    term.expect("Mevcut PIN Kodu: ")
+    term.child.sendeof()
+    assert term.finish() == 10
+    assert "Kart Seçiniz" not in term.transcript
+    code = new_code(sandbox, stranger)
+    term = Session(reset_args(sandbox, card, "--holder", "nilay"), env=env_for(card))
+    term.expect("Doğrulama Kodu")
+    term.type(code.reveal())
+    term.expect("Kart: NİLAY IŞIKÇI")
+    term.expect(r"Yeni PIN Kodu \[Kalan süre: \d+ saniye\]: ")  # the question itself
+    term.child.sendeof()
+    assert term.finish() == 10
+    assert "Kart Seçiniz" not in term.transcript
+    assert pin_verifies(theirs, OLD)
 
 
 def test_reset_pin_asks_again_when_the_card_is_not_the_code_holders(
