@@ -118,7 +118,7 @@ def test_sphinx_literal_block_markers_become_markdown() -> None:
 def _cli_commands() -> dict[str, Any]:
     """``{"tokens": command, "sandbox serve": command, ...}`` of the ``kamusm`` command."""
     click = pytest.importorskip("click", reason="the cli extra is not installed")
-    from kamusm._cli._app import build
+    from kamusm._cli._app import cli
 
     found: dict[str, Any] = {}
 
@@ -130,7 +130,7 @@ def _cli_commands() -> dict[str, Any]:
             else:
                 found[path] = command
 
-    walk(build("en"), "")
+    walk(cli, "")
     return found
 
 
