@@ -113,7 +113,10 @@ ENV_MODULE: Final = "KAMUSM_PKCS11_MODULE"
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
-# One lock for every PKCS#11 call in the process (it lives with the ctypes layer, the lowest).
+# One lock for every PKCS#11 call in the process: python-pkcs11 and the modules it loads are not
+# thread-safe (unlocked threads destroyed a SoftHSM token here). Re-entrant, so an operation can
+# hold it across its status read, login and PIN call. The reader probe (kamusm.pcsc) takes the
+# same lock (kamusm._cardlock), so it never runs while a PKCS#11 call does.
 _LOCK: Final = LOCK
 
 
@@ -318,6 +321,11 @@ _NO_USABLE_TOKEN: Final = (
 _READING: Final = _Translated()
 
 
+def _slot_description(slot: Any) -> str:
+    """The slot's description as python-pkcs11 read it (``C_GetSlotInfo``), trimmed."""
+    return str(getattr(slot, "slot_description", "") or "").strip(" \x00")
+
+
 _CRYPTOKI: dict[str, Cryptoki] = {}
 
 
@@ -401,9 +409,14 @@ class TokenInfo:
     max_pin_length: int
     pin_status: PinStatus
     slot_id: int
+    #: The slot's description (``C_GetSlotInfo``): for a smart-card driver, usually the name
+    #: of the reader, which is how :mod:`kamusm.pcsc` matches a card to its reader.
+    slot_description: str = ""
 
     @classmethod
-    def _from_cryptoki(cls, raw: CkTokenInfo, slot_id: int) -> TokenInfo:
+    def _from_cryptoki(
+        cls, raw: CkTokenInfo, slot_id: int, slot_description: str = ""
+    ) -> TokenInfo:
         return cls(
             label=text(raw.label),
             serial=text(raw.serialNumber),
@@ -413,6 +426,7 @@ class TokenInfo:
             max_pin_length=int(raw.ulMaxPinLen),
             pin_status=_pin_status(int(raw.flags)),
             slot_id=slot_id,
+            slot_description=slot_description,
         )
 
     def describe(self) -> str:
@@ -509,7 +523,9 @@ class Pkcs11Module:
                     logger.debug("Slot %s has no usable token (%s)", slot.slot_id, exc)
                     continue
                 if raw.flags & _TOKEN_INITIALIZED:
-                    found.append(TokenInfo._from_cryptoki(raw, int(slot.slot_id)))
+                    found.append(
+                        TokenInfo._from_cryptoki(raw, int(slot.slot_id), _slot_description(slot))
+                    )
         return found
 
     async def atokens(self) -> list[TokenInfo]:
@@ -584,7 +600,7 @@ class Token:
         """Re-read the token in our slot; a missing or different card is a removed card."""
         with _LOCK, _READING:
             raw = self._module._cryptoki.token_info(self.slot_id)
-        info = TokenInfo._from_cryptoki(raw, self.slot_id)
+        info = TokenInfo._from_cryptoki(raw, self.slot_id, self._info.slot_description)
         if info.serial != self.serial or not raw.flags & _TOKEN_INITIALIZED:
             logger.info("Token %s is no longer in slot %s", self.serial, self.slot_id)
             raise TokenRemovedError(code="CKR_TOKEN_NOT_PRESENT")

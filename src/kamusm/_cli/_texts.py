@@ -82,10 +82,6 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
     "cli.col.expiry": {"tr": "Son geçerlilik", "en": "Valid until"},
     "cli.col.days_left": {"tr": "Kalan gün", "en": "Days left"},
     "cli.col.qualified": {"tr": "Nitelikli", "en": "Qualified"},
-    "cli.tokens.none": {
-        "tr": "Takılı kart bulunamadı.",
-        "en": "No card found.",
-    },
     "cli.certs.title": {
         "tr": "Kart {label} (seri no {serial})",
         "en": "Card {label} (serial {serial})",
@@ -326,6 +322,11 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "tr": "Son deneme hakkı betikten harcanmaz; PIN değiştirilmedi.",
         "en": "A script never spends the final try; the PIN was not changed.",
     },
+    "cli.change.stdin_closed": {
+        "tr": "Standart girdi kapalı; PIN'ler okunamadı (--pin-stdin üç satır bekler).",
+        "en": "Standard input is closed; the PINs could not be read (--pin-stdin expects three "
+        "lines).",
+    },
     "cli.change.stdin": {
         "tr": "Standart girdiden üç satır bekleniyor: mevcut PIN, yeni PIN, yeni PIN (tekrar).",
         "en": "Three lines expected on standard input: current PIN, new PIN, new PIN again.",
@@ -506,9 +507,6 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "code from the portal's outbox, verify the new PIN on the card, print every step with "
         "its timing.",
     },
-    "cli.help.usage": {"tr": "Kullanım:", "en": "Usage:"},
-    "cli.help.options": {"tr": "Seçenekler", "en": "Options"},
-    "cli.help.commands": {"tr": "Komutlar", "en": "Commands"},
     "cli.help.opt.help": {"tr": "Bu yardımı gösterir.", "en": "Show this help."},
     "cli.help.opt.version": {
         "tr": "Sürümü gösterir.",
@@ -561,7 +559,7 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": "Language: tr (the default) or en; KAMUSM_LANG works too.",
     },
     "cli.help.opt.debug": {
-        "tr": "Hata ayrıntısını (traceback) ve hata ayıklama kayıtlarını gösterir; gizli "
+        "tr": "Hata ayrıntısını (çağrı yığınını) ve hata ayıklama kayıtlarını gösterir; gizli "
         "değerler yine de yazılmaz.",
         "en": "Show tracebacks and debug log records; secrets are still never written.",
     },
