@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+from kamusm._cli._reader_texts import READER_TEXTS
 from kamusm.messages import LANGUAGES, MESSAGES, Language
 
 __all__ = ["TEXTS", "text"]
@@ -27,8 +28,8 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": "An unexpected error occurred ({kind}). Run again with --debug for details.",
     },
     "cli.missing_dependency": {
-        "tr": "Bu komut için {package} paketi gerekli: pip install 'kamusm[{extra}]'",
-        "en": "This command needs the {package} package: pip install 'kamusm[{extra}]'",
+        "tr": 'Bu komut için {package} paketi gerekli: pip install "kamusm[{extra}]"',
+        "en": 'This command needs the {package} package: pip install "kamusm[{extra}]"',
     },
     "cli.softhsm_missing": {
         "tr": "SoftHSM2 kurulu değil: apt-get install softhsm2 (ya da ./scripts/demo).",
@@ -82,6 +83,7 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
     "cli.col.expiry": {"tr": "Son geçerlilik", "en": "Valid until"},
     "cli.col.days_left": {"tr": "Kalan gün", "en": "Days left"},
     "cli.col.qualified": {"tr": "Nitelikli", "en": "Qualified"},
+    "cli.card": {"tr": "{label} (seri no {serial})", "en": "{label} (serial {serial})"},
     "cli.certs.title": {
         "tr": "Kart {label} (seri no {serial})",
         "en": "Card {label} (serial {serial})",
@@ -676,6 +678,8 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": "doctor found problems",
     },
     "cli.exit.interrupted": {"tr": "Ctrl-C ile kesildi", "en": "interrupted by Ctrl-C"},
+    # the readers (kamusm._cli._readers)
+    **READER_TEXTS,
 }
 
 
