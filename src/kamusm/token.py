@@ -548,10 +548,8 @@ class Pkcs11Module:
         process ends, so call it only while none is in use (as while waiting for a card)."""
         logger.debug("Rescanning %s", self.path)
         with _LOCK:
-            try:
+            with _READING:
                 self._lib.reinitialize()
-            except pe.PKCS11Error as exc:
-                raise _translate(exc) from exc
             self._slots = {}
             self._p11_tokens = {}
 
@@ -585,7 +583,7 @@ class Pkcs11Module:
         path, description, versions and architecture; per slot its description, flags and
         mechanisms, and the token's information and flags. Plain data (JSON-ready). Reads no
         object, logs in nowhere, spends no PIN try; nothing in it is secret."""
-        machines = _binary_machines(self.path)
+        machines = _module_search.binary_machines(self.path)
         with _LOCK:
             lib = self._lib
             found: dict[str, Any] = {
@@ -595,12 +593,10 @@ class Pkcs11Module:
                 "cryptoki_version": _version(lib.cryptoki_version),
                 "library_version": _version(lib.library_version),
                 "architectures": None if machines is None else sorted(machines),
-                "host_architecture": _host_machine(),
+                "host_architecture": _module_search.host_machine(),
             }
-            try:
+            with _READING:
                 slots = lib.get_slots(token_present=False)
-            except pe.PKCS11Error as exc:
-                raise _translate(exc) from exc
             found["slots"] = [self._slot_report(slot) for slot in slots]
         return found
 
@@ -625,10 +621,10 @@ class Pkcs11Module:
             return entry
         token_flags = int(raw.flags)
         entry["token"] = {
-            "label": _text(raw.label),
-            "serial": _text(raw.serialNumber),
-            "manufacturer": _text(raw.manufacturerID),
-            "model": _text(raw.model),
+            "label": text(raw.label),
+            "serial": text(raw.serialNumber),
+            "manufacturer": text(raw.manufacturerID),
+            "model": text(raw.model),
             "flags": [f.name for f in TokenFlag if f.value and token_flags & f.value],
             "min_pin_length": int(raw.ulMinPinLen),
             "max_pin_length": int(raw.ulMaxPinLen),
