@@ -647,3 +647,66 @@ def test_mali_muhur_card_without_a_person_number_relies_on_the_portal() -> None:
         other.send(
             CardChosen(card(products=frozenset({Product.MALI_MUHUR}), holders=frozenset({OTHER})))
         )
+
+
+# ---- guards that mutation testing found unguarded --------------------------------------------
+
+
+@pytest.mark.parametrize("other", ["a1b2c3d4e5f60700", "a1b2c3d4e5f60799", "A1B2C3D4E5F60718"])
+def test_an_authorization_for_another_card_is_refused_whichever_way_its_serial_sorts(
+    other: str,
+) -> None:
+    flow, _ = reset_flow_in(ResetState.CONFIRMED)
+    with pytest.raises(errors.AuthorizationCardMismatchError):
+        flow.send(AuthorizationReceived(auth(other)))
+    assert state_of(flow) is ResetState.FAILED
+
+
+def test_an_authorization_for_this_card_is_taken_by_value_not_identity() -> None:
+    """The serial comes from the portal's JSON, the flow's from the card: equal text in two
+    distinct string objects is the same card."""
+    flow, _ = reset_flow_in(ResetState.CONFIRMED)
+    same = "".join(list(SERIAL))
+    assert same == SERIAL and same is not SERIAL
+    flow.send(AuthorizationReceived(auth(same)))
+    assert state_of(flow) is ResetState.UNBLOCK_AUTHORIZED
+
+
+def test_the_portal_saying_no_attempt_is_left_ends_the_confirmation_at_once() -> None:
+    """On the first wrong answer, the portal's count (none left) ends it, although the flow's
+    own count still allows more. (A negative count is refused when the event is made.)"""
+    flow, _ = reset_flow_in(ResetState.CHALLENGE_SENT)
+    with pytest.raises(ValueError, match="attempts_remaining"):
+        ConfirmationRejected(-1)
+    with pytest.raises(errors.TooManyAttemptsError):
+        flow.send(ConfirmationRejected(0))
+    assert state_of(flow) is ResetState.CANCELLED
+
+
+@pytest.mark.parametrize(("after", "over"), [(-1, False), (0, True), (1, True)])
+def test_the_pin_entry_time_runs_out_at_its_deadline(after: int, over: bool) -> None:
+    """A microsecond before the PIN-entry deadline the PIN is taken; at it, and after, the
+    time has run out."""
+    clock = ManualClock(T0)
+    flow = PinResetFlow(clock=clock)
+    flow.send(CodeEntered(code(clock), SERIAL))
+    flow.send(CodeRedeemed(Operation(pin_entry_deadline=T0 + timedelta(seconds=30))))
+    flow.send(CardChosen(card()))
+    clock.advance(timedelta(seconds=30) + timedelta(microseconds=after))
+    if over:
+        with pytest.raises(errors.PinEntryTimeoutError):
+            flow.send(PinChosen("482915", "482915"))
+    else:
+        flow.send(PinChosen("482915", "482915"))
+        assert state_of(flow) is ResetState.PIN_CHOSEN
+
+
+def test_a_locked_card_at_c_setpin_routes_to_the_reset_and_other_errors_stay_themselves() -> None:
+    flow = change_flow_in(ChangeState.PINS_CHOSEN)
+    with pytest.raises(errors.PinLockedUseResetError):
+        flow.send(ErrorOccurred(errors.PinLockedError()))
+    assert state_of(flow) is ChangeState.FAILED
+    other = change_flow_in(ChangeState.PINS_CHOSEN)
+    with pytest.raises(errors.TokenRemovedError):
+        other.send(ErrorOccurred(errors.TokenRemovedError()))
+    assert state_of(other) is ChangeState.FAILED
