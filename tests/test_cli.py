@@ -179,6 +179,9 @@ def test_certs_shows_kind_holder_expiry_and_qualified(factory: CertificateFactor
     assert table.returncode == 0, table.stderr
     assert card.serial in table.stdout and "Nitelikli elektronik sertifika (NES)" in table.stdout
     assert f"{HOLDER} ({TCKN.masked})" in table.stdout and "evet" in table.stdout
+    assert soon.info().not_after.strftime("%d.%m.%Y") in table.stdout  # as the portal writes it
+    english = kamusm("--lang", "en", "certs", *serial_of(card), card=card)
+    assert soon.info().not_after.date().isoformat() in english.stdout
     as_json = kamusm("certs", "--json", *serial_of(card), card=card)
     (listed,) = json.loads(as_json.stdout)["cards"]
     (cert,) = listed["certificates"]
