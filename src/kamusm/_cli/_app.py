@@ -1,4 +1,4 @@
-"""The click commands. Help texts come from :mod:`kamusm.messages` in the language of
+"""The click commands. Help texts come from :mod:`kamusm._cli._texts` in the language of
 ``--lang`` (or ``KAMUSM_LANG``), so ``kamusm --help`` is Turkish and ``kamusm --lang en --help``
 English. Each command body runs through :func:`kamusm._cli._common.run_guarded`, which turns
 every failure into one line and an exit code."""
@@ -22,8 +22,9 @@ from kamusm._cli._common import (
 )
 from kamusm._cli._exit import CommandError, ExitCode
 from kamusm._cli._terminal import is_terminal
+from kamusm._cli._texts import text
 from kamusm.errors import InputError
-from kamusm.messages import Language, text
+from kamusm.messages import Language
 from kamusm.values import Product
 
 F = TypeVar("F", bound=Callable[..., Any])

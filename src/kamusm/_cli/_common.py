@@ -11,8 +11,9 @@ from collections.abc import Callable
 from typing import TextIO
 
 from kamusm._cli._exit import CommandError, ExitCode, StopWith, exit_code_for
+from kamusm._cli._texts import text
 from kamusm.errors import KamusmError
-from kamusm.messages import DEFAULT_LANGUAGE, LANGUAGES, Language, text
+from kamusm.messages import DEFAULT_LANGUAGE, LANGUAGES, Language
 
 #: Environment variables the command reads (none of them ever holds a PIN).
 ENV_LANG = "KAMUSM_LANG"

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING
 from kamusm._cli._common import Settings
 from kamusm._cli._exit import CommandError, ExitCode
 from kamusm._cli._prompts import Ui
+from kamusm._cli._texts import text
 from kamusm.errors import KamusmError
 from kamusm.flows import CardChoice, ResetStep
-from kamusm.messages import text
 from kamusm.policy import PinPolicy
 from kamusm.values import Pin, Product, SystemClock, VerificationCode
 

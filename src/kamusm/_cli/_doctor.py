@@ -19,6 +19,7 @@ import attrs
 
 from kamusm._cli._common import Settings
 from kamusm._cli._inventory import CardRead, read_cards
+from kamusm._cli._texts import text
 from kamusm.errors import (
     InputError,
     Pkcs11ModuleNotFoundError,
@@ -27,7 +28,7 @@ from kamusm.errors import (
     TokenBusyError,
     TokenError,
 )
-from kamusm.messages import Language, text
+from kamusm.messages import Language
 
 if TYPE_CHECKING:
     from kamusm.token import Pkcs11Module

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 
+from kamusm._cli._texts import text
 from kamusm.errors import (
     AuthorizationError,
     AuthorizationExpiredError,
@@ -32,7 +33,7 @@ from kamusm.errors import (
     TooManyAttemptsError,
     VerificationCodeExpiredError,
 )
-from kamusm.messages import Language, text
+from kamusm.messages import Language
 
 
 class ExitCode(enum.IntEnum):
@@ -96,7 +97,7 @@ def exit_code_for(error: KamusmError) -> ExitCode:
 
 class CommandError(Exception):
     """A failure the command itself detects (no terminal, no portal address, ...): a message
-    key from :mod:`kamusm.messages` with its fields (never secrets), and an exit code."""
+    key from :mod:`kamusm._cli._texts` with its fields (never secrets), and an exit code."""
 
     def __init__(self, key: str, code: ExitCode, **fields: object) -> None:
         self.key = key

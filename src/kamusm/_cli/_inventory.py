@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from kamusm._cli._common import Settings
 from kamusm._cli._exit import ExitCode
+from kamusm._cli._texts import text
 from kamusm.errors import KamusmError, TokenError, TokenNotFoundError
-from kamusm.messages import Language, text
+from kamusm.messages import Language
 from kamusm.values import PinStatus
 
 if TYPE_CHECKING:

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, TextIO
 
 from kamusm._cli._exit import CommandError, ExitCode, StopWith
 from kamusm._cli._terminal import LineReader
+from kamusm._cli._texts import TEXTS, text
 from kamusm.errors import KamusmError
 from kamusm.flows import CardChoice, ChangeStep, ResetStep
-from kamusm.messages import MESSAGES, Language, text
+from kamusm.messages import Language
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -82,7 +83,7 @@ class Ui:
 
 def _step_note(ui: Ui, step: ResetStep | ChangeStep) -> None:
     key = f"cli.step.{step.value}"
-    if key in MESSAGES:
+    if key in TEXTS:
         ui.note(text(key, ui.lang))
 
 

@@ -17,7 +17,8 @@ from kamusm._cli._inventory import (
     write_json,
 )
 from kamusm._cli._prompts import make_console
-from kamusm.messages import Language, text
+from kamusm._cli._texts import text
+from kamusm.messages import Language
 from kamusm.values import SystemClock
 
 if TYPE_CHECKING:

@@ -25,8 +25,8 @@ from kamusm._cli._demo import random_pin
 from kamusm._cli._exit import CommandError, ExitCode
 from kamusm._cli._prompts import Ui
 from kamusm._cli._terminal import LineReader, is_terminal
+from kamusm._cli._texts import text
 from kamusm.errors import PortalConnectionError
-from kamusm.messages import text
 from kamusm.policy import PinPolicy
 from kamusm.values import Product, Tckn
 
