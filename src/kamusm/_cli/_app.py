@@ -174,6 +174,9 @@ def build(lang: Language) -> click.Group:
     _card_commands(cli, lang)
     _pin_commands(cli, lang)
     _sandbox_commands(cli, lang)
+    from kamusm._cli._browser import add_app_command  # noqa: PLC0415 (kamusm app, its own file)
+
+    add_app_command(cli, lang)
     return cli
 
 
@@ -526,6 +529,7 @@ _COMMAND_WORDS = frozenset(
         "serve",
         "provision",
         "demo",
+        "app",
         "tr",
         "en",
         "nes",

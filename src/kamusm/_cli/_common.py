@@ -27,6 +27,7 @@ _EXTRAS = {
     "uvicorn": "sandbox",
     "cryptography": "sandbox",
     "pytest": "test",
+    "jinja2": "app",
 }
 
 

@@ -72,7 +72,7 @@ class Conversation:
                 log.info("%s ended: %s", self.kind, type(err).__name__)
             except Exception as err:  # noqa: BLE001 (shown as "unexpected"; never a traceback)
                 self.error = KamusmError()
-                log.error("%s failed unexpectedly: %s", self.kind, type(err).__name__)
+                log.error("%s failed unexpectedly: %s", self.kind, type(err).__name__)  # noqa: TRY400 (its type only)
             finally:
                 self.question = None
                 self._moved.set()
@@ -83,12 +83,13 @@ class Conversation:
     def finished(self) -> bool:
         return self._task is not None and self._task.done()
 
-    async def wait_moved(self, timeout: float = ANSWER_WAIT_SECONDS) -> None:
-        """Wait until a question is open or the flow has ended."""
+    async def wait_moved(self) -> None:
+        """Wait until a question is open or the flow has ended (at most
+        :data:`ANSWER_WAIT_SECONDS`: then the page says the work goes on)."""
         if self.question is not None or self.finished:
             return
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._moved.wait(), timeout)
+            await asyncio.wait_for(self._moved.wait(), ANSWER_WAIT_SECONDS)
 
     async def cancel(self) -> None:
         """Answer the open question with "cancel" (the driver leaves the card as it was)."""

@@ -49,8 +49,7 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
     "home.heading": {"tr": "İşlem Seçiniz", "en": "Choose an operation"},
     "home.before": {
         "tr": "Başlamadan önce belge yönetim sisteminizi (DYS) kapatın ve kartınızı takın.",
-        "en": "Before you start, close your document management system (DYS) and insert "
-        "your card.",
+        "en": "Before you start, close your document management system (DYS) and insert your card.",
     },
     "home.reset_nes": {"tr": "NES PIN Oluşturma/Kilit Çözme", "en": "NES: create or unblock PIN"},
     "home.reset_nes_hint": {
@@ -79,7 +78,7 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "portal page into this box and press Next.",
     },
     "code.expired": {
-        "tr": "Önceki kodun süresi doldu. Online İşlemler sayfasında \"Tekrar Kod Al\" ile "
+        "tr": 'Önceki kodun süresi doldu. Online İşlemler sayfasında "Tekrar Kod Al" ile '
         "yeni bir kod alıp buraya giriniz.",
         "en": 'The previous code has expired. Get a new one on the portal page with "Tekrar '
         'Kod Al" and enter it here.',
@@ -250,8 +249,7 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
     },
     "refused.origin": {
         "tr": "İstek başka bir siteden geldi; bu uygulama yalnızca kendi sayfalarını kabul eder.",
-        "en": "The request came from another site; this application accepts only its own "
-        "pages.",
+        "en": "The request came from another site; this application accepts only its own pages.",
     },
     "refused.csrf": {
         "tr": "Formun güvenlik anahtarı eksik ya da yanlış. Sayfayı yenileyip yeniden deneyin.",

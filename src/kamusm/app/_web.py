@@ -292,53 +292,61 @@ async def _form(request: Request, session: _Session) -> dict[str, str]:
     return fields
 
 
+Handler = Callable[[Request], Awaitable[Response]]
+
+
 def _see(path: str) -> Response:
     return RedirectResponse(path, status_code=303)
 
 
-def create_app(config: AppConfig, *, port: int, launch_token: str) -> Starlette:
-    """The wizard for a server listening on ``127.0.0.1:port``, opened once through
-    ``/start?token=<launch_token>``."""
-    session = _Session(lang=config.lang)
-    resources = _Resources(config)
+class _Wizard:
+    """The handlers of every page, around the one session."""
 
-    def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
-        return _render(name, session.lang, status, csrf=session.csrf, **context)
+    def __init__(self, config: AppConfig) -> None:
+        self.config = config
+        self.session = _Session(lang=config.lang)
+        self.resources = _Resources(config)
 
-    def handler(
-        fn: Callable[[Request], Awaitable[Response]],
-    ) -> Callable[[Request], Awaitable[Response]]:
+    # -- helpers --
+
+    def page(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        return _render(name, self.session.lang, status, csrf=self.session.csrf, **context)
+
+    def route(self, path: str, fn: Handler, method: str) -> Route:
         async def guarded(request: Request) -> Response:
             try:
                 return await fn(request)
             except _Refused as refusal:
                 log.info("refused a request: %s", refusal.key)
-                return _refusal_page(refusal, session.lang)
+                return _refusal_page(refusal, self.session.lang)
 
-        return guarded
+        return Route(path, guarded, methods=[method])
+
+    async def form(self, request: Request) -> dict[str, str]:
+        return await _form(request, self.session)
 
     # -- home, language, assets --
 
-    async def home(request: Request) -> Response:
-        return page("home.html", busy=_running(session))
+    async def home(self, request: Request) -> Response:
+        return self.page("home.html", busy=_running(self.session))
 
-    async def switch_lang(request: Request) -> Response:
-        fields = await _form(request, session)
-        session.lang = "en" if session.lang == "tr" else "tr"
+    async def switch_lang(self, request: Request) -> Response:
+        fields = await self.form(request)
+        self.session.lang = "en" if self.session.lang == "tr" else "tr"
         target = fields.get("next", "/")
         return _see(target if target in _NEXT_PAGES else "/")
 
-    async def static(request: Request) -> Response:
+    async def static(self, request: Request) -> Response:
         entry = _STATIC.get(request.path_params["name"])
         if entry is None:
             raise _Refused(404, "refused.not_found")
         kind, path = entry
         return Response(path.read_bytes(), media_type=kind)
 
-    # -- starting and answering flows --
+    # -- starting, answering and ending flows --
 
-    async def start_reset(request: Request) -> Response:
-        fields = await _form(request, session)
+    async def start_reset(self, request: Request) -> Response:
+        fields = await self.form(request)
         try:
             product = Product(fields.get("product", "nes"))
         except ValueError:
@@ -346,12 +354,13 @@ def create_app(config: AppConfig, *, port: int, launch_token: str) -> Starlette:
         method = fields.get("method", "sms")
         if method not in ("sms", "web_password"):
             raise _Refused(400, "refused.bad_request")
-        if not await _make_room(session):
-            session.notice = "app.busy"
+        if not await _make_room(self.session):
+            self.session.notice = "app.busy"
             return _see("/flow")
-        conversation = ResetConversation(config.clock, product)
+        conversation = ResetConversation(self.config.clock, product)
         conversation.method = method
-        session.conversation = conversation
+        self.session.conversation = conversation
+        resources, clock = self.resources, self.config.clock
 
         async def run() -> object:
             from kamusm.flows import areset_pin  # noqa: PLC0415
@@ -362,7 +371,7 @@ def create_app(config: AppConfig, *, port: int, launch_token: str) -> Starlette:
                 resources.portal(),
                 conversation,
                 product=product,
-                clock=config.clock,
+                clock=clock,
                 challenge_method=method,
             )
 
@@ -370,21 +379,20 @@ def create_app(config: AppConfig, *, port: int, launch_token: str) -> Starlette:
         await conversation.wait_moved()
         return _see("/flow")
 
-    async def start_change(request: Request) -> Response:
-        fields = await _form(request, session)
+    async def start_change(self, request: Request) -> Response:
+        fields = await self.form(request)
         serial = fields.get("serial", "")
         if not serial or len(serial) > 64:
             raise _Refused(400, "refused.bad_request")
-        if not await _make_room(session):
-            session.notice = "app.busy"
+        if not await _make_room(self.session):
+            self.session.notice = "app.busy"
             return _see("/flow")
-        module = await resources.module()
+        module = await self.resources.module()
         card = serial
         with contextlib.suppress(KamusmError):
-            token = await module.atoken(serial=serial)
-            card = token.info.describe()
-        conversation = ChangeConversation(config.clock, serial, card)
-        session.conversation = conversation
+            card = (await module.atoken(serial=serial)).info.describe()
+        conversation = ChangeConversation(self.config.clock, serial, card)
+        self.session.conversation = conversation
 
         async def run() -> object:
             from kamusm.flows import achange_pin  # noqa: PLC0415
@@ -396,9 +404,9 @@ def create_app(config: AppConfig, *, port: int, launch_token: str) -> Starlette:
         await conversation.wait_moved()
         return _see("/flow")
 
-    async def answer(request: Request) -> Response:
-        fields = await _form(request, session)
-        conversation = session.conversation
+    async def answer(self, request: Request) -> Response:
+        fields = await self.form(request)
+        conversation = self.session.conversation
         question = fields.pop("question", "")
         if conversation is None:
             return _see("/")
@@ -411,22 +419,22 @@ def create_app(config: AppConfig, *, port: int, launch_token: str) -> Starlette:
         try:
             await conversation.answer(question, value)
         except StaleAnswerError:
-            session.notice = "app.stale"
+            self.session.notice = "app.stale"
         return _see("/flow")
 
-    async def cancel(request: Request) -> Response:
-        await _form(request, session)
-        conversation = session.conversation
+    async def cancel(self, request: Request) -> Response:
+        await self.form(request)
+        conversation = self.session.conversation
         if conversation is not None:
             await conversation.cancel()
         return _see("/flow" if conversation is not None else "/")
 
-    async def flow(request: Request) -> Response:
+    async def flow(self, request: Request) -> Response:
+        session = self.session
         conversation = session.conversation
         if conversation is None:
             return _see("/")
-        notice = session.notice
-        session.notice = None
+        notice, session.notice = session.notice, None
         common: dict[str, Any] = {
             "notice": None if notice is None else t(notice, session.lang),
             "kind": conversation.kind,
@@ -434,107 +442,119 @@ def create_app(config: AppConfig, *, port: int, launch_token: str) -> Starlette:
             "remaining": conversation.remaining_seconds(),
         }
         if conversation.finished:
-            return _finished(conversation, common)
+            if conversation.error is not None:
+                error = conversation.error.message(session.lang)
+                return self.page("ended.html", error=error, **common)
+            reported = getattr(conversation.result, "reported", True)
+            return self.page("done.html", reported=reported, **common)
         question = conversation.question
         if question is None:
-            return page("working.html", **common)
-        return _question_page(conversation, question.name, question.details, common)
+            return self.page("working.html", **common)
+        name, details = question.name, question.details
+        template, extra = self._screen(conversation, name, details)
+        return self.page(template, **extra, **common)
 
-    def _finished(conversation: Conversation, common: dict[str, Any]) -> Response:
-        if conversation.error is not None:
-            return page(
-                "ended.html", error=conversation.error.message(session.lang), **common
-            )
-        reported = getattr(conversation.result, "reported", True)
-        return page("done.html", reported=reported, **common)
-
-    def _question_page(
-        conversation: Conversation, name: str, details: Mapping[str, Any], common: dict[str, Any]
-    ) -> Response:
-        lang = session.lang
-        if name == "code":
-            product = getattr(conversation, "product", Product.NES)
-            return page("code.html", product=product.display(lang), **details, **common)
-        if name == "card":
-            options = [_card_option(c, lang) for c in details["cards"]]
-            return page("card.html", options=options, **common)
-        if name == "pin":
-            chosen = _chosen_card(conversation, lang)
-            return page("pin.html", question="pin", card=chosen, old=False, **details, **common)
-        if name == "pins":
-            card = getattr(conversation, "card", "")
-            return page("pin.html", question="pins", card=card, old=True, **details, **common)
-        if name == "confirm":
-            return page("confirm.html", **details, **common)
-        if name == "final_try":
-            return page("final_try.html", card=getattr(conversation, "card", ""), **common)
-        return page("working.html", **common)
-
-    def _card_option(choice: Any, lang: Language) -> dict[str, str]:
-        summary = choice.summary
-        if summary is None:
-            text = t("card.unknown", lang, label=choice.label)
+    def _screen(
+        self, conversation: Conversation, name: str, details: Mapping[str, Any]
+    ) -> tuple[str, dict[str, Any]]:
+        """The template of question ``name`` and what fills it."""
+        lang = self.session.lang
+        if isinstance(conversation, ResetConversation):
+            screens: dict[str, tuple[str, dict[str, Any]]] = {
+                "code": ("code.html", {"product": conversation.product.display(lang)}),
+                "card": (
+                    "card.html",
+                    {"options": [_card_option(c, lang) for c in details.get("cards", [])]},
+                ),
+                "pin": (
+                    "pin.html",
+                    {"question": "pin", "card": _chosen_card(conversation, lang), "old": False},
+                ),
+                "confirm": ("confirm.html", {}),
+            }
         else:
-            text = t(
-                "card.option",
-                lang,
-                name=summary.holder_name or choice.label,
-                products=", ".join(p.display(lang) for p in summary.products) or "-",
-                expiry=_date(summary.expires_at),
-            )
-        return {"serial": choice.serial, "text": text}
-
-    def _chosen_card(conversation: Conversation, lang: Language) -> str:
-        serial = getattr(conversation, "chosen", None)
-        for choice in getattr(conversation, "cards", []):
-            if choice.serial == serial:
-                return _card_option(choice, lang)["text"]
-        return serial or ""
+            card = getattr(conversation, "card", "")
+            screens = {
+                "pins": ("pin.html", {"question": "pins", "card": card, "old": True}),
+                "final_try": ("final_try.html", {"card": card}),
+            }
+        template, extra = screens.get(name, ("working.html", {}))
+        return template, {**{k: v for k, v in details.items() if k != "cards"}, **extra}
 
     # -- cards --
 
-    async def cards(request: Request) -> Response:
+    async def cards(self, request: Request) -> Response:
         problem = None
         rows: list[dict[str, Any]] = []
+        lang = self.session.lang
         try:
-            module = await resources.module()
-            rows = await anyio.to_thread.run_sync(lambda: _read_cards(module, session.lang))
+            module = await self.resources.module()
+            rows = await anyio.to_thread.run_sync(lambda: _read_cards(module, lang))
         except KamusmError as err:
-            problem = err.message(session.lang)
-        return page("cards.html", rows=rows, problem=problem, busy=_running(session))
+            problem = err.message(lang)
+        return self.page("cards.html", rows=rows, problem=problem, busy=_running(self.session))
 
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
         yield
-        if session.conversation is not None:
-            await session.conversation.cancel()
-        await resources.aclose()
+        if self.session.conversation is not None:
+            await self.session.conversation.cancel()
+        await self.resources.aclose()
 
+
+def _card_option(choice: Any, lang: Language) -> dict[str, str]:
+    summary = choice.summary
+    if summary is None:
+        text = t("card.unknown", lang, label=choice.label)
+    else:
+        text = t(
+            "card.option",
+            lang,
+            name=summary.holder_name or choice.label,
+            products=", ".join(p.display(lang) for p in summary.products) or "-",
+            expiry=_date(summary.expires_at),
+        )
+    return {"serial": choice.serial, "text": text}
+
+
+def _chosen_card(conversation: ResetConversation, lang: Language) -> str:
+    for choice in conversation.cards:
+        if choice.serial == conversation.chosen:
+            return _card_option(choice, lang)["text"]
+    return conversation.chosen or ""
+
+
+def create_app(config: AppConfig, *, port: int, launch_token: str) -> Starlette:
+    """The wizard for a server listening on ``127.0.0.1:port``, opened once through
+    ``/start?token=<launch_token>``."""
+    wizard = _Wizard(config)
     routes = [
-        Route("/", handler(home), methods=["GET"]),
-        Route("/lang", handler(switch_lang), methods=["POST"]),
-        Route("/static/{name}", handler(static), methods=["GET"]),
-        Route("/reset/start", handler(start_reset), methods=["POST"]),
-        Route("/change/start", handler(start_change), methods=["POST"]),
-        Route("/flow", handler(flow), methods=["GET"]),
-        Route("/flow", handler(answer), methods=["POST"]),
-        Route("/flow/cancel", handler(cancel), methods=["POST"]),
-        Route("/cards", handler(cards), methods=["GET"]),
+        wizard.route("/", wizard.home, "GET"),
+        wizard.route("/lang", wizard.switch_lang, "POST"),
+        wizard.route("/static/{name}", wizard.static, "GET"),
+        wizard.route("/reset/start", wizard.start_reset, "POST"),
+        wizard.route("/change/start", wizard.start_change, "POST"),
+        wizard.route("/flow", wizard.flow, "GET"),
+        wizard.route("/flow", wizard.answer, "POST"),
+        wizard.route("/flow/cancel", wizard.cancel, "POST"),
+        wizard.route("/cards", wizard.cards, "GET"),
     ]
+    lang = wizard.session
 
     async def not_found(request: Request, exc: Exception) -> Response:
-        return _refusal_page(_Refused(404, "refused.not_found"), session.lang)
+        return _refusal_page(_Refused(404, "refused.not_found"), lang.lang)
 
     async def crashed(request: Request, exc: Exception) -> Response:
         log.error("a request failed: %s", type(exc).__name__)
-        return _refusal_page(_Refused(500, "refused.error"), session.lang)
+        return _refusal_page(_Refused(500, "refused.error"), lang.lang)
 
     app = Starlette(
         routes=routes,
         exception_handlers={404: not_found, 405: not_found, Exception: crashed},
-        lifespan=contextlib.asynccontextmanager(lifespan),
+        lifespan=wizard.lifespan,
     )
-    app.add_middleware(_Guard, port=port, session=session, launch=launch_token)
-    app.state.session = session
+    app.add_middleware(_Guard, port=port, session=wizard.session, launch=launch_token)
+    app.state.session = wizard.session
     return app
 
 

@@ -1,0 +1,90 @@
+"""``kamusm app``: the browser wizard for card holders (extra ``app``).
+
+Starts :mod:`kamusm.app` on 127.0.0.1 and opens its launch URL, which carries the random token
+of this start, in the default browser. The URL is printed too, for a browser opened by hand; it
+opens one session, once. Ctrl-C stops the server.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from kamusm._cli._common import ENV_PORTAL, Settings
+from kamusm._cli._exit import CommandError, ExitCode
+from kamusm._cli._texts import text
+from kamusm.messages import Language
+
+
+def app_command(
+    settings: Settings,
+    *,
+    portal: str | None,
+    ca_bundle: str | None,
+    port: int,
+    open_browser: bool,
+) -> int:
+    """Serve the wizard until Ctrl-C."""
+    from kamusm.app import AppConfig, serve  # noqa: PLC0415 (jinja2 and uvicorn only here)
+    from kamusm.errors import InputError  # noqa: PLC0415
+    from kamusm.portal import PortalClient  # noqa: PLC0415
+
+    if not portal:
+        raise CommandError("cli.no_portal", ExitCode.USAGE)
+    try:
+        PortalClient(portal).close()  # the address is checked now, not at the first reset
+    except InputError:
+        raise CommandError("cli.portal_url_invalid", ExitCode.USAGE) from None
+    config = AppConfig(
+        portal_url=portal, module_path=settings.module, ca_bundle=ca_bundle, lang=settings.lang
+    )
+
+    def announce(url: str) -> None:
+        sys.stdout.write(text("cli.app.url", settings.lang, url=url) + "\n")
+        sys.stdout.write(text("cli.app.stop", settings.lang) + "\n")
+        sys.stdout.flush()
+
+    try:
+        serve(config, port=port, open_browser=open_browser, announce=announce)
+    except KeyboardInterrupt:
+        sys.stdout.write(text("cli.app.stopped", settings.lang) + "\n")
+    return ExitCode.OK
+
+
+def add_app_command(cli: click.Group, lang: Language) -> None:
+    """Register ``kamusm app`` on the command group."""
+    from kamusm._cli._app import _common, _help, _settings, _short  # noqa: PLC0415 (no cycle)
+    from kamusm._cli._common import run_guarded  # noqa: PLC0415
+
+    h = _help(lang)
+
+    @cli.command("app", help=h("app"), short_help=_short(lang, "app"), add_help_option=False)
+    @_common(lang)
+    @click.option("--portal", metavar="URL", envvar=ENV_PORTAL, help=h("opt.portal"))
+    @click.option(
+        "--ca-bundle", type=click.Path(exists=True, dir_okay=False), help=h("opt.ca_bundle")
+    )
+    @click.option("--port", type=click.IntRange(0, 65535), default=0, help=h("opt.app_port"))
+    @click.option("--no-browser", is_flag=True, help=h("opt.no_browser"))
+    @click.pass_context
+    def app(
+        ctx: click.Context,
+        *,
+        portal: str | None,
+        ca_bundle: str | None,
+        port: int,
+        no_browser: bool,
+    ) -> Any:
+        settings = _settings(ctx)
+        return run_guarded(
+            lambda: app_command(
+                settings,
+                portal=portal,
+                ca_bundle=ca_bundle,
+                port=port,
+                open_browser=not no_browser,
+            ),
+            settings,
+        )
