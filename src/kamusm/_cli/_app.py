@@ -387,6 +387,7 @@ def _sandbox_commands(cli: click.Group, lang: Language) -> None:
     @click.option("--port", type=int, default=8080, show_default=True, help=h("opt.port"))
     @click.option("--database", type=click.Path(dir_okay=False), help=h("opt.database"))
     @click.option("--manual-clock", is_flag=True, help=h("opt.manual_clock"))
+    @click.option("--training", is_flag=True, help=h("opt.training"))
     @click.option(
         "--ssl-certfile", type=click.Path(exists=True, dir_okay=False), help=h("opt.ssl_certfile")
     )
@@ -401,6 +402,7 @@ def _sandbox_commands(cli: click.Group, lang: Language) -> None:
         port: int,
         database: str | None,
         manual_clock: bool,
+        training: bool,
         ssl_certfile: str | None,
         ssl_keyfile: str | None,
     ) -> int:
@@ -416,6 +418,7 @@ def _sandbox_commands(cli: click.Group, lang: Language) -> None:
                 manual_clock=manual_clock,
                 ssl_certfile=ssl_certfile,
                 ssl_keyfile=ssl_keyfile,
+                training=training,
             ),
             settings,
         )

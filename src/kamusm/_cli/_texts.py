@@ -562,6 +562,12 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "tr": "127.0.0.1 üzerinde dinlenecek port (0: boş bir port).",
         "en": "Port to listen on at 127.0.0.1 (0: any free port).",
     },
+    "cli.help.opt.training": {
+        "tr": "Eğitim sayfalarını /portal altında aç (giriş, doğrulama kodu, sertifikalar ve "
+        "gönderilen SMS'leri gösteren telefon sayfası).",
+        "en": "Serve the training pages under /portal (login, verification code, certificates "
+        "and a phone page showing the SMS sent).",
+    },
     "cli.help.opt.no_browser": {
         "tr": "Tarayıcıyı açma; yalnızca adresi yaz.",
         "en": "Do not open a browser; only print the address.",

@@ -289,9 +289,12 @@ def _no_content() -> Response:
 
 
 def create_app(  # noqa: PLR0915 (one small closure per route reads better than a class)
-    portal: SandboxPortal, *, admin_token: str | None = None
+    portal: SandboxPortal, *, admin_token: str | None = None, training: bool = False
 ) -> Starlette:
     """The Starlette application serving ``portal`` under ``/api/v1``.
+
+    ``training`` adds the holder's pages under ``/portal`` (``kamusm.sandbox._pages``),
+    including the "telefon" page that shows the SMS messages sent to a phone number.
 
     ``admin_token`` guards the admin endpoints (provisioning, SMS outbox, audit, clock); a
     random one is made when not given and is readable as ``app.state.admin_token``.
@@ -563,6 +566,10 @@ def create_app(  # noqa: PLR0915 (one small closure per route reads better than 
             {"error": "server_error", "message": _MESSAGES["server_error"]}, status_code=500
         )
 
+    if training:
+        from kamusm.sandbox._pages import training_routes  # noqa: PLC0415 (opt-in pages)
+
+        routes.extend(training_routes(portal))
     app = Starlette(
         routes=routes,
         exception_handlers={
