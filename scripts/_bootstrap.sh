@@ -6,6 +6,8 @@ APT_PACKAGES=(
   softhsm2      # the default test token
   opencryptoki  # the token that counts wrong PINs and locks
   opensc        # pkcs11-tool
+  chromium        # the browser tests of kamusm app and the training pages (headless)
+  chromium-driver # Selenium drives chromium through it; nothing downloads a browser
 )
 
 kamusm_bootstrap() {

@@ -405,7 +405,11 @@ def _button_form(action: str, label: str, *, fields: Mapping[str, str], css: str
 def _tile(href: str | None, title: str, hint: str) -> str:
     if href is None:
         return f'<div class="tile off"><h3>{_e(title)}</h3><p>{_e(hint)}</p></div>'
-    return f'<a class="tile" href="{PREFIX}{href}"><h3>{_e(title)}</h3><p>{_e(hint)}</p></a>'
+    name = href.strip("/")
+    return (
+        f'<a class="tile" id="tile-{name}" href="{PREFIX}{href}"><h3>{_e(title)}</h3>'
+        f"<p>{_e(hint)}</p></a>"
+    )
 
 
 class _Pages:
