@@ -408,12 +408,12 @@ class _Wizard:
         fields = await self.form(request)
         conversation = self.session.conversation
         question = fields.pop("question", "")
-        if conversation is None:
-            return _see("/")
         try:
             value = _answer_value(question, fields)
         except _Unanswered:
             return _see("/flow")
+        if conversation is None:
+            return _see("/")
         if question == "card" and isinstance(conversation, ResetConversation):
             conversation.chosen = value or None
         try:
