@@ -12,6 +12,10 @@ from collections.abc import Generator
 
 import pytest
 
+# The fixtures of kamusm.testing come from its pytest11 entry point (pyproject.toml), as in an
+# embedder's suite (tests/test_packaging.py proves that in a fresh environment). Listed here as
+# well for a checkout whose .venv was installed before the entry point existed; the entry point
+# is named after the module, so pytest loads it once either way.
 pytest_plugins = ["kamusm.testing.pytest_plugin"]
 
 

@@ -353,6 +353,28 @@ def test_unknown_option_is_a_usage_error_in_one_line() -> None:
     assert one_line(result).startswith("kamusm: kullanım hatası:")
 
 
+def test_help_and_usage_errors_follow_a_lang_given_anywhere_on_the_line() -> None:
+    """The help is drawn once the whole line is read, so ``--lang`` may come after
+    ``--help`` (and after a mistake); on the command or on the group."""
+    for args in (["--help", "--lang", "en"], ["tokens", "--help", "--lang=en"]):
+        shown = kamusm(*args)
+        assert shown.returncode == 0 and shown.stdout.startswith("Usage: kamusm"), args
+    assert kamusm("--lang", "en", "certs", "--help").stdout.startswith("Usage: kamusm certs")
+    late = kamusm("tokens", "--colour", "--lang", "en")
+    assert late.returncode == 2 and one_line(late).startswith("kamusm: usage error:")
+    required = kamusm("sandbox", "provision", "--help")  # --url is required, --help still wins
+    assert required.returncode == 0 and "--admin-token" in required.stdout
+
+
+def test_a_usage_error_never_echoes_a_typed_value_even_after_an_equals_sign() -> None:
+    for args in (["--lang=739264", "tokens"], ["reset-pin", "--product", "739264"]):
+        result = kamusm(*args)
+        assert result.returncode == 2 and "739264" not in result.stderr, args
+        assert "…" in one_line(result)
+    named = kamusm("reset-pin", "--method", "sms-code")  # the offered choices are shown
+    assert "'sms'" in named.stderr and "'web-password'" in named.stderr
+
+
 def test_the_console_script_is_installed() -> None:
     script = Path(sys.executable).with_name("kamusm")
     result = subprocess.run(

@@ -20,7 +20,7 @@
     │   ├── AmbiguousTokenError            .candidates
     │   ├── TokenRemovedError
     │   ├── TokenBusyError
-    │   ├── PinIncorrectError              .status (re-read after the attempt)
+    │   ├── PinIncorrectError              .status (re-read after the attempt, or None)
     │   ├── PinLockedError
     │   ├── FinalTryNotAcknowledgedError
     │   ├── PinRejectedByTokenError
@@ -337,7 +337,16 @@ class TokenBusyError(TokenError):
 
 
 class PinIncorrectError(TokenError):
-    """A wrong PIN. ``status`` is the token's PIN state re-read after the attempt."""
+    """A wrong PIN.
+
+    ``status`` is the token's PIN state read again right after the failed attempt: it says
+    whether the next try is the final one or the PIN is now locked. It is ``None`` when that
+    state is not known: reading the token again failed (the card was pulled out, the reader
+    stopped answering), or the PIN was refused at a step that does not read it again (the
+    ``C_SetPIN`` of a PIN change, after the login with the same PIN had succeeded). ``None``
+    means "unknown", never "tries left": read :meth:`kamusm.token.Token.pin_status` before
+    another attempt.
+    """
 
     key = "token.pin_incorrect"
     variant_keys = (

@@ -1,17 +1,23 @@
-"""The click commands. Help texts come from :mod:`kamusm._cli._texts` in the language of
-``--lang`` (or ``KAMUSM_LANG``), so ``kamusm --help`` is Turkish and ``kamusm --lang en --help``
-English. Each command body runs through :func:`kamusm._cli._common.run_guarded`, which turns
-every failure into one line and an exit code."""
+"""The click commands, defined once at module level.
+
+Every help text is a key into :mod:`kamusm._cli._texts`, put into the reader's language only
+when the help is drawn: the language of ``--lang`` (given to the group or the command, before
+or after ``--help``) or ``KAMUSM_LANG``, so ``kamusm --help`` is Turkish and ``kamusm --help
+--lang en`` English. Each command body runs through :func:`kamusm._cli._common.run_guarded`,
+which turns every failure into one line and an exit code."""
 
 from __future__ import annotations
 
-import contextlib
+import copy
+import importlib
+import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any, ClassVar, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn, TypeVar
 
 import click
 
+from kamusm._cli._click_texts import CLICK_MODULES, METAVARS_TR, PLURALS_TR, TEXTS_TR
 from kamusm._cli._common import (
     ENV_PORTAL,
     Settings,
@@ -32,22 +38,20 @@ F = TypeVar("F", bound=Callable[..., Any])
 _META = "kamusm.settings"
 
 
-def _prescan_lang(args: Sequence[str]) -> Language:
-    """The language asked for on the command line, before click parses it (for the help)."""
-    value = None
-    for i, arg in enumerate(args):
-        if arg == "--lang" and i + 1 < len(args):
-            value = args[i + 1]
-        elif arg.startswith("--lang="):
-            value = arg.partition("=")[2]
-    return resolve_lang(value)
-
-
 def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     """Options given to the group or to a command land in one place; the command's win."""
     if value is not None and value is not False:
         ctx.find_root().meta.setdefault(_META, {})[param.name] = value
     return value
+
+
+def _lang(ctx: click.Context | None = None) -> Language:
+    """The language of ``ctx`` (default: the context being parsed or run): ``--lang`` given to
+    the group or the command, else ``KAMUSM_LANG``, else Turkish."""
+    if ctx is None:
+        ctx = click.get_current_context(silent=True)
+    given = {} if ctx is None else ctx.find_root().meta.get(_META, {})
+    return resolve_lang(given.get("lang"))
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -61,76 +65,203 @@ def _settings(ctx: click.Context) -> Settings:
     return settings
 
 
-def _common(lang: Language) -> Callable[[F], F]:
-    """``--module``, ``--lang`` and ``--debug``, accepted by the group and every command."""
-
-    def decorate(f: F) -> F:
-        options = [
-            click.option(
-                "--module",
-                metavar="PATH",
-                expose_value=False,
-                callback=_remember,
-                help=text("cli.help.opt.module", lang),
-            ),
-            click.option(
-                "--lang",
-                type=click.Choice(["tr", "en"]),
-                expose_value=False,
-                callback=_remember,
-                help=text("cli.help.opt.lang", lang),
-            ),
-            click.option(
-                "--debug",
-                is_flag=True,
-                expose_value=False,
-                callback=_remember,
-                help=text("cli.help.opt.debug", lang),
-            ),
-            click.help_option("-h", "--help", help=text("cli.help.opt.help", lang)),
-        ]
-        for option in reversed(options):
-            f = option(f)
-        return f
-
-    return decorate
+def _help_asked(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """``--help`` is noted, and shown once the whole command line is read (see
+    :meth:`_Command.parse_args`), so that a ``--lang`` after it still applies."""
+    if value is True and isinstance(ctx, _Context) and not ctx.resilient_parsing:
+        ctx.help_asked = True
 
 
-class _Formatter(click.HelpFormatter):
-    """Click's help layout with its headings ("Usage", "Options", "Commands") in our language."""
+class _Option(click.Option):
+    """An option whose ``help`` is a text key and whose placeholder a word, both put in the
+    reader's language when shown."""
 
-    lang: ClassVar[Language] = "tr"
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        shown = copy.copy(self)
+        shown.help = text(self.help, _lang(ctx)) if self.help else None
+        return click.Option.get_help_record(shown, ctx)
 
-    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
-        if prefix is None:
-            prefix = text("cli.help.usage", self.lang) + " "
-        super().write_usage(prog, args, prefix)
+    def make_metavar(self, ctx: click.Context) -> str:
+        return _metavar(super().make_metavar(ctx))
 
-    @contextlib.contextmanager
-    def section(self, name: str) -> Iterator[None]:
-        heading = {"Options": "cli.help.options", "Commands": "cli.help.commands"}.get(name)
-        with super().section(text(heading, self.lang) if heading else name):
-            yield
+
+def _common(f: F) -> F:
+    """``--module``, ``--lang``, ``--debug`` and ``--help``, taken by the group and every
+    command."""
+    options = [
+        click.option(
+            "--module",
+            cls=_Option,
+            metavar="PATH",
+            expose_value=False,
+            callback=_remember,
+            help="cli.help.opt.module",
+        ),
+        click.option(
+            "--lang",
+            cls=_Option,
+            type=click.Choice(["tr", "en"]),
+            expose_value=False,
+            callback=_remember,
+            help="cli.help.opt.lang",
+        ),
+        click.option(
+            "--debug",
+            cls=_Option,
+            is_flag=True,
+            expose_value=False,
+            callback=_remember,
+            help="cli.help.opt.debug",
+        ),
+        click.option(
+            "-h",
+            "--help",
+            cls=_Option,
+            is_flag=True,
+            is_eager=True,
+            expose_value=False,
+            callback=_help_asked,
+            help="cli.help.opt.help",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
 
 
 class _Context(click.Context):
-    formatter_class = _Formatter
+    """A context that remembers ``--help`` until the whole line is read."""
+
+    help_asked = False
 
 
-class _Command(click.Command):
-    context_class = _Context
+def _ours() -> Language | None:
+    """The language of the ``kamusm`` command being read or run, or ``None`` outside one (a
+    click program of someone else's in the same process keeps click's English)."""
+    ctx = click.get_current_context(silent=True)
+    return _lang(ctx) if isinstance(ctx, _Context) else None
 
 
-class _Group(click.Group):
-    context_class = _Context
-    command_class = _Command
-    group_class = type  # subgroups are _Group too
+def _gettext(message: str) -> str:
+    """Click's :func:`gettext.gettext`: its own texts in the command's language."""
+    if _ours() == "tr":
+        return TEXTS_TR.get(message, message)
+    return message
+
+
+def _ngettext(singular: str, plural: str, n: int) -> str:
+    """Click's :func:`gettext.ngettext`, likewise."""
+    found = PLURALS_TR.get((singular, plural)) if _ours() == "tr" else None
+    one, several = found or (singular, plural)
+    return one if n == 1 else several
+
+
+def _metavar(value: str) -> str:
+    """A placeholder of the usage line or the option list in the command's language."""
+    return METAVARS_TR.get(value, value) if _ours() == "tr" else value
+
+
+# Click asks gettext for each of its texts through the names each module imported; they answer
+# from kamusm's tables now (only inside a kamusm command, see _ours).
+for _module_name in CLICK_MODULES:
+    _module = importlib.import_module(f"click.{_module_name}")
+    for _name, _function in (("_", _gettext), ("ngettext", _ngettext)):
+        if hasattr(_module, _name):
+            setattr(_module, _name, _function)
 
 
 def _epilog(lang: Language) -> str:
     lines = [text("cli.help.exit_codes", lang)]
     lines += [f"  {code.value:<4} {code.describe(lang)}" for code in ExitCode]
     return "\b\n" + "\n".join(lines)
+
+
+class _Command(click.Command):
+    """A command whose ``help`` and ``short_help`` are text keys, put in the reader's language
+    when shown; its help is shown after the whole command line is read."""
+
+    context_class = _Context
+
+    def _shown(self, lang: Language) -> click.Command:
+        shown = copy.copy(self)
+        shown.help = text(self.help, lang) if self.help else None
+        shown.short_help = text(self.short_help, lang) if self.short_help else None
+        if isinstance(self, click.Group) and self.epilog == _EXIT_CODES:
+            shown.epilog = _epilog(lang)
+        return shown
+
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        return [_metavar(piece) for piece in super().collect_usage_pieces(ctx)]
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        return click.Command.get_short_help_str(self._shown(_lang()), limit)
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        click.Command.format_help_text(self._shown(_lang(ctx)), ctx, formatter)
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        click.Command.format_epilog(self._shown(_lang(ctx)), ctx, formatter)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        given = list(args)  # click's parser consumes the list
+        try:
+            rest = super().parse_args(ctx, args)
+        except click.UsageError as err:
+            if err.ctx is None:  # the parser's own errors: told in this command's language
+                err.ctx = ctx
+            if isinstance(ctx, _Context) and ctx.help_asked:
+                _show_help(ctx)
+            if not ctx.resilient_parsing:
+                told_in = _lang(ctx)
+                self._read_lang(ctx, list(given))
+                if _lang(ctx) != told_in:  # said again, in the language asked for
+                    return super().parse_args(ctx, given)
+            raise
+        if isinstance(ctx, _Context) and ctx.help_asked:
+            _show_help(ctx)
+        return rest
+
+    def _read_lang(self, ctx: click.Context, args: list[str]) -> None:
+        """After a usage error: read the rest of the line for a ``--lang`` (as in ``kamusm
+        tokens --colour --lang en``), so that the error is told in that language. Click reads
+        it, forgiving every mistake; nothing runs."""
+        probe = self.context_class(
+            self,
+            info_name=ctx.info_name,
+            parent=ctx,  # the same settings: a --lang found lands where _lang looks
+            resilient_parsing=True,
+            ignore_unknown_options=True,
+            allow_extra_args=True,
+        )
+        click.Command.parse_args(self, probe, args)
+
+
+def _show_help(ctx: click.Context) -> NoReturn:
+    click.echo(ctx.get_help(), color=ctx.color)
+    ctx.exit()
+
+
+#: The epilog of the main group: the table of exit codes, in the reader's language.
+_EXIT_CODES = "exit-codes"
+
+
+class _Group(_Command, click.Group):
+    """A group of :class:`_Command` (its subgroups are :class:`_Group` too)."""
+
+    command_class = _Command
+    group_class = type
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError:  # no such command: a --lang after it still applies
+            told_in = _lang(ctx)
+            self._read_lang(ctx, args[1:])
+            if _lang(ctx) == told_in:
+                raise
+            return super().resolve_command(ctx, args)  # said again, in that language
 
 
 def _portal_client(url: str | None, ca_bundle: str | None) -> Any:
@@ -151,393 +282,371 @@ def _portal_client(url: str | None, ca_bundle: str | None) -> Any:
         raise CommandError("cli.ca_bundle_invalid", ExitCode.USAGE, path=ca_bundle) from None
 
 
-def build(lang: Language) -> click.Group:
-    """The ``kamusm`` command group, with its help in ``lang``."""
-    context = {"max_content_width": 100}
+def _opt(*decls: str, **attrs: Any) -> Callable[[F], F]:
+    """``click.option`` with its help a text key (see :class:`_Option`)."""
+    return click.option(*decls, cls=_Option, **attrs)
 
-    _Formatter.lang = lang
 
-    @click.group(
-        cls=_Group,
-        help=_help(lang)("main"),
-        epilog=_epilog(lang),
-        context_settings=context,
-        add_help_option=False,
+@click.group(
+    cls=_Group,
+    help="cli.help.main",
+    epilog=_EXIT_CODES,
+    context_settings={"max_content_width": 100},
+    add_help_option=False,
+)
+@_common
+@click.version_option(
+    package_name="kamusm",
+    message="kamusm %(version)s",
+    cls=_Option,
+    help="cli.help.opt.version",
+)
+def cli() -> None:
+    """The ``kamusm`` command group."""
+
+
+# ---- tokens, certs, doctor, demo: reading cards, and the demo ----------
+
+
+@cli.command(help="cli.help.tokens", short_help="cli.short.tokens", add_help_option=False)
+@_common
+@_opt("--json", "as_json", is_flag=True, help="cli.help.opt.json")
+@click.pass_context
+def tokens(ctx: click.Context, as_json: bool) -> int:
+    from kamusm._cli._inventory import tokens_command  # noqa: PLC0415
+
+    settings = _settings(ctx)
+    return run_guarded(lambda: tokens_command(settings, as_json=as_json), settings)
+
+
+@cli.command(help="cli.help.certs", short_help="cli.short.certs", add_help_option=False)
+@_common
+@_opt("--serial", help="cli.help.opt.serial")
+@_opt("--label", help="cli.help.opt.label")
+@_opt("--json", "as_json", is_flag=True, help="cli.help.opt.json")
+@click.pass_context
+def certs(ctx: click.Context, serial: str | None, label: str | None, as_json: bool) -> int:
+    from kamusm._cli._render import certs_command  # noqa: PLC0415
+
+    settings = _settings(ctx)
+    return run_guarded(
+        lambda: certs_command(settings, serial=serial, label=label, as_json=as_json),
+        settings,
     )
-    @_common(lang)
-    @click.version_option(
-        package_name="kamusm", message="kamusm %(version)s", help=_help(lang)("opt.version")
-    )
-    def cli() -> None:
-        pass
-
-    _card_commands(cli, lang)
-    _pin_commands(cli, lang)
-    _sandbox_commands(cli, lang)
-    from kamusm._cli._browser import add_app_command  # noqa: PLC0415 (kamusm app, its own file)
-
-    add_app_command(cli, lang)
-    return cli
 
 
-def _short(lang: Language, key: str) -> str:
-    return text(f"cli.short.{key}", lang)
+@cli.command(help="cli.help.doctor", short_help="cli.short.doctor", add_help_option=False)
+@_common
+@_opt("--portal", metavar="URL", envvar=ENV_PORTAL, help="cli.help.opt.portal")
+@_opt("--ca-bundle", type=click.Path(exists=True, dir_okay=False), help="cli.help.opt.ca_bundle")
+@_opt("--serial", help="cli.help.opt.serial")
+@_opt("--label", help="cli.help.opt.label")
+@_opt("--json", "as_json", is_flag=True, help="cli.help.opt.json")
+@click.pass_context
+def doctor(
+    ctx: click.Context,
+    *,
+    portal: str | None,
+    ca_bundle: str | None,
+    serial: str | None,
+    label: str | None,
+    as_json: bool,
+) -> int:
+    from kamusm._cli._render import doctor_command  # noqa: PLC0415
 
-
-def _help(lang: Language) -> Callable[[str], str]:
-    def h(key: str) -> str:
-        return text(f"cli.help.{key}", lang)
-
-    return h
-
-
-def _card_commands(cli: click.Group, lang: Language) -> None:
-    """tokens, certs, doctor, demo: reading cards, and the demo."""
-    h = _help(lang)
-
-    @cli.command(help=h("tokens"), short_help=_short(lang, "tokens"), add_help_option=False)
-    @_common(lang)
-    @click.option("--json", "as_json", is_flag=True, help=h("opt.json"))
-    @click.pass_context
-    def tokens(ctx: click.Context, as_json: bool) -> int:
-        from kamusm._cli._inventory import tokens_command  # noqa: PLC0415
-
-        settings = _settings(ctx)
-        return run_guarded(lambda: tokens_command(settings, as_json=as_json), settings)
-
-    @cli.command(help=h("certs"), short_help=_short(lang, "certs"), add_help_option=False)
-    @_common(lang)
-    @click.option("--serial", help=h("opt.serial"))
-    @click.option("--label", help=h("opt.label"))
-    @click.option("--json", "as_json", is_flag=True, help=h("opt.json"))
-    @click.pass_context
-    def certs(ctx: click.Context, serial: str | None, label: str | None, as_json: bool) -> int:
-        from kamusm._cli._render import certs_command  # noqa: PLC0415
-
-        settings = _settings(ctx)
-        return run_guarded(
-            lambda: certs_command(settings, serial=serial, label=label, as_json=as_json),
+    settings = _settings(ctx)
+    return run_guarded(
+        lambda: doctor_command(
             settings,
-        )
-
-    @cli.command(help=h("doctor"), short_help=_short(lang, "doctor"), add_help_option=False)
-    @_common(lang)
-    @click.option("--portal", metavar="URL", envvar=ENV_PORTAL, help=h("opt.portal"))
-    @click.option(
-        "--ca-bundle", type=click.Path(exists=True, dir_okay=False), help=h("opt.ca_bundle")
+            portal=portal,
+            ca_bundle=ca_bundle,
+            as_json=as_json,
+            serial=serial,
+            label=label,
+        ),
+        settings,
     )
-    @click.option("--serial", help=h("opt.serial"))
-    @click.option("--label", help=h("opt.label"))
-    @click.option("--json", "as_json", is_flag=True, help=h("opt.json"))
-    @click.pass_context
-    def doctor(
-        ctx: click.Context,
-        *,
-        portal: str | None,
-        ca_bundle: str | None,
-        serial: str | None,
-        label: str | None,
-        as_json: bool,
-    ) -> int:
-        from kamusm._cli._render import doctor_command  # noqa: PLC0415
 
-        settings = _settings(ctx)
-        return run_guarded(
-            lambda: doctor_command(
-                settings,
-                portal=portal,
-                ca_bundle=ca_bundle,
-                as_json=as_json,
-                serial=serial,
-                label=label,
-            ),
-            settings,
+
+@cli.command(help="cli.help.demo", short_help="cli.short.demo", add_help_option=False)
+@_common
+@click.pass_context
+def demo(ctx: click.Context) -> int:
+    from kamusm._cli._demo import demo_command  # noqa: PLC0415
+
+    settings = _settings(ctx)
+    return run_guarded(lambda: demo_command(settings), settings)
+
+
+# ---- change-pin and reset-pin: the two commands that ask a person ----------
+
+
+@cli.command(
+    "change-pin",
+    help="cli.help.change_pin",
+    short_help="cli.short.change_pin",
+    add_help_option=False,
+)
+@_common
+@_opt("--serial", help="cli.help.opt.serial")
+@_opt("--label", help="cli.help.opt.label")
+@_opt("--pin-stdin", is_flag=True, help="cli.help.opt.pin_stdin")
+@click.pass_context
+def change_pin_command(
+    ctx: click.Context, serial: str | None, label: str | None, pin_stdin: bool
+) -> int:
+    settings = _settings(ctx)
+
+    def body() -> int:
+        from kamusm._cli._inventory import open_module  # noqa: PLC0415
+        from kamusm._cli._prompts import (  # noqa: PLC0415
+            StdinChangePrompts,
+            TerminalChangePrompts,
+            Ui,
         )
+        from kamusm.flows import change_pin  # noqa: PLC0415
 
-    @cli.command(help=h("demo"), short_help=_short(lang, "demo"), add_help_option=False)
-    @_common(lang)
-    @click.pass_context
-    def demo(ctx: click.Context) -> int:
-        from kamusm._cli._demo import demo_command  # noqa: PLC0415
+        if not pin_stdin and not is_terminal(sys.stdin):
+            raise CommandError("cli.needs_terminal.pin_stdin", ExitCode.USAGE)
+        token = open_module(settings).token(serial=serial, label=label)
+        ui = Ui(settings.lang)
+        prompts = StdinChangePrompts() if pin_stdin else TerminalChangePrompts(ui)
+        if not pin_stdin:
+            ui.say(text("cli.change.intro", settings.lang, card=token.info.describe()))
+            ui.note(text("cli.cancel_hint", settings.lang))
+        change_pin(token, prompts)
+        ui.success(text("cli.change.done", settings.lang))
+        return ExitCode.OK
 
-        settings = _settings(ctx)
-        return run_guarded(lambda: demo_command(settings), settings)
+    return run_guarded(body, settings)
 
 
-def _pin_commands(cli: click.Group, lang: Language) -> None:
-    """change-pin and reset-pin: the two commands that ask a person."""
-    h = _help(lang)
+@cli.command(
+    "reset-pin",
+    help="cli.help.reset_pin",
+    short_help="cli.short.reset_pin",
+    add_help_option=False,
+)
+@_common
+@_opt("--portal", metavar="URL", envvar=ENV_PORTAL, help="cli.help.opt.portal")
+@_opt("--ca-bundle", type=click.Path(exists=True, dir_okay=False), help="cli.help.opt.ca_bundle")
+@_opt(
+    "--product",
+    type=click.Choice(["nes", "mali-muhur"]),
+    default="nes",
+    help="cli.help.opt.product",
+)
+@_opt(
+    "--method",
+    type=click.Choice(["sms", "web-password"]),
+    default="sms",
+    help="cli.help.opt.method",
+)
+@click.pass_context
+def reset_pin_command(
+    ctx: click.Context, portal: str | None, ca_bundle: str | None, product: str, method: str
+) -> int:
+    settings = _settings(ctx)
 
-    @cli.command(
-        "change-pin",
-        help=h("change_pin"),
-        short_help=_short(lang, "change_pin"),
-        add_help_option=False,
-    )
-    @_common(lang)
-    @click.option("--serial", help=h("opt.serial"))
-    @click.option("--label", help=h("opt.label"))
-    @click.option("--pin-stdin", is_flag=True, help=h("opt.pin_stdin"))
-    @click.pass_context
-    def change_pin_command(
-        ctx: click.Context, serial: str | None, label: str | None, pin_stdin: bool
-    ) -> int:
-        settings = _settings(ctx)
+    def body() -> int:
+        from kamusm._cli._inventory import open_module  # noqa: PLC0415
+        from kamusm._cli._prompts import TerminalResetPrompts, Ui  # noqa: PLC0415
+        from kamusm.flows import reset_pin  # noqa: PLC0415
 
-        def body() -> int:
-            from kamusm._cli._inventory import open_module  # noqa: PLC0415
-            from kamusm._cli._prompts import (  # noqa: PLC0415
-                StdinChangePrompts,
-                TerminalChangePrompts,
-                Ui,
-            )
-            from kamusm.flows import change_pin  # noqa: PLC0415
-
-            if not pin_stdin and not is_terminal(sys.stdin):
-                raise CommandError("cli.needs_terminal.pin_stdin", ExitCode.USAGE)
-            token = open_module(settings).token(serial=serial, label=label)
+        if not is_terminal(sys.stdin):
+            raise CommandError("cli.needs_terminal", ExitCode.USAGE)
+        with _portal_client(portal, ca_bundle) as client:
+            module = open_module(settings)
             ui = Ui(settings.lang)
-            prompts = StdinChangePrompts() if pin_stdin else TerminalChangePrompts(ui)
-            if not pin_stdin:
-                ui.say(text("cli.change.intro", settings.lang, card=token.info.describe()))
-                ui.note(text("cli.cancel_hint", settings.lang))
-            change_pin(token, prompts)
-            ui.success(text("cli.change.done", settings.lang))
-            return ExitCode.OK
-
-        return run_guarded(body, settings)
-
-    @cli.command(
-        "reset-pin",
-        help=h("reset_pin"),
-        short_help=_short(lang, "reset_pin"),
-        add_help_option=False,
-    )
-    @_common(lang)
-    @click.option("--portal", metavar="URL", envvar=ENV_PORTAL, help=h("opt.portal"))
-    @click.option(
-        "--ca-bundle", type=click.Path(exists=True, dir_okay=False), help=h("opt.ca_bundle")
-    )
-    @click.option(
-        "--product",
-        type=click.Choice(["nes", "mali-muhur"]),
-        default="nes",
-        help=h("opt.product"),
-    )
-    @click.option(
-        "--method",
-        type=click.Choice(["sms", "web-password"]),
-        default="sms",
-        help=h("opt.method"),
-    )
-    @click.pass_context
-    def reset_pin_command(
-        ctx: click.Context, portal: str | None, ca_bundle: str | None, product: str, method: str
-    ) -> int:
-        settings = _settings(ctx)
-
-        def body() -> int:
-            from kamusm._cli._inventory import open_module  # noqa: PLC0415
-            from kamusm._cli._prompts import TerminalResetPrompts, Ui  # noqa: PLC0415
-            from kamusm.flows import reset_pin  # noqa: PLC0415
-
-            if not is_terminal(sys.stdin):
-                raise CommandError("cli.needs_terminal", ExitCode.USAGE)
-            with _portal_client(portal, ca_bundle) as client:
-                module = open_module(settings)
-                ui = Ui(settings.lang)
-                result = reset_pin(
-                    module,
-                    client,
-                    TerminalResetPrompts(ui),
-                    product=Product(product.replace("-", "_")),
-                    challenge_method=method.replace("-", "_"),
-                )
-            ui.success(text("cli.reset.done", settings.lang))
-            if not result.reported:
-                ui.note(text("cli.reset.not_reported", settings.lang))
-            return ExitCode.OK
-
-        return run_guarded(body, settings)
-
-
-def _sandbox_commands(cli: click.Group, lang: Language) -> None:
-    """sandbox serve and sandbox provision."""
-    h = _help(lang)
-
-    @cli.group(help=h("sandbox"), short_help=_short(lang, "sandbox"), add_help_option=False)
-    @_common(lang)
-    def sandbox() -> None:
-        pass
-
-    @sandbox.command(
-        "serve",
-        help=h("sandbox_serve"),
-        short_help=_short(lang, "sandbox_serve"),
-        add_help_option=False,
-    )
-    @_common(lang)
-    @click.option(
-        "--host",
-        type=click.Choice(["127.0.0.1", "::1", "localhost"]),
-        default="127.0.0.1",
-        show_default=True,
-        help=h("opt.host"),
-    )
-    @click.option("--port", type=int, default=8080, show_default=True, help=h("opt.port"))
-    @click.option("--database", type=click.Path(dir_okay=False), help=h("opt.database"))
-    @click.option("--manual-clock", is_flag=True, help=h("opt.manual_clock"))
-    @click.option("--training", is_flag=True, help=h("opt.training"))
-    @click.option(
-        "--ssl-certfile", type=click.Path(exists=True, dir_okay=False), help=h("opt.ssl_certfile")
-    )
-    @click.option(
-        "--ssl-keyfile", type=click.Path(exists=True, dir_okay=False), help=h("opt.ssl_keyfile")
-    )
-    @click.pass_context
-    def serve(
-        ctx: click.Context,
-        *,
-        host: str,
-        port: int,
-        database: str | None,
-        manual_clock: bool,
-        training: bool,
-        ssl_certfile: str | None,
-        ssl_keyfile: str | None,
-    ) -> int:
-        from kamusm._cli._sandbox import serve_command  # noqa: PLC0415
-
-        settings = _settings(ctx)
-        return run_guarded(
-            lambda: serve_command(
-                settings,
-                host=host,
-                port=port,
-                database=database,
-                manual_clock=manual_clock,
-                ssl_certfile=ssl_certfile,
-                ssl_keyfile=ssl_keyfile,
-                training=training,
-            ),
-            settings,
-        )
-
-    @sandbox.command(
-        "provision",
-        help=h("sandbox_provision"),
-        short_help=_short(lang, "sandbox_provision"),
-        add_help_option=False,
-    )
-    @_common(lang)
-    @click.option("--url", required=True, metavar="URL", help=h("opt.url"))
-    @click.option(
-        "--admin-token",
-        required=True,
-        envvar="KAMUSM_SANDBOX_ADMIN_TOKEN",
-        metavar="TOKEN",
-        help=h("opt.admin_token"),
-    )
-    @click.option("--store", type=click.Path(file_okay=False), help=h("opt.store"))
-    @click.option("--tckn", default="10000000146", show_default=True, help=h("opt.tckn"))
-    @click.option(
-        "--name", default="IŞIL ÇAĞRI ÖZGÜR ŞİMŞEK", show_default=True, help=h("opt.name")
-    )
-    @click.option("--phone", help=h("opt.phone"))
-    @click.option(
-        "--birth-date",
-        default="1985-04-23",
-        show_default=True,
-        metavar="YYYY-MM-DD",
-        help=h("opt.birth_date"),
-    )
-    @click.option(
-        "--product",
-        type=click.Choice(["nes", "mali-muhur"]),
-        default="nes",
-        help=h("opt.product"),
-    )
-    @click.pass_context
-    def provision(
-        ctx: click.Context,
-        *,
-        url: str,
-        admin_token: str,
-        store: str | None,
-        tckn: str,
-        name: str,
-        phone: str | None,
-        birth_date: str,
-        product: str,
-    ) -> int:
-        from kamusm._cli._sandbox import provision_command  # noqa: PLC0415
-
-        settings = _settings(ctx)
-        return run_guarded(
-            lambda: provision_command(
-                settings,
-                url=url,
-                admin_token=admin_token,
-                store=store,
-                tckn=tckn,
-                name=name,
-                phone=phone,
-                birth_date=birth_date,
+            result = reset_pin(
+                module,
+                client,
+                TerminalResetPrompts(ui),
                 product=Product(product.replace("-", "_")),
-            ),
+                challenge_method=method.replace("-", "_"),
+            )
+        ui.success(text("cli.reset.done", settings.lang))
+        if not result.reported:
+            ui.note(text("cli.reset.not_reported", settings.lang))
+        return ExitCode.OK
+
+    return run_guarded(body, settings)
+
+
+# ---- sandbox serve and sandbox provision ----------
+
+
+@cli.group(help="cli.help.sandbox", short_help="cli.short.sandbox", add_help_option=False)
+@_common
+def sandbox() -> None:
+    pass
+
+
+@sandbox.command(
+    "serve",
+    help="cli.help.sandbox_serve",
+    short_help="cli.short.sandbox_serve",
+    add_help_option=False,
+)
+@_common
+@_opt(
+    "--host",
+    type=click.Choice(["127.0.0.1", "::1", "localhost"]),
+    default="127.0.0.1",
+    show_default=True,
+    help="cli.help.opt.host",
+)
+@_opt("--port", type=int, default=8080, show_default=True, help="cli.help.opt.port")
+@_opt("--database", type=click.Path(dir_okay=False), help="cli.help.opt.database")
+@_opt("--manual-clock", is_flag=True, help="cli.help.opt.manual_clock")
+@_opt("--training", is_flag=True, help="cli.help.opt.training")
+@_opt(
+    "--ssl-certfile", type=click.Path(exists=True, dir_okay=False), help="cli.help.opt.ssl_certfile"
+)
+@_opt(
+    "--ssl-keyfile", type=click.Path(exists=True, dir_okay=False), help="cli.help.opt.ssl_keyfile"
+)
+@click.pass_context
+def serve(
+    ctx: click.Context,
+    *,
+    host: str,
+    port: int,
+    database: str | None,
+    manual_clock: bool,
+    training: bool,
+    ssl_certfile: str | None,
+    ssl_keyfile: str | None,
+) -> int:
+    from kamusm._cli._sandbox import serve_command  # noqa: PLC0415
+
+    settings = _settings(ctx)
+    return run_guarded(
+        lambda: serve_command(
             settings,
-        )
+            host=host,
+            port=port,
+            database=database,
+            manual_clock=manual_clock,
+            ssl_certfile=ssl_certfile,
+            ssl_keyfile=ssl_keyfile,
+            training=training,
+        ),
+        settings,
+    )
+
+
+@sandbox.command(
+    "provision",
+    help="cli.help.sandbox_provision",
+    short_help="cli.short.sandbox_provision",
+    add_help_option=False,
+)
+@_common
+@_opt("--url", required=True, metavar="URL", help="cli.help.opt.url")
+@_opt(
+    "--admin-token",
+    required=True,
+    envvar="KAMUSM_SANDBOX_ADMIN_TOKEN",
+    metavar="TOKEN",
+    help="cli.help.opt.admin_token",
+)
+@_opt("--store", type=click.Path(file_okay=False), help="cli.help.opt.store")
+@_opt("--tckn", default="10000000146", show_default=True, help="cli.help.opt.tckn")
+@_opt("--name", default="IŞIL ÇAĞRI ÖZGÜR ŞİMŞEK", show_default=True, help="cli.help.opt.name")
+@_opt("--phone", help="cli.help.opt.phone")
+@_opt(
+    "--birth-date",
+    default="1985-04-23",
+    show_default=True,
+    metavar="YYYY-MM-DD",
+    help="cli.help.opt.birth_date",
+)
+@_opt(
+    "--product",
+    type=click.Choice(["nes", "mali-muhur"]),
+    default="nes",
+    help="cli.help.opt.product",
+)
+@click.pass_context
+def provision(
+    ctx: click.Context,
+    *,
+    url: str,
+    admin_token: str,
+    store: str | None,
+    tckn: str,
+    name: str,
+    phone: str | None,
+    birth_date: str,
+    product: str,
+) -> int:
+    from kamusm._cli._sandbox import provision_command  # noqa: PLC0415
+
+    settings = _settings(ctx)
+    return run_guarded(
+        lambda: provision_command(
+            settings,
+            url=url,
+            admin_token=admin_token,
+            store=store,
+            tckn=tckn,
+            name=name,
+            phone=phone,
+            birth_date=birth_date,
+            product=Product(product.replace("-", "_")),
+        ),
+        settings,
+    )
+
+
+# kamusm app lives in its own file and registers itself on the group.
+from kamusm._cli import _browser  # noqa: E402, F401 (after the group it adds to)
 
 
 def run(args: Sequence[str]) -> int:
     """Parse ``args`` with click and run the command; returns the exit status."""
-    lang = _prescan_lang(args)
-    cli = build(lang)
     try:
         result = cli.main(args=list(args), prog_name="kamusm", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as shown:
         shown.show()
         return ExitCode.USAGE
     except click.UsageError as err:
-        error_line_usage(err, lang, args)
+        error_line_usage(err, _lang(err.ctx), args)
         return ExitCode.USAGE
     except click.ClickException as err:
-        error_line(err.format_message(), lang)
+        error_line(err.format_message(), _lang())
         return ExitCode.USAGE
     except click.Abort:
-        sys.stderr.write("\n" + text("cli.interrupted", lang) + "\n")
+        sys.stderr.write("\n" + text("cli.interrupted", _lang()) + "\n")
         return ExitCode.INTERRUPTED
     return result if isinstance(result, int) else ExitCode.OK
 
 
 def error_line_usage(err: click.UsageError, lang: Language, args: Sequence[str] = ()) -> None:
     """One line for a usage error, without echoing what was typed: a PIN or a code put on the
-    command line by mistake must not be printed back (nor reach a terminal log)."""
-    message = " ".join(err.format_message().split())
-    for typed in sorted(set(args), key=len, reverse=True):
-        if typed and not typed.startswith("-") and typed not in _COMMAND_WORDS:
-            message = message.replace(typed, "…")
+    command line by mistake must not be printed back (nor reach a terminal log). Only the
+    command's own words (its command names and the values its choices offer) are shown."""
+    if err.ctx is not None:
+        with err.ctx.scope(cleanup=False):  # click's words in the command's language
+            message = err.format_message()
+    else:
+        message = err.format_message()
+    message = " ".join(message.split())
+    typed = {arg.partition("=")[2] if arg.startswith("-") else arg for arg in args}
+    for value in sorted(typed - _command_words(), key=len, reverse=True):
+        if value:  # the value itself, not the same letters inside a word ("de" in "değer")
+            message = re.sub(rf"(?<!\w){re.escape(value)}(?!\w)", "…", message)
     sys.stderr.write(text("cli.usage_error", lang, message=message) + "\n")
 
 
-#: Words of the command line that may be shown back in a usage error: the command names.
-_COMMAND_WORDS = frozenset(
-    {
-        "tokens",
-        "certs",
-        "doctor",
-        "change-pin",
-        "reset-pin",
-        "sandbox",
-        "serve",
-        "provision",
-        "demo",
-        "app",
-        "tr",
-        "en",
-        "nes",
-        "mali_muhur",
-        "sms",
-        "web_password",
-    }
-)
+def _command_words(command: click.Command = cli) -> frozenset[str]:
+    """The command names under ``command`` and the values of every choice its options offer."""
+    words: set[str] = set()
+    for param in command.params:
+        if isinstance(param.type, click.Choice):
+            words.update(str(choice) for choice in param.type.choices)
+    for name, sub in getattr(command, "commands", {}).items():
+        words.add(name)
+        words |= _command_words(sub)
+    return frozenset(words)

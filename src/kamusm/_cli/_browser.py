@@ -8,14 +8,15 @@ opens one session, once. Ctrl-C stops the server.
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import click
 
-from kamusm._cli._common import ENV_PORTAL, Settings
+from kamusm._cli._app import _common, _opt, _settings, cli
+from kamusm._cli._common import ENV_PORTAL, Settings, run_guarded
 from kamusm._cli._exit import CommandError, ExitCode
 from kamusm._cli._texts import text
-from kamusm.messages import Language
+
+__all__ = ["app_command"]
 
 
 def app_command(
@@ -53,38 +54,25 @@ def app_command(
     return ExitCode.OK
 
 
-def add_app_command(cli: click.Group, lang: Language) -> None:
-    """Register ``kamusm app`` on the command group."""
-    from kamusm._cli._app import _common, _help, _settings, _short  # noqa: PLC0415 (no cycle)
-    from kamusm._cli._common import run_guarded  # noqa: PLC0415
-
-    h = _help(lang)
-
-    @cli.command("app", help=h("app"), short_help=_short(lang, "app"), add_help_option=False)
-    @_common(lang)
-    @click.option("--portal", metavar="URL", envvar=ENV_PORTAL, help=h("opt.portal"))
-    @click.option(
-        "--ca-bundle", type=click.Path(exists=True, dir_okay=False), help=h("opt.ca_bundle")
+@cli.command("app", help="cli.help.app", short_help="cli.short.app", add_help_option=False)
+@_common
+@_opt("--portal", metavar="URL", envvar=ENV_PORTAL, help="cli.help.opt.portal")
+@_opt("--ca-bundle", type=click.Path(exists=True, dir_okay=False), help="cli.help.opt.ca_bundle")
+@_opt("--port", type=click.IntRange(0, 65535), default=0, help="cli.help.opt.app_port")
+@_opt("--no-browser", is_flag=True, help="cli.help.opt.no_browser")
+@click.pass_context
+def app(
+    ctx: click.Context,
+    *,
+    portal: str | None,
+    ca_bundle: str | None,
+    port: int,
+    no_browser: bool,
+) -> int:
+    settings = _settings(ctx)
+    return run_guarded(
+        lambda: app_command(
+            settings, portal=portal, ca_bundle=ca_bundle, port=port, open_browser=not no_browser
+        ),
+        settings,
     )
-    @click.option("--port", type=click.IntRange(0, 65535), default=0, help=h("opt.app_port"))
-    @click.option("--no-browser", is_flag=True, help=h("opt.no_browser"))
-    @click.pass_context
-    def app(
-        ctx: click.Context,
-        *,
-        portal: str | None,
-        ca_bundle: str | None,
-        port: int,
-        no_browser: bool,
-    ) -> Any:
-        settings = _settings(ctx)
-        return run_guarded(
-            lambda: app_command(
-                settings,
-                portal=portal,
-                ca_bundle=ca_bundle,
-                port=port,
-                open_browser=not no_browser,
-            ),
-            settings,
-        )

@@ -506,9 +506,6 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "code from the portal's outbox, verify the new PIN on the card, print every step with "
         "its timing.",
     },
-    "cli.help.usage": {"tr": "Kullanım:", "en": "Usage:"},
-    "cli.help.options": {"tr": "Seçenekler", "en": "Options"},
-    "cli.help.commands": {"tr": "Komutlar", "en": "Commands"},
     "cli.help.opt.help": {"tr": "Bu yardımı gösterir.", "en": "Show this help."},
     "cli.help.opt.version": {
         "tr": "Sürümü gösterir.",
@@ -596,7 +593,7 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": "Language: tr (the default) or en; KAMUSM_LANG works too.",
     },
     "cli.help.opt.debug": {
-        "tr": "Hata ayrıntısını (traceback) ve hata ayıklama kayıtlarını gösterir; gizli "
+        "tr": "Hata ayrıntısını (çağrı yığınını) ve hata ayıklama kayıtlarını gösterir; gizli "
         "değerler yine de yazılmaz.",
         "en": "Show tracebacks and debug log records; secrets are still never written.",
     },

@@ -26,9 +26,13 @@ import threading
 import webbrowser
 from typing import Any
 
-import uvicorn
+from kamusm._extras import require
 
-from kamusm.app._web import AppConfig, create_app
+require("app", "starlette", "uvicorn", "jinja2")
+
+import uvicorn  # noqa: E402 (after the extra's check)
+
+from kamusm.app._web import AppConfig, create_app  # noqa: E402
 
 __all__ = ["AppConfig", "AppServer", "create_app", "serve"]
 

@@ -1,11 +1,17 @@
 """pytest fixtures for applications that test against real test tokens and the sandbox.
 
-Enable with ``pytest_plugins = ["kamusm.testing.pytest_plugin"]`` in ``conftest.py``.
+pytest loads this plugin by itself wherever kamusm is installed (the ``pytest11`` entry point
+``kamusm.testing.pytest_plugin``); ``-p no:kamusm.testing.pytest_plugin`` turns it off. Listing
+it in ``pytest_plugins`` as well does no harm.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+from kamusm._extras import require
+
+require("test", "pytest")
 
 import pytest
 

@@ -18,6 +18,12 @@ the test reads SMS codes through the admin side (:meth:`RunningSandbox.last_sms_
 
 from __future__ import annotations
 
+from kamusm._extras import require
+
+# Checked here, before kamusm.sandbox checks the same libraries, so that the message names the
+# extra of kamusm.testing.
+require("test", "cryptography", "starlette", "uvicorn")
+
 import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
