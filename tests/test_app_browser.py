@@ -18,7 +18,8 @@ pytestmark = pytest.mark.skipif(
     not chromium_available(), reason="needs Debian's chromium and chromium-driver"
 )
 
-from selenium.webdriver.common.by import By  # noqa: E402 (after the skip mark, on purpose)
+from selenium.common.exceptions import WebDriverException  # noqa: E402 (after the skip mark)
+from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
 from selenium.webdriver.remote.webelement import WebElement  # noqa: E402
@@ -65,7 +66,16 @@ def press(browser: WebDriver, element: WebElement) -> None:
     page = browser.find_element(By.TAG_NAME, "html")
     element.click()
     if leaves:
-        WebDriverWait(browser, 20).until(ec.staleness_of(page))
+        WebDriverWait(browser, 20).until(lambda _: gone(page))
+
+
+def gone(element: WebElement) -> bool:
+    """Whether ``element`` left the page (Chromium says so in two ways while navigating)."""
+    try:
+        element.is_enabled()
+    except WebDriverException:  # stale, or "does not belong to the document"
+        return True
+    return False
 
 
 def type_into(browser: WebDriver, element_id: str, text: str) -> None:
