@@ -6,6 +6,14 @@ APT_PACKAGES=(
   softhsm2      # the default test token
   opencryptoki  # the token that counts wrong PINs and locks
   opensc        # pkcs11-tool
+  # the card readers (kamusm[pcsc]) and their tests: the test's own pcscd, the vpcd virtual
+  # reader, the virtual card vicc, and what pyscard builds from source with
+  pcscd
+  vsmartcard-vpcd
+  vsmartcard-vpicc
+  python3-virtualsmartcard
+  libpcsclite-dev
+  swig
   chromium        # the browser tests of kamusm app and the training pages (headless)
   chromium-driver # Selenium drives chromium through it; nothing downloads a browser
 )

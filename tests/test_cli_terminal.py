@@ -268,8 +268,9 @@ def test_ctrl_d_at_the_first_question_cancels_and_changes_nothing(
 def test_ctrl_c_at_the_sms_question_cancels_and_tells_the_portal(
     sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken
 ) -> None:
-    """Ctrl-C at a question is "cancel": the command ends with 10, the card keeps its PIN, and
-    the portal hears that the redeemed operation ended without a new PIN."""
+    """Ctrl-C at a question cancels: the card keeps its PIN, the portal hears that the
+    redeemed operation ended without a new PIN, and the command ends with 130, the code the
+    exit-code table gives Ctrl-C."""
     code = new_code(sandbox, holder)
     term = Session(reset_args(sandbox, card), env=env_for(card))
     term.expect("Doğrulama Kodu")
@@ -282,7 +283,7 @@ def test_ctrl_c_at_the_sms_question_cancels_and_tells_the_portal(
     term.expect(r"SMS Onay Kodu \[")
     term.child.sendintr()
     term.expect("İşlem iptal edildi. Kartınızda bir değişiklik yapılmadı.")
-    assert term.finish() == 10
+    assert term.finish() == 130
     events = [e["event"] for e in sandbox.portal.audit_log() if e["card_serial"] == card.serial]
     assert events[-1] == "operation.failed"
     assert pin_verifies(card, OLD)

@@ -20,6 +20,8 @@
     │   ├── AmbiguousTokenError            .candidates
     │   ├── TokenRemovedError
     │   ├── TokenBusyError
+    │   │   └── CardBusyError              a reader says so (.reader, .programs)
+    │   ├── ReaderServiceError             no smart-card service (.service)
     │   ├── PinIncorrectError              .status (re-read after the attempt, or None)
     │   ├── PinLockedError
     │   ├── FinalTryNotAcknowledgedError
@@ -88,6 +90,7 @@ __all__ = [
     "AuthorizationExpiredError",
     "AuthorizationSpentError",
     "BadRequestError",
+    "CardBusyError",
     "CardNotOwnedError",
     "CertificateParseError",
     "ConflictError",
@@ -125,6 +128,7 @@ __all__ = [
     "PortalTimeoutError",
     "PortalTlsError",
     "RateLimitedError",
+    "ReaderServiceError",
     "SmsCodeExpiredError",
     "SmsCodeRejectedError",
     "SoPinFinalTryError",
@@ -334,6 +338,47 @@ class TokenBusyError(TokenError):
     """Another application (typically the DYS) holds the card."""
 
     key = "token.busy"
+
+
+class CardBusyError(TokenBusyError):
+    """The reader says another program holds the card exclusively (PC/SC, :mod:`kamusm.pcsc`).
+
+    ``reader`` names the reader; ``programs`` the programs connected to the smart-card service
+    where the operating system tells (``None``: it cannot). The text gives the same advice as
+    :class:`TokenBusyError` (close the DYS and any other program using the card) and names the
+    programs, or says the system cannot tell.
+    """
+
+    variant_keys = ("token.busy", "pcsc.busy.programs", "pcsc.busy.unknown")
+
+    def __init__(
+        self, *, reader: str, programs: Sequence[str] | None = None, code: str | None = None
+    ) -> None:
+        self.reader = reader
+        self.programs = None if programs is None else tuple(programs)
+        super().__init__(code=code or "SCARD_E_SHARING_VIOLATION")
+
+    def message(self, lang: Language = DEFAULT_LANGUAGE) -> str:
+        advice = text(self.key, lang)
+        if self.programs:
+            return (
+                advice + " " + text("pcsc.busy.programs", lang, programs=", ".join(self.programs))
+            )
+        return advice + " " + text("pcsc.busy.unknown", lang)
+
+
+class ReaderServiceError(TokenError):
+    """The smart-card service (pcscd, SCardSvr) is not running: no reader can be seen.
+    ``service`` names it for this operating system."""
+
+    key = "pcsc.no_service"
+
+    def __init__(self, *, service: str, code: str | None = None) -> None:
+        self.service = service
+        super().__init__(code=code)
+
+    def fields(self) -> Mapping[str, object]:
+        return {"service": self.service}
 
 
 class PinIncorrectError(TokenError):

@@ -58,7 +58,6 @@ import re
 import struct
 import sys
 import sysconfig
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar, cast
 
@@ -67,6 +66,7 @@ import pkcs11
 import pkcs11.exceptions as pe
 from pkcs11 import Attribute, ObjectClass, TokenFlag
 
+from kamusm._cardlock import CARD_LOCK
 from kamusm.errors import (
     AmbiguousTokenError,
     PinIncorrectError,
@@ -114,8 +114,9 @@ _T = TypeVar("_T")
 
 # One lock for every PKCS#11 call in the process: python-pkcs11 and the modules it loads are not
 # thread-safe (unlocked threads destroyed a SoftHSM token here). Re-entrant, so an operation can
-# hold it across its status read, login and PIN call.
-_LOCK: Final = threading.RLock()
+# hold it across its status read, login and PIN call. The reader probe (kamusm.pcsc) takes the
+# same lock, so it never runs while a PKCS#11 call does.
+_LOCK: Final = CARD_LOCK
 
 
 # ---- the one translation point ------------------------------------------------------------
@@ -380,6 +381,11 @@ def _raise_rv(rv: int) -> None:
         raise _RV_EXCEPTIONS.get(rv, pe.PKCS11Error)(f"Unmapped error code {hex(rv)}")
 
 
+def _slot_description(slot: Any) -> str:
+    """The slot's description as python-pkcs11 read it (``C_GetSlotInfo``), trimmed."""
+    return str(getattr(slot, "slot_description", "") or "").strip(" \x00")
+
+
 def _text(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace").rstrip(" \x00")
 
@@ -608,9 +614,14 @@ class TokenInfo:
     max_pin_length: int
     pin_status: PinStatus
     slot_id: int
+    #: The slot's description (``C_GetSlotInfo``): for a smart-card driver, usually the name
+    #: of the reader, which is how :mod:`kamusm.pcsc` matches a card to its reader.
+    slot_description: str = ""
 
     @classmethod
-    def _from_cryptoki(cls, raw: _CkTokenInfo, slot_id: int) -> TokenInfo:
+    def _from_cryptoki(
+        cls, raw: _CkTokenInfo, slot_id: int, slot_description: str = ""
+    ) -> TokenInfo:
         return cls(
             label=_text(raw.label),
             serial=_text(raw.serialNumber),
@@ -620,6 +631,7 @@ class TokenInfo:
             max_pin_length=int(raw.ulMaxPinLen),
             pin_status=_pin_status(int(raw.flags)),
             slot_id=slot_id,
+            slot_description=slot_description,
         )
 
     def describe(self) -> str:
@@ -726,7 +738,9 @@ class Pkcs11Module:
                 except pe.PKCS11Error as exc:
                     raise _translate(exc) from exc
                 if raw.flags & _TOKEN_INITIALIZED:
-                    found.append(TokenInfo._from_cryptoki(raw, int(slot.slot_id)))
+                    found.append(
+                        TokenInfo._from_cryptoki(raw, int(slot.slot_id), _slot_description(slot))
+                    )
         return found
 
     async def atokens(self) -> list[TokenInfo]:
@@ -804,7 +818,7 @@ class Token:
                 raw = self._module._cryptoki.token_info(self.slot_id)
             except pe.PKCS11Error as exc:
                 raise _translate(exc) from exc
-        info = TokenInfo._from_cryptoki(raw, self.slot_id)
+        info = TokenInfo._from_cryptoki(raw, self.slot_id, self._info.slot_description)
         if info.serial != self.serial or not raw.flags & _TOKEN_INITIALIZED:
             logger.info("Token %s is no longer in slot %s", self.serial, self.slot_id)
             raise TokenRemovedError(code="CKR_TOKEN_NOT_PRESENT")

@@ -83,6 +83,10 @@ def run_guarded(action: Callable[[], int], settings: Settings) -> int:  # noqa: 
         try:
             return action()
         except StopWith as stop:
+            if stop.code is not None:
+                _traceback(settings)
+                error_line(stop.error.message(lang), lang)
+                return stop.code
             raise stop.error from stop
     except KamusmError as err:
         _traceback(settings)

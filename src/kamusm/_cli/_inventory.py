@@ -127,10 +127,17 @@ def format_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     )
 
 
-def write_json(data: object) -> None:
+#: The version of every ``--json`` output's layout (``schema_version``, docs/cli.md): raised
+#: when a field changes meaning or goes away; new fields may come without a new version.
+JSON_SCHEMA_VERSION = 1
+
+
+def write_json(body: dict[str, Any]) -> None:
+    """Write one ``--json`` answer: an object with ``schema_version`` first, then ``body``."""
     import json  # noqa: PLC0415 (only --json needs it)
 
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    answer = {"schema_version": JSON_SCHEMA_VERSION, **body}
+    sys.stdout.write(json.dumps(answer, ensure_ascii=False, indent=2) + "\n")
 
 
 # ---- kamusm tokens --------------------------------------------------------------------------
@@ -167,15 +174,15 @@ def token_json(card: CardRead, lang: Language) -> dict[str, Any]:
 
 
 def tokens_command(settings: Settings, *, as_json: bool) -> int:
-    """``kamusm tokens``: every card, its PIN state and its holder."""
+    """``kamusm tokens``: every card, its PIN state and its holder; exit 5 when there is none
+    (with ``--json`` the empty listing is written first)."""
     lang = settings.lang
     cards = read_cards(open_module(settings))
     if as_json:
-        write_json([token_json(card, lang) for card in cards])
-        return ExitCode.OK
+        write_json({"cards": [token_json(card, lang) for card in cards]})
+        return ExitCode.OK if cards else ExitCode.CARD
     if not cards:
-        sys.stdout.write(text("cli.tokens.none", lang) + "\n")
-        return ExitCode.OK
+        raise TokenNotFoundError()  # exit 5: a script can tell "no card" from an empty list
     headers = [text(f"cli.col.{c}", lang) for c in ("serial", "label", "pin", "holder", "products")]
     rows = []
     for card in cards:

@@ -18,6 +18,7 @@ from kamusm._cli._inventory import (
 )
 from kamusm._cli._prompts import make_console
 from kamusm._cli._texts import text
+from kamusm.errors import TokenNotFoundError
 from kamusm.messages import Language
 from kamusm.values import SystemClock
 
@@ -28,17 +29,17 @@ if TYPE_CHECKING:
 def certs_command(
     settings: Settings, *, serial: str | None, label: str | None, as_json: bool
 ) -> int:
-    """``kamusm certs``: the certificates of every card, or of the one named."""
+    """``kamusm certs``: the certificates of every card, or of the one named; exit 5 when there
+    is none."""
     lang = settings.lang
     cards = read_cards(open_module(settings), serial=serial, label=label)
     now = SystemClock().now()
     if as_json:
-        write_json(certs_json(cards, now, lang))
-        return ExitCode.OK
-    console = make_console()
+        write_json({"cards": certs_json(cards, now, lang)})
+        return ExitCode.OK if cards else ExitCode.CARD
     if not cards:
-        console.print(text("cli.tokens.none", lang))
-        return ExitCode.OK
+        raise TokenNotFoundError()  # exit 5, as for tokens
+    console = make_console()
     for card in cards:
         _draw_card(console, card, lang, now)
     return ExitCode.OK

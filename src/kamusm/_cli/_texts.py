@@ -82,10 +82,6 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
     "cli.col.expiry": {"tr": "Son geçerlilik", "en": "Valid until"},
     "cli.col.days_left": {"tr": "Kalan gün", "en": "Days left"},
     "cli.col.qualified": {"tr": "Nitelikli", "en": "Qualified"},
-    "cli.tokens.none": {
-        "tr": "Takılı kart bulunamadı.",
-        "en": "No card found.",
-    },
     "cli.certs.title": {
         "tr": "Kart {label} (seri no {serial})",
         "en": "Card {label} (serial {serial})",
@@ -325,6 +321,11 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
     "cli.change.final_try_script": {
         "tr": "Son deneme hakkı betikten harcanmaz; PIN değiştirilmedi.",
         "en": "A script never spends the final try; the PIN was not changed.",
+    },
+    "cli.change.stdin_closed": {
+        "tr": "Standart girdi kapalı; PIN'ler okunamadı (--pin-stdin üç satır bekler).",
+        "en": "Standard input is closed; the PINs could not be read (--pin-stdin expects three "
+        "lines).",
     },
     "cli.change.stdin": {
         "tr": "Standart girdiden üç satır bekleniyor: mevcut PIN, yeni PIN, yeni PIN (tekrar).",
