@@ -10,9 +10,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from kamusm.app import AppConfig, AppServer
 from kamusm.testing.browser import chromium_available
+from kamusm.testing.opencryptoki import OpencryptokiToken
 from kamusm.values import Pin, Product
-from tests.app_parts import Stage, digits_in, shot, stage
+from tests.app_parts import Stage, digits_in, shot, stage, training_sandbox
 
 pytestmark = pytest.mark.skipif(
     not chromium_available(), reason="needs Debian's chromium and chromium-driver"
@@ -178,9 +180,11 @@ class Tabs:
 
     # -- the wizard side --
 
-    def start(self, product: Product) -> None:
+    def start(self, product: Product, *, web_password: bool = False) -> None:
         self.to_wizard()
         self.b.get(self.st.app.url + "/")
+        if web_password:
+            click(self.b, "method-web")
         click(self.b, "start-nes" if product is Product.NES else "start-mali-muhur")
         assert heading(self.b).startswith("Doğrulama Kodu")
 
@@ -345,6 +349,22 @@ def test_tekrar_kod_al_makes_the_old_code_useless(fresh: WebDriver) -> None:
         assert heading(fresh).startswith("Yeni PIN Kodu")
 
 
+def test_the_web_parola_route_confirms_with_the_e_devlet_password(fresh: WebDriver) -> None:
+    with stage() as st:
+        tabs = Tabs(fresh, st)
+        tabs.edevlet_login()
+        code = tabs.get_code(Product.NES)
+        tabs.start(Product.NES, web_password=True)
+        tabs.enter_code(code)
+        tabs.choose_card()
+        tabs.keypad_pin(NEW_PIN)
+        assert heading(fresh) == "WEB Parola"
+        tabs.confirm(st.holder.password, shot_name="app-16-web-parola")
+        assert by_id(fresh, "success")
+        st.card.token().verify_pin(Pin(NEW_PIN))
+        assert st.sandbox.portal.outbox(phone=st.holder.phone) == []  # no SMS was needed
+
+
 def test_a_mali_muhur_card_is_reset_through_the_mali_muhur_route(fresh: WebDriver) -> None:
     with stage(product=Product.MALI_MUHUR) as st:
         tabs = Tabs(fresh, st)
@@ -501,3 +521,39 @@ def test_certificates_listed_suspended_reactivated_and_revoked_after_confirmatio
         assert text_of(fresh, "notice") == "Sertifika iptal edildi."
         fresh.get(f"{url}/portal/sertifikalar")
         assert "İptal edildi" in text_of(fresh, f"cert-{serial}")
+
+
+@pytest.mark.opencryptoki
+def test_a_change_on_the_final_try_needs_the_holders_acknowledgement(
+    fresh: WebDriver, opencryptoki_token: OpencryptokiToken
+) -> None:
+    """On opencryptoki, which really counts: after two wrong PINs the cards page shows the
+    final try, and the change asks for an explicit acknowledgement before it spends it."""
+    from kamusm.errors import PinIncorrectError
+
+    card = opencryptoki_token.token()
+    for _ in range(2):
+        with pytest.raises(PinIncorrectError):
+            card.verify_pin(Pin("000000"), acknowledge_final_try=True)
+    assert card.read_info().pin_status.final_try
+    with training_sandbox() as sb:
+        config = AppConfig(portal_url=sb.url, module_path=opencryptoki_token.module_path)
+        with AppServer(config) as app:
+            fresh.get(app.launch_url)
+            click(fresh, "cards-link")
+            section = f"card-{opencryptoki_token.serial}"
+            assert "Son deneme" in text_of(fresh, section)
+            press(fresh, fresh.find_element(By.CSS_SELECTOR, f"#{section} button.change"))
+            assert heading(fresh) == "Son deneme hakkı"
+            shot(fresh, "app-15-son-deneme")
+            fresh.find_element(By.ID, "final-go").click()  # unticked: the form is not sent
+            assert heading(fresh) == "Son deneme hakkı"
+            click(fresh, "ack")
+            click(fresh, "final-go")
+            type_into(fresh, "old", opencryptoki_token.pin.reveal())
+            type_into(fresh, "new", "24681357")
+            type_into(fresh, "again", "24681357")
+            click(fresh, "submit-pin")
+            assert "PIN kodunuz değiştirildi" in text_of(fresh, "success")
+    card.verify_pin(Pin("24681357"))
+    assert not card.read_info().pin_status.final_try

@@ -64,6 +64,15 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "tr": "E-fatura, e-defter, e-arşiv ve e-irsaliye kullanan mükellefler",
         "en": "Taxpayers who use e-fatura, e-defter, e-arşiv and e-irsaliye",
     },
+    "home.method": {"tr": "Onay yöntemi", "en": "How to confirm"},
+    "home.method_sms": {
+        "tr": "SMS Onay (kayıtlı cep telefonunuza kod gelir)",
+        "en": "SMS confirmation (a code to your registered phone)",
+    },
+    "home.method_web": {
+        "tr": "WEB Parola (e-Devlet şifreniz)",
+        "en": "Web password (your e-Devlet password)",
+    },
     "home.cards": {"tr": "Kartlarım ve PIN Değiştirme", "en": "My cards and PIN change"},
     "home.cards_hint": {
         "tr": "Kartlarınızın PIN durumu, sertifikaları; bildiğiniz PIN'i değiştirme",
