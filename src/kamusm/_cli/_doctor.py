@@ -155,13 +155,13 @@ def _card_checks(
 def _busy_check(card: CardRead, lang: Language) -> Check:
     name = f"busy:{card.info.serial}"
     if card.problem is None:
-        return Check(name, "ok", text("cli.doctor.busy.ok", lang, card=card.name()))
+        return Check(name, "ok", text("cli.doctor.busy.ok", lang, card=card.name(lang)))
     fix = text("cli.doctor.busy.fix", lang) if isinstance(card.problem, TokenBusyError) else None
-    return Check(name, "fail", f"{card.name()}: {card.problem.message(lang)}", fix)
+    return Check(name, "fail", f"{card.name(lang)}: {card.problem.message(lang)}", fix)
 
 
 def _pin_check(card: CardRead, lang: Language) -> Check:
-    name, label = f"pin:{card.info.serial}", card.name()
+    name, label = f"pin:{card.info.serial}", card.name(lang)
     state = card.info.pin_status.summary
     if state == "ok":
         return Check(name, "ok", text("cli.doctor.pin.ok", lang, card=label))
@@ -175,7 +175,7 @@ def _pin_check(card: CardRead, lang: Language) -> Check:
 
 
 def _certificate_checks(card: CardRead, lang: Language, now: datetime) -> Iterator[Check]:
-    name, label = f"certificates:{card.info.serial}", card.name()
+    name, label = f"certificates:{card.info.serial}", card.name(lang)
     own = [c for c in card.certificates if not c.is_ca]
     if not own:
         yield Check(

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from kamusm._cli._common import Settings
+from kamusm._cli._common import Settings, printable
 from kamusm._cli._exit import ExitCode
 from kamusm._cli._texts import text
 from kamusm.errors import KamusmError, TokenError, TokenNotFoundError
@@ -53,13 +53,13 @@ class CardRead:
             self._summary = CardSummary.from_certificates(certs) if certs else None
         return self._summary
 
-    def name(self) -> str:
+    def name(self, lang: Language) -> str:
         """How the card is named in messages: the holder with the masked T.C. Kimlik No when
         the certificates tell, else label and serial."""
         summary = self.summary
         if summary is not None and summary.holder_name:
             return holder_text(summary)
-        return self.info.describe()
+        return text("cli.card", lang, label=self.info.label, serial=self.info.serial)
 
 
 def open_module(settings: Settings) -> Pkcs11Module:
@@ -119,7 +119,7 @@ def products_text(summary: CardSummary | None, lang: Language) -> str:
 
 def format_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     """Columns padded to their widest cell, two spaces apart; no trailing blanks."""
-    lines = [list(headers), *(list(r) for r in rows)]
+    lines = [list(headers), *([printable(cell) for cell in r] for r in rows)]
     widths = [max(len(line[i]) for line in lines) for i in range(len(headers))]
     return "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from kamusm._cli._common import Settings
+from kamusm._cli._common import Settings, no_core_dumps
 from kamusm._cli._exit import CommandError, ExitCode, StopWith
 from kamusm._cli._inventory import open_module
 from kamusm._cli._prompts import StdinChangePrompts, TerminalChangePrompts, TerminalResetPrompts, Ui
@@ -42,11 +42,13 @@ def change_pin_command(
     lang = settings.lang
     if not pin_stdin and not is_terminal(sys.stdin):
         raise CommandError("cli.needs_terminal.pin_stdin", ExitCode.USAGE)
+    no_core_dumps()  # before the first PIN is read
     token = open_module(settings).token(serial=serial, label=label)
     ui = Ui(lang)
     prompts = StdinChangePrompts() if pin_stdin else TerminalChangePrompts(ui)
     if not pin_stdin:
-        ui.say(text("cli.change.intro", lang, card=token.info.describe()))
+        card = text("cli.card", lang, label=token.info.label, serial=token.info.serial)
+        ui.say(text("cli.change.intro", lang, card=card))
         ui.note(text("cli.cancel_hint", lang))
     with _interrupt_ends_with_130(ui):
         change_pin(token, prompts)
@@ -80,6 +82,7 @@ def reset_pin_command(
     lang = settings.lang
     if not is_terminal(sys.stdin):
         raise CommandError("cli.needs_terminal", ExitCode.USAGE)
+    no_core_dumps()  # before the verification code is read
     with portal_client(portal, ca_bundle) as client:
         module = open_module(settings)
         ui = Ui(lang)
