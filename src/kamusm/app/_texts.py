@@ -231,6 +231,7 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
     # ---- change --------------------------------------------------------------------------
     "change.heading": {"tr": "PIN Değiştirme", "en": "PIN change"},
     "change.card": {"tr": "Kart: {card}", "en": "Card: {card}"},
+    "change.card_name": {"tr": "{label} (seri no {serial})", "en": "{label} (serial {serial})"},
     "change.final_heading": {"tr": "Son deneme hakkı", "en": "Final try"},
     "change.final_text": {
         "tr": "Bu kartta PIN daha önce hatalı girilmiş: bir hatalı giriş daha kartı kilitler. "

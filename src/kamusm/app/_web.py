@@ -388,9 +388,10 @@ class _Wizard:
             self.session.notice = "app.busy"
             return _see("/flow")
         module = await self.resources.module()
-        card = serial
+        label = serial
         with contextlib.suppress(KamusmError):
-            card = (await module.atoken(serial=serial)).info.describe()
+            label = (await module.atoken(serial=serial)).info.label
+        card = t("change.card_name", self.session.lang, label=label, serial=serial)
         conversation = ChangeConversation(self.config.clock, serial, card)
         self.session.conversation = conversation
 
