@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from kamusm._cli._common import Settings
+from kamusm._cli._common import Settings, date_text
 from kamusm._cli._inventory import CardRead, read_cards
 from kamusm._cli._texts import text
 from kamusm.errors import (
@@ -63,15 +63,23 @@ def run_checks(
     now: datetime,
     serial: str | None = None,
     label: str | None = None,
+    personal: bool = True,
 ) -> list[Check]:
     """Every check, in order, for every card or the one with this serial/label. Nothing raises
-    for a problem found: it becomes a :class:`Check`."""
+    for a problem found: it becomes a :class:`Check`. With ``personal=False`` (the report for a
+    help desk) a card is named by its label and serial, never by its holder."""
     lang = settings.lang
     checks: list[Check] = []
     module = _module_check(settings, checks)
     if module is not None:
         checks.append(_service_check(module.path, lang))
-        checks.extend(_card_checks(module, lang, now, serial=serial, label=label))
+    from kamusm._cli._readers import reader_checks  # noqa: PLC0415 (pyscard only if installed)
+
+    checks.extend(reader_checks(lang, None if module is None else module.path))
+    if module is not None:
+        checks.extend(
+            _card_checks(module, lang, now, serial=serial, label=label, personal=personal)
+        )
     checks.append(_portal_check(portal_url, ca_bundle, lang))
     return checks
 
@@ -130,9 +138,12 @@ def _card_checks(
     *,
     serial: str | None,
     label: str | None,
+    personal: bool = True,
 ) -> Iterator[Check]:
     try:
         cards = read_cards(module, serial=serial, label=label)
+        if not personal:
+            cards = [_Unnamed(c.info, c.certificates, c.unreadable, c.problem) for c in cards]
     except TokenError as err:
         yield Check("card", "fail", err.message(lang), text("cli.doctor.card.fix", lang))
         return
@@ -150,6 +161,15 @@ def _card_checks(
         yield _pin_check(card, lang)
         if card.problem is None:
             yield from _certificate_checks(card, lang, now)
+
+
+class _Unnamed(CardRead):
+    """A card named by its label and serial, not by its holder."""
+
+    __slots__ = ()
+
+    def name(self, lang: Language) -> str:
+        return text("cli.card", lang, label=self.info.label, serial=self.info.serial)
 
 
 def _busy_check(card: CardRead, lang: Language) -> Check:
@@ -188,7 +208,7 @@ def _certificate_checks(card: CardRead, lang: Language, now: datetime) -> Iterat
     fix = text("cli.doctor.certs.renew.fix", lang)
     found = False
     for cert in sorted(own, key=lambda c: c.not_after):
-        days, expiry = cert.days_left(now), cert.not_after.date().isoformat()
+        days, expiry = cert.days_left(now), date_text(cert.not_after, lang)
         kind = cert.kind.display(lang)
         if now > cert.not_after:
             message = text("cli.doctor.certs.expired", lang, card=label, kind=kind, expiry=expiry)
@@ -206,7 +226,7 @@ def _certificate_checks(card: CardRead, lang: Language, now: datetime) -> Iterat
             "cli.doctor.certs.ok",
             lang,
             card=label,
-            expiry=first.not_after.date().isoformat(),
+            expiry=date_text(first.not_after, lang),
             days=first.days_left(now),
         )
         yield Check(name, "ok", message)

@@ -69,10 +69,16 @@ def open_module(settings: Settings) -> Pkcs11Module:
 
 
 def read_cards(
-    module: Pkcs11Module, *, serial: str | None = None, label: str | None = None
+    module: Pkcs11Module,
+    *,
+    serial: str | None = None,
+    label: str | None = None,
+    holder: str | None = None,
 ) -> list[CardRead]:
-    """Every card (or the ones with this serial/label) and its certificates, read without a
-    PIN. A card whose certificates cannot be read is listed with the reason."""
+    """Every card (or the ones with this serial/label, and whose holder's name holds
+    ``holder``, compared by Turkish case rules) and its certificates, read without a PIN. A
+    card whose certificates cannot be read is listed with the reason (and is left out when a
+    holder is asked for: it cannot say whose it is)."""
     from kamusm.certs import read_certificates  # noqa: PLC0415
     from kamusm.token import Token  # noqa: PLC0415
 
@@ -92,7 +98,16 @@ def read_cards(
             continue
         parsed, unreadable = read_certificates(objects)
         cards.append(CardRead(info, tuple(parsed), tuple(unreadable)))
-    return cards
+    if holder is None:
+        return cards
+    from kamusm.values import holder_matches  # noqa: PLC0415
+
+    mine = [
+        c for c in cards if c.summary is not None and holder_matches(c.summary.holder_name, holder)
+    ]
+    if not mine:
+        raise TokenNotFoundError()
+    return mine
 
 
 # ---- words ----------------------------------------------------------------------------------
@@ -177,15 +192,27 @@ def tokens_command(settings: Settings, *, as_json: bool) -> int:
     """``kamusm tokens``: every card, its PIN state and its holder; exit 5 when there is none
     (with ``--json`` the empty listing is written first)."""
     lang = settings.lang
-    cards = read_cards(open_module(settings))
+    module = open_module(settings)
+    cards = read_cards(module)
+    # The reader of each card, where the module names it in the slot description (extra pcsc).
+    from kamusm._cli._readers import readers_for_cards  # noqa: PLC0415
+
+    readers = readers_for_cards(module.path, [card.info.slot_description for card in cards])
     if as_json:
-        write_json({"cards": [token_json(card, lang) for card in cards]})
+        listing = [
+            {**token_json(card, lang), "reader": reader}
+            for card, reader in zip(cards, readers, strict=True)
+        ]
+        write_json({"cards": listing})
         return ExitCode.OK if cards else ExitCode.CARD
     if not cards:
         raise TokenNotFoundError()  # exit 5: a script can tell "no card" from an empty list
-    headers = [text(f"cli.col.{c}", lang) for c in ("serial", "label", "pin", "holder", "products")]
+    columns = ["serial", "label", "pin", "holder", "products"]
+    if any(readers):
+        columns.append("reader")
+    headers = [text(f"cli.col.{c}", lang) for c in columns]
     rows = []
-    for card in cards:
+    for card, reader in zip(cards, readers, strict=True):
         summary = card.summary
         holder = holder_text(summary) if card.problem is None else card.problem.message(lang)
         rows.append(
@@ -195,6 +222,7 @@ def tokens_command(settings: Settings, *, as_json: bool) -> int:
                 pin_state(card.info.pin_status, lang),
                 holder,
                 products_text(summary, lang),
+                *([reader or "-"] if any(readers) else []),
             ]
         )
     sys.stdout.write(format_table(headers, rows) + "\n")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+from kamusm._cli._reader_texts import READER_TEXTS
 from kamusm.messages import LANGUAGES, MESSAGES, Language
 
 __all__ = ["TEXTS", "text"]
@@ -27,8 +28,8 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": "An unexpected error occurred ({kind}). Run again with --debug for details.",
     },
     "cli.missing_dependency": {
-        "tr": "Bu komut için {package} paketi gerekli: pip install 'kamusm[{extra}]'",
-        "en": "This command needs the {package} package: pip install 'kamusm[{extra}]'",
+        "tr": 'Bu komut için {package} paketi gerekli: pip install "kamusm[{extra}]"',
+        "en": 'This command needs the {package} package: pip install "kamusm[{extra}]"',
     },
     "cli.softhsm_missing": {
         "tr": "SoftHSM2 kurulu değil: apt-get install softhsm2 (ya da ./scripts/demo).",
@@ -249,6 +250,18 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
     "cli.reset.card_range": {
         "tr": "1 ile {count} arasında bir numara girin.",
         "en": "Enter a number from 1 to {count}.",
+    },
+    "cli.reset.card_of_holder": {"tr": "Kart: {card}", "en": "Card: {card}"},
+    "cli.no_card_of_holder": {
+        "tr": 'Takılı kartlarda adı "{holder}" içeren bir kart sahibi yok; kartı listeden seçin.',
+        "en": 'No inserted card\'s holder has "{holder}" in their name; choose the card from the '
+        "list.",
+    },
+    "cli.help.opt.holder": {
+        "tr": "Kartı sahibinin adıyla seçer (adın bir bölümü; büyük/küçük harf Türkçe kurallarla, "
+        "I/ı ve İ/i).",
+        "en": "Choose the card by its holder's name (part of it; case by Turkish rules, I/ı and "
+        "İ/i).",
     },
     "cli.reset.no_card": {
         "tr": "Takılı kart bulunamadı. Kartınızı takıp Enter'a basın",
@@ -712,6 +725,8 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": "doctor found problems",
     },
     "cli.exit.interrupted": {"tr": "Ctrl-C ile kesildi", "en": "interrupted by Ctrl-C"},
+    # the readers (kamusm._cli._readers)
+    **READER_TEXTS,
 }
 
 
