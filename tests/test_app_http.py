@@ -195,6 +195,16 @@ def test_secrets_travel_only_in_post_bodies_and_reach_no_log_or_page(
     pages.append(browser.answer("confirm", answer=sms))
     assert "PIN kodunuz başarılı bir şekilde değiştirilmiştir." in pages[-1].text
     st.card.token().verify_pin(Pin(new_pin))
+    secret_inputs = [
+        tag
+        for page in pages
+        for tag in re.findall(r"<input[^>]*>", page.text)
+        if 'type="password"' in tag or 'name="code"' in tag
+    ]
+    assert secret_inputs and all('autocomplete="off"' in tag for tag in secret_inputs)
+    for page in pages:
+        forms = re.findall(r"<form[^>]*>", page.text)
+        assert all('method="post"' in f and 'autocomplete="off"' in f for f in forms)
     logged = "\n".join(r.getMessage() + repr(r.args) for r in caplog.records)
     for secret in (code, new_pin, sms, st.card.so_pin.reveal()):
         assert secret not in logged
