@@ -17,7 +17,7 @@ import inspect
 import logging
 import threading
 from collections.abc import Awaitable, Callable, Generator, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, assert_never
 
 import attrs
@@ -29,6 +29,7 @@ from kamusm.errors import (
     InputError,
     KamusmError,
     PinIncorrectError,
+    SmsCodeExpiredError,
     SmsCodeRejectedError,
     TokenBusyError,
     TokenNotFoundError,
@@ -167,7 +168,9 @@ class ResetPrompts(Protocol):
         ...
 
     def problem(self, error: KamusmError) -> None:
-        """Show an error after which the same question is asked again."""
+        """Show an error after which the flow goes on: the same question is asked again, or
+        (a notice such as :class:`~kamusm.errors.CertificateSuspendedError`) the next step
+        follows."""
         ...
 
 
@@ -349,10 +352,16 @@ def _read_card(module: Pkcs11Module, serial: str) -> _Program[CardFacts]:
     except TokenBusyError:
         return CardFacts(serial=serial, busy=True)
     info = token.info
+    valid_until: dict[Product, datetime] = {}
+    for cert in certs:
+        if cert.product is not None:
+            latest = valid_until.get(cert.product)
+            valid_until[cert.product] = max(cert.not_after, latest or cert.not_after)
     return CardFacts(
         serial=info.serial,
-        products=frozenset(c.product for c in certs if c.product is not None),
+        products=frozenset(valid_until),
         holders=frozenset(c.tckn for c in certs if c.tckn is not None),
+        valid_until=valid_until,
         min_pin_length=info.min_pin_length,
         max_pin_length=info.max_pin_length,
         pin_status=info.pin_status,
@@ -400,8 +409,8 @@ def _required(value: _T | None, flow: PinResetFlow | PinChangeFlow, what: str) -
 
 
 # Errors after which the same question is asked again: bad input, and answers the portal
-# refused while the flow goes on.
-_ASK_AGAIN = (InputError, SmsCodeRejectedError, VerificationCodeInvalidError)
+# refused while the flow goes on (an expired SMS code: a new one is sent).
+_ASK_AGAIN = (InputError, SmsCodeRejectedError, SmsCodeExpiredError, VerificationCodeInvalidError)
 
 
 def _challenge_method(method: str) -> ChallengeMethod:
@@ -550,6 +559,8 @@ class _ResetProgram:
         if op is not None:
             flow.send(CodeRedeemed(op))
             self.operation = op
+            for notice in flow.take_notices():  # a suspended certificate: told, and on we go
+                yield from _do(functools.partial(self.prompts.problem, error=notice))
 
     def _check_card(self) -> _Effects:
         try:
@@ -710,7 +721,10 @@ class _ChangeProgram:
             return
         holders = {c.tckn for c in certs if c.tckn is not None}
         self.holder = next(iter(holders)) if len(holders) == 1 else None
-        self.flow.send(StatusRead(info.pin_status, info.min_pin_length, info.max_pin_length))
+        products = frozenset(c.product for c in certs if c.product is not None)
+        self.flow.send(
+            StatusRead(info.pin_status, info.min_pin_length, info.max_pin_length, products)
+        )
 
     def _acknowledge_final_try(self) -> _Effects:
         accepted = yield from _do(self.prompts.acknowledge_final_try)
