@@ -30,6 +30,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "Tckn",
         "UnblockAuthorization",
         "VerificationCode",
+        "holder_name_matches",
     ),
     "kamusm.policy": (
         "PinPolicy",
@@ -73,8 +74,11 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "StatusRead",
         "achange_pin",
         "areset_pin",
+        "cards_of_holder",
         "change_pin",
+        "list_cards",
         "reset_pin",
+        "with_holder",
     ),
     "kamusm.messages": ("Language",),
     "kamusm.token": (

@@ -115,8 +115,11 @@ from kamusm.flows import (
     StatusRead,
     achange_pin,
     areset_pin,
+    cards_of_holder,
     change_pin,
+    list_cards,
     reset_pin,
+    with_holder,
 )
 from kamusm.messages import (
     Language,
@@ -155,6 +158,7 @@ from kamusm.values import (
     Tckn,
     UnblockAuthorization,
     VerificationCode,
+    holder_name_matches,
 )
 
 _EXPORTS: dict[str, tuple[str, ...]]
@@ -297,8 +301,12 @@ __all__ = [
     "__version__",
     "achange_pin",
     "areset_pin",
+    "cards_of_holder",
     "change_pin",
+    "holder_name_matches",
+    "list_cards",
     "read_certificates",
     "reset_pin",
     "signing_certificate",
+    "with_holder",
 ]

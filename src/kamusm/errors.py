@@ -327,16 +327,32 @@ class TokenError(KamusmError):
 
 
 class Pkcs11ModuleNotFoundError(TokenError):
-    """No PKCS#11 module could be loaded. ``tried`` lists ``(place, reason)`` for each."""
+    """No PKCS#11 module could be loaded. ``tried`` lists ``(place, reason)`` for each (the
+    reason in English, for logs). ``problems``, when given, says the same as ``(place, key,
+    fields)`` with a message key under ``module_search.`` (``"no_such_file"``,
+    ``"wrong_architecture"``, ``"not_loadable"``): the holder reads those in their language."""
 
     key = "token.module_not_found"
 
-    def __init__(self, *, tried: Sequence[tuple[str, str]]) -> None:
+    def __init__(
+        self,
+        *,
+        tried: Sequence[tuple[str, str]],
+        problems: Sequence[tuple[str, str, Mapping[str, str]]] = (),
+    ) -> None:
         self.tried = tuple(tried)
+        self.problems = tuple(problems)
         super().__init__()
 
-    def fields(self) -> Mapping[str, object]:
-        return {"tried": "; ".join(f"{place}: {why}" for place, why in self.tried) or "-"}
+    def message(self, lang: Language = DEFAULT_LANGUAGE) -> str:
+        if self.problems:
+            places = "; ".join(
+                f"{place}: {text(f'module_search.{key}', lang, **fields)}"
+                for place, key, fields in self.problems
+            )
+        else:
+            places = "; ".join(f"{place}: {why}" for place, why in self.tried)
+        return text(self.key, lang, tried=places or "-")
 
 
 class TokenNotFoundError(TokenError):

@@ -180,6 +180,15 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": "No PKCS#11 module could be found or loaded. Install the AKİS card driver or "
         "name its path in KAMUSM_PKCS11_MODULE. Places tried: {tried}",
     },
+    "module_search.no_such_file": {"tr": "dosya yok", "en": "no such file"},
+    "module_search.wrong_architecture": {
+        "tr": "mimari uymuyor: modül {built} için derlenmiş, bu Python {host} üzerinde çalışıyor",
+        "en": "wrong architecture: the module is built for {built}, this Python runs on {host}",
+    },
+    "module_search.not_loadable": {
+        "tr": "yüklenemedi ya da başlatılamadı",
+        "en": "could not be loaded or initialised",
+    },
     "token.not_found": {
         "tr": "Kart bulunamadı. Kartınızın takılı olduğundan emin olun.",
         "en": "No card was found. Make sure your card is inserted.",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import hmac
 import threading
+import unicodedata
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Protocol, Self, TypeGuard, runtime_checkable
 
@@ -42,6 +43,7 @@ __all__ = [
     "Tckn",
     "UnblockAuthorization",
     "VerificationCode",
+    "holder_name_matches",
 ]
 
 #: The portal's verification code ("Doğrulama Kodu"): 15 digits, about 300 s (seeds 000-003).
@@ -456,3 +458,22 @@ class PinStatus:
         if self.count_low:
             return "count_low"
         return "ok"
+
+
+# ---- holder names -------------------------------------------------------------------------
+
+
+def _fold_turkish(value: str) -> str:
+    """``value`` lower-cased by Turkish rules (I → ı, İ → i), with runs of spaces as one."""
+    composed = unicodedata.normalize("NFC", value)
+    lowered = composed.replace("I", "ı").replace("İ", "i").lower()
+    return " ".join(lowered.split())
+
+
+def holder_name_matches(name: str | None, query: str) -> bool:
+    """Whether the holder ``name`` (as a card's certificate gives it, often in capitals)
+    contains ``query``, compared without case by Turkish rules: ``"IŞIK"`` matches ``"ışık"``
+    and ``"İnce"`` matches ``"ince"``, but ``"I"`` is ``"ı"``, never ``"i"``. Part of the name
+    is enough (``"yılmaz"`` finds ``"AHMET YILMAZ"``); an empty query matches nothing."""
+    wanted = _fold_turkish(query)
+    return bool(wanted) and name is not None and wanted in _fold_turkish(name)

@@ -75,6 +75,7 @@ from kamusm.values import (
     Tckn,
     UnblockAuthorization,
     VerificationCode,
+    holder_name_matches,
 )
 
 if TYPE_CHECKING:
@@ -98,8 +99,11 @@ __all__ = [
     "ResetResult",
     "achange_pin",
     "areset_pin",
+    "cards_of_holder",
     "change_pin",
+    "list_cards",
     "reset_pin",
+    "with_holder",
 ]
 
 logger = logging.getLogger("kamusm.flows")
@@ -122,6 +126,22 @@ class CardChoice:
         if self.summary is None:
             return self.label
         return self.summary.display(lang)
+
+    @property
+    def holder_name(self) -> str | None:
+        """The holder's name in the card's certificates, when they name one."""
+        return None if self.summary is None else self.summary.holder_name
+
+    def matches_holder(self, query: str) -> bool:
+        """Whether this card's holder name contains ``query`` (Turkish case rules, see
+        :func:`kamusm.values.holder_name_matches`)."""
+        return holder_name_matches(self.holder_name, query)
+
+
+def cards_of_holder(cards: Sequence[CardChoice], holder: str) -> list[CardChoice]:
+    """The cards whose holder's name contains ``holder``, without case by Turkish rules
+    (``"ışık"`` finds ``"IŞIK"``, ``"ince"`` finds ``"İNCE"``), in the order given."""
+    return [card for card in cards if card.matches_holder(holder)]
 
 
 @attrs.frozen
@@ -761,6 +781,58 @@ class _ChangeProgram:
         yield from _perform(flow, call)
         if flow.state is ChangeState.CHANGED:
             flow.send(NewPinVerified())
+
+
+# ==== choosing a card by its holder ==============================================================
+
+
+class _HolderPicker:
+    """:class:`ResetPrompts` whose card picker offers only the cards of one holder."""
+
+    def __init__(self, prompts: ResetPrompts, holder: str) -> None:
+        self._prompts = prompts
+        self._holder = holder
+
+    def verification_code(self, *, length: int, expired: bool) -> str | VerificationCode | None:
+        return self._prompts.verification_code(length=length, expired=expired)
+
+    def choose_card(self, cards: Sequence[CardChoice]) -> str | None:
+        matching = cards_of_holder(cards, self._holder)
+        if len(matching) == 1:
+            return matching[0].serial  # the holder named it: the one card of that name
+        # none (insert the card) or several (never chosen silently): the person picks
+        return self._prompts.choose_card(cards=matching)
+
+    def new_pin(self, *, min_length: int, max_length: int) -> tuple[str | Pin, str | Pin] | None:
+        return self._prompts.new_pin(min_length=min_length, max_length=max_length)
+
+    def confirmation(
+        self, *, method: str, attempts_remaining: int | None, masked_phone: str | None
+    ) -> str | None:
+        return self._prompts.confirmation(
+            method=method, attempts_remaining=attempts_remaining, masked_phone=masked_phone
+        )
+
+    def progress(self, step: ResetStep, *, remaining: timedelta | None) -> None:
+        self._prompts.progress(step=step, remaining=remaining)
+
+    def problem(self, error: KamusmError) -> None:
+        self._prompts.problem(error=error)
+
+
+def with_holder(prompts: ResetPrompts, holder: str) -> ResetPrompts:
+    """``prompts`` whose card picker ("Kart Seçiniz") is narrowed to the cards whose holder's
+    name contains ``holder`` (Turkish case rules, part of the name is enough). One such card
+    is chosen; when several match the picker is still asked, with only those, so a card is
+    never chosen silently among several; when none does it is asked with none (insert the
+    card, answer ``""`` to look again)."""
+    return _HolderPicker(prompts, holder)
+
+
+def list_cards(module: Pkcs11Module) -> list[CardChoice]:
+    """The cards present, as the reset's card picker offers them (holder's name, masked T.C.
+    Kimlik No, products and expiry, when the certificates tell). Spends no PIN try."""
+    return _run(_card_choices(module))
 
 
 # ==== the drivers ================================================================================
