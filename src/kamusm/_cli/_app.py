@@ -348,6 +348,17 @@ def doctor(
     )
 
 
+@cli.command(help="cli.help.readers", short_help="cli.short.readers", add_help_option=False)
+@_common
+@_opt("--json", "as_json", is_flag=True, help="cli.help.opt.json")
+@click.pass_context
+def readers(ctx: click.Context, as_json: bool) -> int:
+    from kamusm._cli._readers import readers_command  # noqa: PLC0415
+
+    settings = _settings(ctx)
+    return run_guarded(lambda: readers_command(settings, as_json=as_json), settings)
+
+
 @cli.command(help="cli.help.demo", short_help="cli.short.demo", add_help_option=False)
 @_common
 @click.pass_context
@@ -371,15 +382,18 @@ def demo(ctx: click.Context) -> int:
 @_opt("--serial", help="cli.help.opt.serial")
 @_opt("--label", help="cli.help.opt.label")
 @_opt("--pin-stdin", is_flag=True, help="cli.help.opt.pin_stdin")
+@_opt("--wait", "wait", type=int, default=120, help="cli.help.opt.wait")
 @click.pass_context
 def change_pin_command(
-    ctx: click.Context, serial: str | None, label: str | None, pin_stdin: bool
+    ctx: click.Context, serial: str | None, label: str | None, pin_stdin: bool, wait: int
 ) -> int:
     from kamusm._cli._pin import change_pin_command  # noqa: PLC0415
 
     settings = _settings(ctx)
     return run_guarded(
-        lambda: change_pin_command(settings, serial=serial, label=label, pin_stdin=pin_stdin),
+        lambda: change_pin_command(
+            settings, serial=serial, label=label, pin_stdin=pin_stdin, wait=wait
+        ),
         settings,
     )
 
@@ -405,16 +419,28 @@ def change_pin_command(
     default="sms",
     help="cli.help.opt.method",
 )
+@_opt("--wait", "wait", type=int, default=120, help="cli.help.opt.wait")
 @click.pass_context
 def reset_pin_command(
-    ctx: click.Context, portal: str | None, ca_bundle: str | None, product: str, method: str
+    ctx: click.Context,
+    *,
+    portal: str | None,
+    ca_bundle: str | None,
+    product: str,
+    method: str,
+    wait: int,
 ) -> int:
     from kamusm._cli._pin import reset_pin_command  # noqa: PLC0415
 
     settings = _settings(ctx)
     return run_guarded(
         lambda: reset_pin_command(
-            settings, portal=portal, ca_bundle=ca_bundle, product=product, method=method
+            settings,
+            portal=portal,
+            ca_bundle=ca_bundle,
+            product=product,
+            method=method,
+            wait=wait,
         ),
         settings,
     )

@@ -9,10 +9,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from kamusm._cli._common import Settings
+from kamusm._cli._common import Settings, no_core_dumps
 from kamusm._cli._exit import CommandError, ExitCode, StopWith
 from kamusm._cli._inventory import open_module
 from kamusm._cli._prompts import StdinChangePrompts, TerminalChangePrompts, TerminalResetPrompts, Ui
+from kamusm._cli._readers import wait_for_card
 from kamusm._cli._terminal import is_terminal
 from kamusm._cli._texts import text
 from kamusm.errors import InputError, KamusmError
@@ -35,18 +36,28 @@ def _interrupt_ends_with_130(ui: Ui) -> Iterator[None]:
 
 
 def change_pin_command(
-    settings: Settings, *, serial: str | None, label: str | None, pin_stdin: bool
+    settings: Settings,
+    *,
+    serial: str | None,
+    label: str | None,
+    pin_stdin: bool,
+    wait: int = 0,
 ) -> int:
     from kamusm.flows import change_pin  # noqa: PLC0415
 
     lang = settings.lang
     if not pin_stdin and not is_terminal(sys.stdin):
         raise CommandError("cli.needs_terminal.pin_stdin", ExitCode.USAGE)
-    token = open_module(settings).token(serial=serial, label=label)
+    no_core_dumps()  # before the first PIN is read
+    module = open_module(settings)
+    if not pin_stdin:  # a person at the terminal may still insert the card: wait for it
+        wait_for_card(module, lang, timeout=max(0, wait), serial=serial, label=label)
+    token = module.token(serial=serial, label=label)
     ui = Ui(lang)
     prompts = StdinChangePrompts() if pin_stdin else TerminalChangePrompts(ui)
     if not pin_stdin:
-        ui.say(text("cli.change.intro", lang, card=token.info.describe()))
+        card = text("cli.card", lang, label=token.info.label, serial=token.info.serial)
+        ui.say(text("cli.change.intro", lang, card=card))
         ui.note(text("cli.cancel_hint", lang))
     with _interrupt_ends_with_130(ui):
         change_pin(token, prompts)
@@ -73,15 +84,23 @@ def portal_client(url: str | None, ca_bundle: str | None) -> PortalClient:
 
 
 def reset_pin_command(
-    settings: Settings, *, portal: str | None, ca_bundle: str | None, product: str, method: str
+    settings: Settings,
+    *,
+    portal: str | None,
+    ca_bundle: str | None,
+    product: str,
+    method: str,
+    wait: int = 0,
 ) -> int:
     from kamusm.flows import reset_pin  # noqa: PLC0415
 
     lang = settings.lang
     if not is_terminal(sys.stdin):
         raise CommandError("cli.needs_terminal", ExitCode.USAGE)
+    no_core_dumps()  # before the verification code is read
     with portal_client(portal, ca_bundle) as client:
         module = open_module(settings)
+        wait_for_card(module, lang, timeout=max(0, wait))  # "Kartınızı takınız", time left
         ui = Ui(lang)
         with _interrupt_ends_with_130(ui):
             result = reset_pin(

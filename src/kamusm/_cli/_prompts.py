@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, TextIO
 
+from kamusm._cli._common import printable
 from kamusm._cli._exit import CommandError, ExitCode, StopWith
 from kamusm._cli._terminal import LineReader
 from kamusm._cli._texts import TEXTS, text
@@ -53,17 +54,20 @@ class Ui:
         #: Whether a question was answered with Ctrl-C (a cancel that ends with exit 130).
         self.interrupted = False
 
+    # Every line goes through printable(): they name cards, whose labels and certificate names
+    # come from the card and could carry terminal escape sequences.
+
     def say(self, message: str, *, style: str | None = None) -> None:
-        self.console.print(message, style=style)
+        self.console.print(printable(message, lines=True), style=style)
 
     def note(self, message: str) -> None:
-        self.console.print(message, style="dim")
+        self.console.print(printable(message, lines=True), style="dim")
 
     def problem(self, message: str) -> None:
-        self.console.print("✗ " + message, style="bold red")
+        self.console.print("✗ " + printable(message, lines=True), style="bold red")
 
     def success(self, message: str) -> None:
-        self.console.print("✓ " + message, style="bold green")
+        self.console.print("✓ " + printable(message, lines=True), style="bold green")
 
     def countdown(self, seconds: int) -> str:
         if seconds <= 0:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+from kamusm._cli._reader_texts import READER_TEXTS
 from kamusm.messages import LANGUAGES, MESSAGES, Language
 
 __all__ = ["TEXTS", "text"]
@@ -82,6 +83,7 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
     "cli.col.expiry": {"tr": "Son geçerlilik", "en": "Valid until"},
     "cli.col.days_left": {"tr": "Kalan gün", "en": "Days left"},
     "cli.col.qualified": {"tr": "Nitelikli", "en": "Qualified"},
+    "cli.card": {"tr": "{label} (seri no {serial})", "en": "{label} (serial {serial})"},
     "cli.certs.title": {
         "tr": "Kart {label} (seri no {serial})",
         "en": "Card {label} (serial {serial})",
@@ -676,6 +678,8 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": "doctor found problems",
     },
     "cli.exit.interrupted": {"tr": "Ctrl-C ile kesildi", "en": "interrupted by Ctrl-C"},
+    # the readers (kamusm._cli._readers)
+    **READER_TEXTS,
 }
 
 
