@@ -18,9 +18,10 @@ import httpx
 import pytest
 
 from kamusm import errors
+from kamusm._contract import ERRORS
+from kamusm._portal_errors import BY_CODE, error_from_response
 from kamusm.messages import LANGUAGES, MESSAGES, format_date, text
 from kamusm.policy import PinPolicy
-from kamusm.portal import _BY_CODE, _error_from_response
 from kamusm.values import ManualClock, PinStatus, Product
 
 SANDBOX = Path(errors.__file__).resolve().parent / "sandbox"
@@ -160,16 +161,16 @@ def client_error(code: str, reason: str | None, status: int = 409) -> errors.Por
     if reason is not None:
         body["reason"] = reason
     response = httpx.Response(status, json=body)
-    return _error_from_response(response, ManualClock(datetime(2026, 5, 4, tzinfo=UTC)))
+    return error_from_response(response, ManualClock(datetime(2026, 5, 4, tzinfo=UTC)))
 
 
 def test_every_code_the_sandbox_answers_is_one_the_client_maps() -> None:
-    codes = {code for code, _ in sandbox_refusals()} - {"rate_limited"}
+    codes = {code for code, _ in sandbox_refusals()}
     assert codes, "no refusal found in the sandbox's source"
-    assert codes <= set(_BY_CODE), codes - set(_BY_CODE)
+    assert codes <= set(ERRORS) <= set(BY_CODE), codes - set(BY_CODE)
 
 
-@pytest.mark.parametrize("code", sorted({*_BY_CODE, "rate_limited"}))
+@pytest.mark.parametrize("code", sorted(ERRORS))
 def test_every_error_code_has_its_own_text(code: str) -> None:
     """Each code of the contract reaches the holder as a text of its own (no two codes share
     one), in both languages, without the code."""
@@ -177,7 +178,7 @@ def test_every_error_code_has_its_own_text(code: str) -> None:
     key = err.message_key()
     shared = [
         other
-        for other in _BY_CODE
+        for other in BY_CODE
         if other != code and client_error(other, None).message_key() == key
     ]
     assert shared == [], f"{code} shares its text with {shared}"
