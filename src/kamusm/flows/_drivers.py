@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, assert_never
 import attrs
 
 from kamusm.errors import (
+    ConflictError,
     FinalTryNotAcknowledgedError,
     FlowBusyError,
     IllegalTransitionError,
@@ -35,6 +36,7 @@ from kamusm.errors import (
     TokenNotFoundError,
     TokenRemovedError,
     VerificationCodeInvalidError,
+    WrongProductError,
 )
 from kamusm.flows._machines import (
     DEFAULT_PIN_ENTRY_TIMEOUT,
@@ -573,14 +575,32 @@ class _ResetProgram:
         flow = self.flow
         code = _required(flow.code, flow, "(no code)")
         serial = _required(flow.card_serial, flow, "(no card)")
-        op = yield from _perform(
-            flow, functools.partial(self.portal.redeem, code, card_serial=serial)
-        )
+        call = functools.partial(self.portal.redeem, code, card_serial=serial)
+        try:
+            op = yield from _perform(flow, call, passthrough=(ConflictError,))
+        except ConflictError as exc:
+            yield from self._refused_at_redeem(exc, serial)
+            return
         if op is not None:
+            self.operation = op  # reported as failed if the flow refuses it once accepted
             flow.send(CodeRedeemed(op))
-            self.operation = op
             for notice in flow.take_notices():  # a suspended certificate: told, and on we go
                 yield from _do(functools.partial(self.prompts.problem, error=notice))
+
+    def _refused_at_redeem(self, exc: ConflictError, serial: str) -> _Effects:
+        """The portal refused the code for this card. When the card is of another product
+        than the code (a Mali Mühür card in an NES reset), the card is read so the holder is
+        told which product it carries and which route to take; the card is unchanged."""
+        wrong: KamusmError = exc
+        if exc.reason == "product_mismatch":
+            try:
+                facts = yield from _read_card(self.module, serial)
+            except KamusmError:
+                facts = None
+            found = facts.products - {self.flow.product} if facts is not None else frozenset()
+            if found:
+                wrong = WrongProductError(product=self.flow.product, found=found)
+        self.flow.send(ErrorOccurred(wrong))
 
     def _check_card(self) -> _Effects:
         try:

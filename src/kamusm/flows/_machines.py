@@ -881,6 +881,7 @@ class PinResetFlow(_Machine[ResetState, ResetStep]):
         if op.product is not self.product:
             other = WrongProductError(product=self.product, found={op.product})
             raise self._leave(_X.OPERATION_REFUSED, other)
+        self._operation = op  # from here on, a refusal is reported to the portal
         # The portal knows the certificates' state: one that can no longer sign gets no PIN.
         status = getattr(op, "certificate_status", None)
         if status == "revoked":
