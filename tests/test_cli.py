@@ -274,6 +274,27 @@ def test_every_json_answer_has_its_schema_version_and_its_documented_fields(
         assert found == documented, command
 
 
+def test_certs_by_holder_name_with_turkish_case_rules(factory: CertificateFactory) -> None:
+    """--holder takes part of the name in any case by Turkish rules: "ışıklı" finds IŞIKLI,
+    "ISIKLI" (dotted i) does not; no card of that holder is exit 5."""
+    theirs = create_softhsm_token(
+        pin=PIN,
+        certificates=[
+            c.as_token_object() for c in factory.nes_card(name="İLKER IŞIKLI", tckn=TCKN)
+        ],
+    )
+    module = theirs.module_path
+    found = kamusm("certs", "--json", "--module", module, "--holder", "ışıklı", card=theirs)
+    assert found.returncode == 0, found.stderr
+    cards = json.loads(found.stdout)["cards"]  # the store may hold this holder's cards of
+    assert theirs.serial in {c["serial"] for c in cards}  # other tests too, and no one else's
+    assert {cert["holder"] for c in cards for cert in c["certificates"]} == {"İLKER IŞIKLI"}
+    for query in ("ISIKLI", "ılker"):
+        missing = kamusm("certs", "--module", theirs.module_path, "--holder", query, card=theirs)
+        assert missing.returncode == 5, query
+        assert "Kart bulunamadı" in one_line(missing)
+
+
 # ---- doctor ---------------------------------------------------------------------------------
 
 

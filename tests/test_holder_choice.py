@@ -13,7 +13,7 @@ from kamusm import (
     CardChoice,
     Tckn,
     cards_of_holder,
-    holder_name_matches,
+    holder_matches,
     list_cards,
     with_holder,
 )
@@ -36,7 +36,7 @@ from kamusm.testing.softhsm import SoftHsmToken, create_softhsm_token
     ],
 )
 def test_holder_names_compare_by_turkish_rules(name: str | None, query: str, found: bool) -> None:
-    assert holder_name_matches(name, query) is found
+    assert holder_matches(name, query) is found
 
 
 @pytest.fixture

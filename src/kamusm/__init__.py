@@ -30,7 +30,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "Tckn",
         "UnblockAuthorization",
         "VerificationCode",
-        "holder_name_matches",
+        "holder_matches",
     ),
     "kamusm.policy": (
         "PinPolicy",

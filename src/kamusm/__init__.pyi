@@ -158,7 +158,7 @@ from kamusm.values import (
     Tckn,
     UnblockAuthorization,
     VerificationCode,
-    holder_name_matches,
+    holder_matches,
 )
 
 _EXPORTS: dict[str, tuple[str, ...]]
@@ -303,7 +303,7 @@ __all__ = [
     "areset_pin",
     "cards_of_holder",
     "change_pin",
-    "holder_name_matches",
+    "holder_matches",
     "list_cards",
     "read_certificates",
     "reset_pin",

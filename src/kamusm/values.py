@@ -11,7 +11,6 @@ from __future__ import annotations
 import enum
 import hmac
 import threading
-import unicodedata
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Protocol, Self, TypeGuard, runtime_checkable
 
@@ -43,7 +42,7 @@ __all__ = [
     "Tckn",
     "UnblockAuthorization",
     "VerificationCode",
-    "holder_name_matches",
+    "holder_matches",
 ]
 
 #: The portal's verification code ("Doğrulama Kodu"): 15 digits, about 300 s (seeds 000-003).
@@ -460,20 +459,22 @@ class PinStatus:
         return "ok"
 
 
-# ---- holder names -------------------------------------------------------------------------
+# ---- names ------------------------------------------------------------------------------------
+# A minimal matcher for the command line's --holder (the flows' own holder API may replace it).
 
 
-def _fold_turkish(value: str) -> str:
-    """``value`` lower-cased by Turkish rules (I → ı, İ → i), with runs of spaces as one."""
-    composed = unicodedata.normalize("NFC", value)
-    lowered = composed.replace("I", "ı").replace("İ", "i").lower()
-    return " ".join(lowered.split())
+def _fold_turkish(text: str) -> str:
+    """``text`` for comparing names regardless of case by Turkish rules: I and ı are one
+    letter, İ and i another (Python's own ``"I".lower()`` is ``"i"``)."""
+    import unicodedata  # noqa: PLC0415 (only when names are compared)
+
+    text = unicodedata.normalize("NFC", text)
+    return " ".join(text.replace("I", "ı").replace("İ", "i").lower().split())
 
 
-def holder_name_matches(name: str | None, query: str) -> bool:
-    """Whether the holder ``name`` (as a card's certificate gives it, often in capitals)
-    contains ``query``, compared without case by Turkish rules: ``"IŞIK"`` matches ``"ışık"``
-    and ``"İnce"`` matches ``"ince"``, but ``"I"`` is ``"ı"``, never ``"i"``. Part of the name
-    is enough (``"yılmaz"`` finds ``"AHMET YILMAZ"``); an empty query matches nothing."""
+def holder_matches(name: str | None, query: str) -> bool:
+    """Whether ``query`` is part of the holder's ``name`` ("yılmaz" in "AYŞE YILMAZ"),
+    regardless of case by Turkish rules (I/ı and İ/i: "ışıl" matches "IŞIL", "isil" does
+    not). An empty query matches nothing."""
     wanted = _fold_turkish(query)
-    return bool(wanted) and name is not None and wanted in _fold_turkish(name)
+    return bool(name) and bool(wanted) and wanted in _fold_turkish(name or "")

@@ -11,16 +11,24 @@ from typing import TYPE_CHECKING
 
 from kamusm._cli._common import Settings, no_core_dumps
 from kamusm._cli._exit import CommandError, ExitCode, StopWith
-from kamusm._cli._inventory import open_module
-from kamusm._cli._prompts import StdinChangePrompts, TerminalChangePrompts, TerminalResetPrompts, Ui
+from kamusm._cli._inventory import open_module, read_cards
+from kamusm._cli._prompts import (
+    Picked,
+    StdinChangePrompts,
+    TerminalChangePrompts,
+    TerminalResetPrompts,
+    Ui,
+    pick_card,
+)
 from kamusm._cli._readers import wait_for_card
 from kamusm._cli._terminal import is_terminal
 from kamusm._cli._texts import text
-from kamusm.errors import InputError, KamusmError
+from kamusm.errors import CardNotOwnedError, FlowCancelledError, InputError, KamusmError
 from kamusm.values import Product
 
 if TYPE_CHECKING:
     from kamusm.portal import PortalClient
+    from kamusm.token import Pkcs11Module, Token
 
 
 @contextmanager
@@ -35,6 +43,33 @@ def _interrupt_ends_with_130(ui: Ui) -> Iterator[None]:
         raise
 
 
+def choose_token(
+    module: Pkcs11Module,
+    ui: Ui | None,
+    *,
+    serial: str | None,
+    label: str | None,
+    holder: str | None = None,
+) -> Token:
+    """The card to work on: the one named, or the only one (of the holder, with ``holder``);
+    with several, the picker ("Kart Seçiniz"), each card named by its holder: never one of
+    several chosen silently. Without a person to ask (``ui`` is ``None``), several cards end
+    the command (exit 5)."""
+    if ui is None and holder is None:
+        return module.token(serial=serial, label=label)
+    cards = read_cards(module, serial=serial, label=label, holder=holder)
+    if len(cards) == 1:
+        return module.token(serial=cards[0].info.serial)
+    if ui is None or not cards:
+        return module.token(serial=serial, label=label)  # the error saying why
+    lang = ui.lang
+    shown = [Picked(c.info.serial, c.name(lang), c.info.pin_status.summary) for c in cards]
+    chosen = pick_card(ui, shown)
+    if chosen is None:
+        raise FlowCancelledError()
+    return module.token(serial=chosen)
+
+
 def change_pin_command(
     settings: Settings,
     *,
@@ -42,6 +77,7 @@ def change_pin_command(
     label: str | None,
     pin_stdin: bool,
     wait: int = 0,
+    holder: str | None = None,
 ) -> int:
     from kamusm.flows import change_pin  # noqa: PLC0415
 
@@ -52,14 +88,16 @@ def change_pin_command(
     module = open_module(settings)
     if not pin_stdin:  # a person at the terminal may still insert the card: wait for it
         wait_for_card(module, lang, timeout=max(0, wait), serial=serial, label=label)
-    token = module.token(serial=serial, label=label)
     ui = Ui(lang)
-    prompts = StdinChangePrompts() if pin_stdin else TerminalChangePrompts(ui)
-    if not pin_stdin:
-        card = text("cli.card", lang, label=token.info.label, serial=token.info.serial)
-        ui.say(text("cli.change.intro", lang, card=card))
-        ui.note(text("cli.cancel_hint", lang))
     with _interrupt_ends_with_130(ui):
+        token = choose_token(
+            module, None if pin_stdin else ui, serial=serial, label=label, holder=holder
+        )
+        prompts = StdinChangePrompts() if pin_stdin else TerminalChangePrompts(ui)
+        if not pin_stdin:
+            card = text("cli.card", lang, label=token.info.label, serial=token.info.serial)
+            ui.say(text("cli.change.intro", lang, card=card))
+            ui.note(text("cli.cancel_hint", lang))
         change_pin(token, prompts)
     ui.success(text("cli.change.done", lang))
     return ExitCode.OK
@@ -91,6 +129,7 @@ def reset_pin_command(
     product: str,
     method: str,
     wait: int = 0,
+    holder: str | None = None,
 ) -> int:
     from kamusm.flows import reset_pin  # noqa: PLC0415
 
@@ -102,15 +141,38 @@ def reset_pin_command(
         module = open_module(settings)
         wait_for_card(module, lang, timeout=max(0, wait))  # "Kartınızı takınız", time left
         ui = Ui(lang)
-        with _interrupt_ends_with_130(ui):
-            result = reset_pin(
-                module,
-                client,
-                TerminalResetPrompts(ui),
-                product=Product(product.replace("-", "_")),
-                challenge_method=method.replace("-", "_"),
-            )
+        prompts = TerminalResetPrompts(ui, holder=holder)
+        with _interrupt_ends_with_130(ui), _time_up_ends_with_11(prompts):
+            while True:
+                try:
+                    result = reset_pin(
+                        module,
+                        client,
+                        prompts,
+                        product=Product(product.replace("-", "_")),
+                        challenge_method=method.replace("-", "_"),
+                    )
+                    break
+                except CardNotOwnedError as not_theirs:
+                    # Nothing was spent: the portal refused the code for that card before
+                    # opening an operation. The same code, and the card picker again.
+                    ui.problem(not_theirs.message(lang))
+                    prompts.reuse_code()
     ui.success(text("cli.reset.done", lang))
     if not result.reported:
         ui.note(text("cli.reset.not_reported", lang))
     return ExitCode.OK
+
+
+@contextmanager
+def _time_up_ends_with_11(prompts: TerminalResetPrompts) -> Iterator[None]:
+    """A question whose time ran out cancelled the flow (the portal is told); the command says
+    which time ran out, and ends with 11. The code kept for a second card is dropped."""
+    try:
+        yield
+    except KamusmError:
+        if prompts.timed_out is not None:
+            raise StopWith(prompts.timed_out, ExitCode.EXPIRED) from None
+        raise
+    finally:
+        prompts.forget_code()

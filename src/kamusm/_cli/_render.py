@@ -27,12 +27,17 @@ if TYPE_CHECKING:
 
 
 def certs_command(
-    settings: Settings, *, serial: str | None, label: str | None, as_json: bool
+    settings: Settings,
+    *,
+    serial: str | None,
+    label: str | None,
+    as_json: bool,
+    holder: str | None = None,
 ) -> int:
     """``kamusm certs``: the certificates of every card, or of the one named; exit 5 when there
     is none."""
     lang = settings.lang
-    cards = read_cards(open_module(settings), serial=serial, label=label)
+    cards = read_cards(open_module(settings), serial=serial, label=label, holder=holder)
     now = SystemClock().now()
     if as_json:
         write_json({"cards": certs_json(cards, now, lang)})

@@ -77,7 +77,7 @@ from kamusm.values import (
     Tckn,
     UnblockAuthorization,
     VerificationCode,
-    holder_name_matches,
+    holder_matches,
 )
 
 if TYPE_CHECKING:
@@ -136,8 +136,8 @@ class CardChoice:
 
     def matches_holder(self, query: str) -> bool:
         """Whether this card's holder name contains ``query`` (Turkish case rules, see
-        :func:`kamusm.values.holder_name_matches`)."""
-        return holder_name_matches(self.holder_name, query)
+        :func:`kamusm.values.holder_matches`)."""
+        return holder_matches(self.holder_name, query)
 
 
 def cards_of_holder(cards: Sequence[CardChoice], holder: str) -> list[CardChoice]:
