@@ -338,6 +338,15 @@ def test_kamusm_app_needs_a_portal_address() -> None:
     )
     assert done.returncode == 2
     assert "Portal" in done.stderr
+    bad_port = subprocess.run(
+        [sys.executable, "-m", "kamusm", "app", "--no-browser", "--port", "70000"],
+        capture_output=True,
+        text=True,
+        env={**env, "KAMUSM_PORTAL_URL": "http://127.0.0.1:9"},
+        timeout=60,
+        check=False,
+    )
+    assert bad_port.returncode == 2 and "65535" in bad_port.stderr
 
 
 def test_app_server_binds_loopback_only(st: Stage) -> None:
