@@ -163,6 +163,11 @@ class VirtualCard:
             data = json.load(f)
         return {k: int(data[k]) for k in ("power_up", "power_down", "reset", "apdus")}
 
+    def connected_at(self) -> float:
+        """``time.monotonic()`` (one clock for the machine) when the card joined the reader."""
+        with open(self.counters_file) as f:
+            return float(json.load(f)["connected_at"])
+
 
 class HeldCard:
     """Another program holding the card exclusively (see

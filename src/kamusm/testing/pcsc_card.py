@@ -22,6 +22,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from typing import Any
 
 
@@ -85,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     old = vicc.os
     vicc.os = CountingCard(old.mf, old.SAM)
     counters["connected"] = True
+    # CLOCK_MONOTONIC is one clock for every process of the machine: a benchmark compares it
+    # with the moment the insertion event reached the application.
+    counters["connected_at"] = time.monotonic()
     _write(args.counters, counters)
 
     def leave(_signum: int, _frame: object) -> None:
