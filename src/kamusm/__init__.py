@@ -30,6 +30,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "Tckn",
         "UnblockAuthorization",
         "VerificationCode",
+        "holder_matches",
     ),
     "kamusm.policy": (
         "PinPolicy",

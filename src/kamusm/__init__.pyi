@@ -151,6 +151,7 @@ from kamusm.values import (
     Tckn,
     UnblockAuthorization,
     VerificationCode,
+    holder_matches,
 )
 
 _EXPORTS: dict[str, tuple[str, ...]]
@@ -290,6 +291,7 @@ __all__ = [
     "achange_pin",
     "areset_pin",
     "change_pin",
+    "holder_matches",
     "read_certificates",
     "reset_pin",
     "signing_certificate",

@@ -303,14 +303,17 @@ def tokens(ctx: click.Context, as_json: bool) -> int:
 @_common
 @_opt("--serial", help="cli.help.opt.serial")
 @_opt("--label", help="cli.help.opt.label")
+@_opt("--holder", metavar="NAME", help="cli.help.opt.holder")
 @_opt("--json", "as_json", is_flag=True, help="cli.help.opt.json")
 @click.pass_context
-def certs(ctx: click.Context, serial: str | None, label: str | None, as_json: bool) -> int:
+def certs(
+    ctx: click.Context, serial: str | None, label: str | None, holder: str | None, as_json: bool
+) -> int:
     from kamusm._cli._render import certs_command  # noqa: PLC0415
 
     settings = _settings(ctx)
     return run_guarded(
-        lambda: certs_command(settings, serial=serial, label=label, as_json=as_json),
+        lambda: certs_command(settings, serial=serial, label=label, holder=holder, as_json=as_json),
         settings,
     )
 
@@ -381,18 +384,25 @@ def demo(ctx: click.Context) -> int:
 @_common
 @_opt("--serial", help="cli.help.opt.serial")
 @_opt("--label", help="cli.help.opt.label")
+@_opt("--holder", metavar="NAME", help="cli.help.opt.holder")
 @_opt("--pin-stdin", is_flag=True, help="cli.help.opt.pin_stdin")
 @_opt("--wait", "wait", type=int, default=120, help="cli.help.opt.wait")
 @click.pass_context
 def change_pin_command(
-    ctx: click.Context, serial: str | None, label: str | None, pin_stdin: bool, wait: int
+    ctx: click.Context,
+    *,
+    serial: str | None,
+    label: str | None,
+    holder: str | None,
+    pin_stdin: bool,
+    wait: int,
 ) -> int:
     from kamusm._cli._pin import change_pin_command  # noqa: PLC0415
 
     settings = _settings(ctx)
     return run_guarded(
         lambda: change_pin_command(
-            settings, serial=serial, label=label, pin_stdin=pin_stdin, wait=wait
+            settings, serial=serial, label=label, holder=holder, pin_stdin=pin_stdin, wait=wait
         ),
         settings,
     )
@@ -419,6 +429,7 @@ def change_pin_command(
     default="sms",
     help="cli.help.opt.method",
 )
+@_opt("--holder", metavar="NAME", help="cli.help.opt.holder")
 @_opt("--wait", "wait", type=int, default=120, help="cli.help.opt.wait")
 @click.pass_context
 def reset_pin_command(
@@ -428,6 +439,7 @@ def reset_pin_command(
     ca_bundle: str | None,
     product: str,
     method: str,
+    holder: str | None,
     wait: int,
 ) -> int:
     from kamusm._cli._pin import reset_pin_command  # noqa: PLC0415
@@ -440,6 +452,7 @@ def reset_pin_command(
             ca_bundle=ca_bundle,
             product=product,
             method=method,
+            holder=holder,
             wait=wait,
         ),
         settings,

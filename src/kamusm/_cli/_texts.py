@@ -251,6 +251,18 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "tr": "1 ile {count} arasında bir numara girin.",
         "en": "Enter a number from 1 to {count}.",
     },
+    "cli.reset.card_of_holder": {"tr": "Kart: {card}", "en": "Card: {card}"},
+    "cli.no_card_of_holder": {
+        "tr": 'Takılı kartlarda adı "{holder}" içeren bir kart sahibi yok; kartı listeden seçin.',
+        "en": 'No inserted card\'s holder has "{holder}" in their name; choose the card from the '
+        "list.",
+    },
+    "cli.help.opt.holder": {
+        "tr": "Kartı sahibinin adıyla seçer (adın bir bölümü; büyük/küçük harf Türkçe kurallarla, "
+        "I/ı ve İ/i).",
+        "en": "Choose the card by its holder's name (part of it; case by Turkish rules, I/ı and "
+        "İ/i).",
+    },
     "cli.reset.no_card": {
         "tr": "Takılı kart bulunamadı. Kartınızı takıp Enter'a basın",
         "en": "No card found. Insert your card and press Enter",
