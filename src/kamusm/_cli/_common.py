@@ -30,6 +30,7 @@ _EXTRAS = {
     "uvicorn": "sandbox",
     "cryptography": "sandbox",
     "pytest": "test",
+    "jinja2": "app",
 }
 
 
