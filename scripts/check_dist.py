@@ -4,11 +4,10 @@
 2. ``twine check --strict`` on both (the README must render on PyPI);
 3. installs the wheel, without any extra, into a new virtual environment and there runs
    ``import kamusm`` (its version must be the one in pyproject.toml, and every public name
-   must load) and checks that the ``kamusm`` console script was installed;
-4. adds the ``cli`` extra there and runs the console script, ``kamusm --version``, which must
-   print that version.
-
-(What ``kamusm`` says when the ``cli`` extra is missing is the command line's own check.)
+   must load) and the ``kamusm`` console script, which without the ``cli`` extra must say
+   in one line what to install (exit 4), with no traceback;
+4. adds the ``cli`` extra there and runs ``kamusm --version`` again, which must then print
+   that version.
 
 Everything happens in a temporary directory that is removed afterwards. Exits 1 on the first
 failed check, saying which.
@@ -63,8 +62,11 @@ def check(work: Path) -> None:
     if found != version:
         raise CheckFailedError(f"kamusm.__version__ is {found!r}, pyproject.toml says {version}")
     print(f"    without extras: import kamusm works, version {found}")
-    if not script.is_file():
-        raise CheckFailedError(f"the console script {script} was not installed")
+    bare = run(script, "--version", ok_codes=(4,))
+    said = (bare.stdout + bare.stderr).strip()
+    if "Traceback" in said or 'pip install "kamusm[cli]"' not in said or "\n" in said:
+        raise CheckFailedError(f"without the cli extra, `kamusm --version` said:\n{said}")
+    print(f"    without the cli extra: {said}")
 
     run(python, "-m", "pip", "install", "-q", "--disable-pip-version-check", f"{wheels[0]}[cli]")
     shown = run(script, "--version").stdout.strip()
