@@ -285,3 +285,11 @@ def test_async_tests_of_an_embedder_run_on_asyncio(tmp_path: Path) -> None:
     )
     assert "test_async.py::test_it\n" in out, out
     assert "[trio]" not in out and "[asyncio]" not in out, out
+
+
+def test_every_extra_is_explained_where_a_user_looks() -> None:
+    """The README (PyPI's page) and the documentation's home list every extra a user installs."""
+    extras = set(_project()["optional-dependencies"]) - {"dev", "all"}
+    for page in (ROOT / "README.md", ROOT / "docs" / "index.md"):
+        listed = set(re.findall(r"^\| `(\w+)` \|", page.read_text("utf-8"), re.M))
+        assert extras <= listed, (page.name, extras - listed)
