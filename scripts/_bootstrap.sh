@@ -18,6 +18,8 @@ APT_PACKAGES=(
   python3-virtualsmartcard
   libpcsclite-dev
   swig
+  chromium        # the browser tests of kamusm app and the training pages (headless)
+  chromium-driver # Selenium drives chromium through it; nothing downloads a browser
 )
 # What scripts/demo needs of the above (a SoftHSM2 card; Python's venv).
 APT_PACKAGES_DEMO=(python3-venv softhsm2)

@@ -179,6 +179,9 @@ def test_certs_shows_kind_holder_expiry_and_qualified(factory: CertificateFactor
     assert table.returncode == 0, table.stderr
     assert card.serial in table.stdout and "Nitelikli elektronik sertifika (NES)" in table.stdout
     assert f"{HOLDER} ({TCKN.masked})" in table.stdout and "evet" in table.stdout
+    assert soon.info().not_after.strftime("%d.%m.%Y") in table.stdout  # as the portal writes it
+    english = kamusm("--lang", "en", "certs", *serial_of(card), card=card)
+    assert soon.info().not_after.date().isoformat() in english.stdout
     as_json = kamusm("certs", "--json", *serial_of(card), card=card)
     (listed,) = json.loads(as_json.stdout)["cards"]
     (cert,) = listed["certificates"]
@@ -266,11 +269,15 @@ def test_every_json_answer_has_its_schema_version_and_its_documented_fields(
         body = json.loads(result.stdout)
         assert next(iter(body)) == "schema_version" and body["schema_version"] == 1
         found, documented = json_paths(body), documented_fields(command)
-        # A documented list that is empty in this answer (``readers[]`` without a reader
-        # service) shows as its bare name; the fields of its elements cannot appear.
-        empty = {d for d in documented if d.endswith("[]") and d[:-2] in found}
-        found = (found - {e[:-2] for e in empty}) | empty
-        documented = {d for d in documented if not any(d.startswith(e + ".") for e in empty)}
+        # A documented list that is empty in an answer (``readers[]`` without a reader
+        # service, a card without certificates) shows as its bare name; when it is empty
+        # everywhere, the fields of its elements cannot appear.
+        for listed in sorted(d for d in documented if d.endswith("[]")):
+            if listed[:-2] in found:
+                found.discard(listed[:-2])
+                if listed not in found:
+                    found.add(listed)
+                    documented = {d for d in documented if not d.startswith(listed + ".")}
         assert found == documented, command
 
 

@@ -485,6 +485,7 @@ def sandbox() -> None:
 @_opt("--port", type=int, default=8080, show_default=True, help="cli.help.opt.port")
 @_opt("--database", type=click.Path(dir_okay=False), help="cli.help.opt.database")
 @_opt("--manual-clock", is_flag=True, help="cli.help.opt.manual_clock")
+@_opt("--training", is_flag=True, help="cli.help.opt.training")
 @_opt(
     "--ssl-certfile", type=click.Path(exists=True, dir_okay=False), help="cli.help.opt.ssl_certfile"
 )
@@ -499,6 +500,7 @@ def serve(
     port: int,
     database: str | None,
     manual_clock: bool,
+    training: bool,
     ssl_certfile: str | None,
     ssl_keyfile: str | None,
 ) -> int:
@@ -514,6 +516,7 @@ def serve(
             manual_clock=manual_clock,
             ssl_certfile=ssl_certfile,
             ssl_keyfile=ssl_keyfile,
+            training=training,
         ),
         settings,
     )
@@ -581,6 +584,10 @@ def provision(
         ),
         settings,
     )
+
+
+# kamusm app lives in its own file and registers itself on the group.
+from kamusm._cli import _browser  # noqa: E402, F401 (after the group it adds to)
 
 
 def run(args: Sequence[str]) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from kamusm._cli._common import Settings, printable
+from kamusm._cli._common import Settings, date_text, printable
 from kamusm._cli._doctor import run_checks
 from kamusm._cli._exit import ExitCode
 from kamusm._cli._inventory import (
@@ -77,7 +77,7 @@ def _draw_card(console: Console, card: CardRead, lang: Language, now: datetime) 
             cert.kind.display(lang),
             holder,
             cert.serial_hex,
-            cert.not_after.date().isoformat(),
+            date_text(cert.not_after, lang),
             days_text,
             text("cli.yes" if cert.is_qualified else "cli.no", lang),
         )
@@ -117,7 +117,7 @@ def doctor_command(
     if as_json:
         from kamusm._cli._report import doctor_report  # noqa: PLC0415
 
-        report = doctor_report(settings, now=SystemClock().now())
+        report = doctor_report(settings, now=SystemClock().now(), serial=serial, label=label)
         write_json({"ok": problems == 0, "checks": [c.as_json() for c in checks], "report": report})
     else:
         console = make_console()

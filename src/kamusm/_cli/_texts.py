@@ -46,7 +46,7 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "scripts use --pin-stdin.",
     },
     "cli.no_portal": {
-        "tr": "Portal adresi verilmedi: --portal URL ya da KAMUSM_PORTAL_URL ortam değişkeni.",
+        "tr": "Portal adresi verilmedi: --portal ADRES ya da KAMUSM_PORTAL_URL ortam değişkeni.",
         "en": "No portal address: give --portal URL or the KAMUSM_PORTAL_URL variable.",
     },
     "cli.interrupted": {"tr": "Kesildi.", "en": "Interrupted."},
@@ -557,6 +557,45 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
     "cli.short.sandbox_provision": {
         "tr": "Deneme kart sahibi ve SoftHSM2 kartı ekler.",
         "en": "Add a demo holder and a SoftHSM2 card.",
+    },
+    "cli.help.app": {
+        "tr": "Kart sahipleri için tarayıcı sihirbazı: PIN Oluşturma/Kilit Çözme ve PIN "
+        "değiştirme ekranlarını bu bilgisayarda (127.0.0.1) açar ve varsayılan tarayıcıda "
+        "gösterir. Adres bu başlatmaya özel bir anahtar taşır ve tek bir oturum açar.",
+        "en": "The browser wizard for card holders: serves the PIN reset and PIN change "
+        "screens on this computer (127.0.0.1) and opens them in the default browser. The "
+        "address carries a key made for this start and opens a single session.",
+    },
+    "cli.short.app": {
+        "tr": "Kart sahipleri için tarayıcı sihirbazı.",
+        "en": "The browser wizard for card holders.",
+    },
+    "cli.help.opt.app_port": {
+        "tr": "127.0.0.1 üzerinde dinlenecek port (0: boş bir port).",
+        "en": "Port to listen on at 127.0.0.1 (0: any free port).",
+    },
+    "cli.help.opt.training": {
+        "tr": "Eğitim sayfalarını /portal altında aç (giriş, doğrulama kodu, sertifikalar ve "
+        "gönderilen SMS'leri gösteren telefon sayfası).",
+        "en": "Serve the training pages under /portal (login, verification code, certificates "
+        "and a phone page showing the SMS sent).",
+    },
+    "cli.help.opt.no_browser": {
+        "tr": "Tarayıcıyı açma; yalnızca adresi yaz.",
+        "en": "Do not open a browser; only print the address.",
+    },
+    "cli.app.url": {
+        "tr": "Sihirbaz açılıyor. Tarayıcı açılmazsa bu adresi açın: {url}",
+        "en": "Opening the wizard. If no browser opens, open this address: {url}",
+    },
+    "cli.app.stop": {
+        "tr": "Durdurmak için Ctrl-C.",
+        "en": "Press Ctrl-C to stop.",
+    },
+    "cli.app.stopped": {"tr": "Sihirbaz durduruldu.", "en": "The wizard stopped."},
+    "cli.app.bad_port": {
+        "tr": "Port 0 ile 65535 arasında olmalıdır.",
+        "en": "The port must be between 0 and 65535.",
     },
     "cli.short.demo": {
         "tr": "Uçtan uca PIN sıfırlama demosu (gözetimsiz).",
