@@ -157,6 +157,7 @@ CONTRACT_ERRORS: dict[str, type[PortalError]] = {
     "verification_code_used": errors.VerificationCodeUsedError,
     "card_not_owned": errors.CardNotOwnedError,
     "sms_code_rejected": SmsCodeRejectedError,
+    "web_password_rejected": errors.WebPasswordRejectedError,
     "sms_code_expired": errors.SmsCodeExpiredError,
     "operation_cancelled": errors.OperationCancelledError,
     "rate_limited": RateLimitedError,
