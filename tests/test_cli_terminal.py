@@ -15,6 +15,7 @@ import os
 import re
 import shlex
 import socket
+import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -59,12 +60,32 @@ def card(sandbox: RunningSandbox, holder: TestHolder) -> SoftHsmToken:
     return provision_softhsm_card(sandbox.portal, holder=holder, pin=OLD)
 
 
+#: Run a program as root without any capability: then only a process's own dumpable flag
+#: decides whether another such process may read its memory and /proc files.
+NO_CAPABILITIES = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", "--"]
+
+
 class Session:
     """A command in a pseudo-terminal, with everything it wrote kept for the secret check."""
 
-    def __init__(self, args: list[str], *, env: dict[str, str], shell_pipe: bool = False) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        *,
+        env: dict[str, str],
+        shell_pipe: bool = False,
+        prefix: list[str] | None = None,
+    ) -> None:
         self.log = io.StringIO()
-        if shell_pipe:  # stdout into a pipe, stdin still the terminal
+        if prefix:  # the command's own process, exec'd by the prefix (same pid)
+            self.child = pexpect.spawn(
+                prefix[0],
+                [*prefix[1:], sys.executable, "-m", "kamusm", *args],
+                env=env,
+                encoding="utf-8",
+                timeout=TIMEOUT,
+            )
+        elif shell_pipe:  # stdout into a pipe, stdin still the terminal
             command = shlex.join([sys.executable, "-m", "kamusm", *args]) + " | cat"
             self.child = pexpect.spawn(
                 "/bin/sh", ["-c", command], env=env, encoding="utf-8", timeout=TIMEOUT
@@ -268,8 +289,9 @@ def test_ctrl_d_at_the_first_question_cancels_and_changes_nothing(
 def test_ctrl_c_at_the_sms_question_cancels_and_tells_the_portal(
     sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken
 ) -> None:
-    """Ctrl-C at a question is "cancel": the command ends with 10, the card keeps its PIN, and
-    the portal hears that the redeemed operation ended without a new PIN."""
+    """Ctrl-C at a question cancels: the card keeps its PIN, the portal hears that the
+    redeemed operation ended without a new PIN, and the command ends with 130, the code the
+    exit-code table gives Ctrl-C."""
     code = new_code(sandbox, holder)
     term = Session(reset_args(sandbox, card), env=env_for(card))
     term.expect("Doğrulama Kodu")
@@ -282,10 +304,63 @@ def test_ctrl_c_at_the_sms_question_cancels_and_tells_the_portal(
     term.expect(r"SMS Onay Kodu \[")
     term.child.sendintr()
     term.expect("İşlem iptal edildi. Kartınızda bir değişiklik yapılmadı.")
-    assert term.finish() == 10
+    assert term.finish() == 130
     events = [e["event"] for e in sandbox.portal.audit_log() if e["card_serial"] == card.serial]
     assert events[-1] == "operation.failed"
     assert pin_verifies(card, OLD)
+
+
+def readable_by_a_peer(pid: int) -> bool:
+    """Whether a process of the same user, without privileges, may read ``pid``'s memory map
+    (what a debugger or a core dump tool needs)."""
+    peek = subprocess.run(
+        [*NO_CAPABILITIES, "head", "-c", "1", f"/proc/{pid}/maps"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=TIMEOUT,
+    )
+    assert peek.returncode == 0 or "Permission denied" in peek.stderr, peek.stderr
+    return peek.returncode == 0
+
+
+def core_size_limit(pid: int) -> str:
+    limits = Path(f"/proc/{pid}/limits").read_text()
+    return next(line for line in limits.splitlines() if line.startswith("Max core file size"))
+
+
+def test_change_pin_and_reset_pin_are_not_dumpable_while_they_ask(
+    sandbox: RunningSandbox, card: SoftHsmToken
+) -> None:
+    """At the first question (before any secret is typed) the process is non-dumpable and its
+    core size limit is zero: no core dump holds a PIN, and no peer process reads its memory.
+    A process of the same kind that did not ask for this stays readable (the check can
+    fail)."""
+    peer = subprocess.Popen(
+        [*NO_CAPABILITIES, sys.executable, "-c", "print('ready', flush=True); input()"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert peer.stdout is not None and peer.stdout.readline() == "ready\n"
+        assert readable_by_a_peer(peer.pid)
+    finally:
+        assert peer.stdin is not None
+        peer.stdin.close()
+        peer.wait(timeout=TIMEOUT)
+    for args, question in (
+        (["change-pin", "--module", card.module_path, "--serial", card.serial], "Mevcut PIN"),
+        (reset_args(sandbox, card), "Doğrulama Kodu"),
+    ):
+        term = Session(args, env=env_for(card), prefix=NO_CAPABILITIES)
+        term.expect(question)
+        pid = term.child.pid
+        assert pid is not None
+        assert not readable_by_a_peer(pid), args[0]
+        assert core_size_limit(pid).split()[4:6] == ["0", "0"], core_size_limit(pid)
+        term.child.sendeof()
+        assert term.finish() == 10
 
 
 def test_a_plain_http_portal_off_loopback_is_refused_before_anything_is_asked(

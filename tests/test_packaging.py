@@ -16,8 +16,10 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 import venv
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -208,3 +210,41 @@ def test_the_fixtures_are_registered_by_entry_point(
     ):
         assert re.search(rf"^{fixture}\b", out, re.M), fixture
     assert "kamusm/testing/pytest_plugin.py" in out
+
+
+# ---- the metadata PyPI shows ----------------------------------------------------------------
+
+
+def _project() -> dict[str, Any]:
+    project: dict[str, Any] = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]
+    return project
+
+
+def test_the_readme_stands_alone_on_pypi() -> None:
+    """Every link of the README is absolute (PyPI has no files to resolve a relative one
+    against), and one into the project names a file that exists."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    source = _project()["urls"]["Source"]
+    links = re.findall(r"\]\(([^)\s]+)\)", readme)
+    assert links
+    for link in links:
+        assert link.startswith("https://"), link
+        if link.startswith(f"{source}/blob/main/"):
+            assert (ROOT / link.removeprefix(f"{source}/blob/main/")).is_file(), link
+    # Up front: before the install instructions, the reader learns what the portal side is.
+    intro = readme.split("\n## ", 1)[0]
+    assert "no public API" in intro and "sandbox" in intro and "contract" in intro
+
+
+def test_the_metadata_a_package_index_shows() -> None:
+    project = _project()
+    assert {"Homepage", "Documentation", "Source", "Issues", "Changelog"} <= set(project["urls"])
+    for minor in ("3.11", "3.12", "3.13"):
+        assert f"Programming Language :: Python :: {minor}" in project["classifiers"]
+    assert project["requires-python"] == ">=3.11"
+    assert (ROOT / "LICENSE").read_text(encoding="utf-8").startswith("MIT License")
+    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert "## [Unreleased]" in changelog
+    versions = re.findall(r"^## \[(\d+\.\d+\.\d+)\] - \d{4}-\d{2}-\d{2}$", changelog, re.M)
+    assert versions and versions[0] <= project["version"]
+    assert "version" not in project.get("dynamic", [])

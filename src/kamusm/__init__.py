@@ -55,6 +55,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "ErrorOccurred",
         "FinalTryAcknowledged",
         "FlowCancelled",
+        "FlowExit",
+        "FlowMove",
         "NewPinVerified",
         "OperationFacts",
         "PinChangeFlow",

@@ -381,6 +381,15 @@ def _raise_rv(rv: int) -> None:
         raise _RV_EXCEPTIONS.get(rv, pe.PKCS11Error)(f"Unmapped error code {hex(rv)}")
 
 
+def _version(value: Any) -> str:
+    """``(2, 40)`` -> ``"2.40"``."""
+    try:
+        major, minor = value
+    except (TypeError, ValueError):
+        return str(value)
+    return f"{major}.{minor}"
+
+
 def _slot_description(slot: Any) -> str:
     """The slot's description as python-pkcs11 read it (``C_GetSlotInfo``), trimmed."""
     return str(getattr(slot, "slot_description", "") or "").strip(" \x00")
@@ -771,6 +780,69 @@ class Pkcs11Module:
 
     def __repr__(self) -> str:
         return f"Pkcs11Module({self.path!r})"
+
+    def report(self) -> dict[str, Any]:
+        """What the module says about itself and every slot, for a help-desk report: its
+        path, description, versions and architecture; per slot its description, flags and
+        mechanisms, and the token's information and flags. Plain data (JSON-ready). Reads no
+        object, logs in nowhere, spends no PIN try; nothing in it is secret."""
+        machines = _binary_machines(self.path)
+        with _LOCK:
+            lib = self._lib
+            found: dict[str, Any] = {
+                "path": self.path,
+                "description": str(lib.library_description),
+                "manufacturer": str(lib.manufacturer_id),
+                "cryptoki_version": _version(lib.cryptoki_version),
+                "library_version": _version(lib.library_version),
+                "architectures": None if machines is None else sorted(machines),
+                "host_architecture": _host_machine(),
+            }
+            try:
+                slots = lib.get_slots(token_present=False)
+            except pe.PKCS11Error as exc:
+                raise _translate(exc) from exc
+            found["slots"] = [self._slot_report(slot) for slot in slots]
+        return found
+
+    def _slot_report(self, slot: Any) -> dict[str, Any]:
+        flags = int(slot.flags)
+        entry: dict[str, Any] = {
+            "slot_id": int(slot.slot_id),
+            "description": _slot_description(slot),
+            "manufacturer": str(slot.manufacturer_id).strip(),
+            "flags": [f.name for f in pkcs11.SlotFlag if f.value and flags & f.value],
+            "hardware_version": _version(slot.hardware_version),
+            "firmware_version": _version(slot.firmware_version),
+            "token": None,
+            "token_error": None,
+            "mechanisms": [],
+            "mechanisms_error": None,
+        }
+        try:
+            raw = self._cryptoki.token_info(slot.slot_id)
+        except pe.PKCS11Error as exc:
+            entry["token_error"] = PKCS11_ERRORS.get(type(exc), ("PKCS11_ERROR",))[0]
+            return entry
+        token_flags = int(raw.flags)
+        entry["token"] = {
+            "label": _text(raw.label),
+            "serial": _text(raw.serialNumber),
+            "manufacturer": _text(raw.manufacturerID),
+            "model": _text(raw.model),
+            "flags": [f.name for f in TokenFlag if f.value and token_flags & f.value],
+            "min_pin_length": int(raw.ulMinPinLen),
+            "max_pin_length": int(raw.ulMaxPinLen),
+            "hardware_version": f"{raw.hardwareVersion.major}.{raw.hardwareVersion.minor}",
+            "firmware_version": f"{raw.firmwareVersion.major}.{raw.firmwareVersion.minor}",
+        }
+        try:
+            entry["mechanisms"] = sorted(
+                getattr(m, "name", None) or f"0x{int(m):08X}" for m in slot.get_mechanisms()
+            )
+        except pe.PKCS11Error as exc:
+            entry["mechanisms_error"] = PKCS11_ERRORS.get(type(exc), ("PKCS11_ERROR",))[0]
+        return entry
 
 
 class Token:

@@ -21,10 +21,10 @@ Exit codes (``kamusm --help`` prints them too):
 ====  ===================================================================
 0     success
 1     unexpected error
-2     wrong usage (unknown option, no terminal for an interactive command)
+2     wrong usage (unknown option, no terminal for an interactive command, no PIN lines)
 3     input rejected
 4     setup missing: no loadable PKCS#11 module, SoftHSM2, an extra package
-5     card problem: none, several, removed, held by another application
+5     card problem: none (tokens and certs too), several, removed, held elsewhere
 6     PIN locked: use ``kamusm reset-pin``
 7     wrong PIN
 8     portal unreachable (connection, TLS, timeout)
@@ -33,7 +33,7 @@ Exit codes (``kamusm --help`` prints them too):
 11    time ran out (verification code, SMS code or PIN entry)
 12    the PIN operation failed
 13    ``kamusm doctor`` found problems
-130   interrupted by Ctrl-C
+130   interrupted by Ctrl-C (at a question too: the card is unchanged)
 ====  ===================================================================
 
 Every failure is one line on stderr (a traceback only with ``--debug``).

@@ -26,10 +26,8 @@ from kamusm._cli._common import (
     run_guarded,
     setup_logging,
 )
-from kamusm._cli._exit import CommandError, ExitCode
-from kamusm._cli._terminal import is_terminal
+from kamusm._cli._exit import ExitCode
 from kamusm._cli._texts import text
-from kamusm.errors import InputError
 from kamusm.messages import Language
 from kamusm.values import Product
 
@@ -264,24 +262,6 @@ class _Group(_Command, click.Group):
             return super().resolve_command(ctx, args)  # said again, in that language
 
 
-def _portal_client(url: str | None, ca_bundle: str | None) -> Any:
-    from kamusm.portal import PortalClient  # noqa: PLC0415 (httpx only when a portal is used)
-
-    if not url:
-        raise CommandError("cli.no_portal", ExitCode.USAGE)
-    try:
-        client = PortalClient(url)
-    except InputError:
-        raise CommandError("cli.portal_url_invalid", ExitCode.USAGE) from None
-    if not ca_bundle:
-        return client
-    client.close()
-    try:
-        return PortalClient(url, verify=ca_bundle)
-    except InputError:
-        raise CommandError("cli.ca_bundle_invalid", ExitCode.USAGE, path=ca_bundle) from None
-
-
 def _opt(*decls: str, **attrs: Any) -> Callable[[F], F]:
     """``click.option`` with its help a text key (see :class:`_Option`)."""
     return click.option(*decls, cls=_Option, **attrs)
@@ -368,6 +348,17 @@ def doctor(
     )
 
 
+@cli.command(help="cli.help.readers", short_help="cli.short.readers", add_help_option=False)
+@_common
+@_opt("--json", "as_json", is_flag=True, help="cli.help.opt.json")
+@click.pass_context
+def readers(ctx: click.Context, as_json: bool) -> int:
+    from kamusm._cli._readers import readers_command  # noqa: PLC0415
+
+    settings = _settings(ctx)
+    return run_guarded(lambda: readers_command(settings, as_json=as_json), settings)
+
+
 @cli.command(help="cli.help.demo", short_help="cli.short.demo", add_help_option=False)
 @_common
 @click.pass_context
@@ -391,34 +382,20 @@ def demo(ctx: click.Context) -> int:
 @_opt("--serial", help="cli.help.opt.serial")
 @_opt("--label", help="cli.help.opt.label")
 @_opt("--pin-stdin", is_flag=True, help="cli.help.opt.pin_stdin")
+@_opt("--wait", "wait", type=int, default=120, help="cli.help.opt.wait")
 @click.pass_context
 def change_pin_command(
-    ctx: click.Context, serial: str | None, label: str | None, pin_stdin: bool
+    ctx: click.Context, serial: str | None, label: str | None, pin_stdin: bool, wait: int
 ) -> int:
+    from kamusm._cli._pin import change_pin_command  # noqa: PLC0415
+
     settings = _settings(ctx)
-
-    def body() -> int:
-        from kamusm._cli._inventory import open_module  # noqa: PLC0415
-        from kamusm._cli._prompts import (  # noqa: PLC0415
-            StdinChangePrompts,
-            TerminalChangePrompts,
-            Ui,
-        )
-        from kamusm.flows import change_pin  # noqa: PLC0415
-
-        if not pin_stdin and not is_terminal(sys.stdin):
-            raise CommandError("cli.needs_terminal.pin_stdin", ExitCode.USAGE)
-        token = open_module(settings).token(serial=serial, label=label)
-        ui = Ui(settings.lang)
-        prompts = StdinChangePrompts() if pin_stdin else TerminalChangePrompts(ui)
-        if not pin_stdin:
-            ui.say(text("cli.change.intro", settings.lang, card=token.info.describe()))
-            ui.note(text("cli.cancel_hint", settings.lang))
-        change_pin(token, prompts)
-        ui.success(text("cli.change.done", settings.lang))
-        return ExitCode.OK
-
-    return run_guarded(body, settings)
+    return run_guarded(
+        lambda: change_pin_command(
+            settings, serial=serial, label=label, pin_stdin=pin_stdin, wait=wait
+        ),
+        settings,
+    )
 
 
 @cli.command(
@@ -442,35 +419,31 @@ def change_pin_command(
     default="sms",
     help="cli.help.opt.method",
 )
+@_opt("--wait", "wait", type=int, default=120, help="cli.help.opt.wait")
 @click.pass_context
 def reset_pin_command(
-    ctx: click.Context, portal: str | None, ca_bundle: str | None, product: str, method: str
+    ctx: click.Context,
+    *,
+    portal: str | None,
+    ca_bundle: str | None,
+    product: str,
+    method: str,
+    wait: int,
 ) -> int:
+    from kamusm._cli._pin import reset_pin_command  # noqa: PLC0415
+
     settings = _settings(ctx)
-
-    def body() -> int:
-        from kamusm._cli._inventory import open_module  # noqa: PLC0415
-        from kamusm._cli._prompts import TerminalResetPrompts, Ui  # noqa: PLC0415
-        from kamusm.flows import reset_pin  # noqa: PLC0415
-
-        if not is_terminal(sys.stdin):
-            raise CommandError("cli.needs_terminal", ExitCode.USAGE)
-        with _portal_client(portal, ca_bundle) as client:
-            module = open_module(settings)
-            ui = Ui(settings.lang)
-            result = reset_pin(
-                module,
-                client,
-                TerminalResetPrompts(ui),
-                product=Product(product.replace("-", "_")),
-                challenge_method=method.replace("-", "_"),
-            )
-        ui.success(text("cli.reset.done", settings.lang))
-        if not result.reported:
-            ui.note(text("cli.reset.not_reported", settings.lang))
-        return ExitCode.OK
-
-    return run_guarded(body, settings)
+    return run_guarded(
+        lambda: reset_pin_command(
+            settings,
+            portal=portal,
+            ca_bundle=ca_bundle,
+            product=product,
+            method=method,
+            wait=wait,
+        ),
+        settings,
+    )
 
 
 # ---- sandbox serve and sandbox provision ----------

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, TextIO
 
+from kamusm._cli._common import printable
 from kamusm._cli._exit import CommandError, ExitCode, StopWith
 from kamusm._cli._terminal import LineReader
 from kamusm._cli._texts import TEXTS, text
@@ -50,18 +51,23 @@ class Ui:
         self.lang = lang
         self.console = make_console()
         self.reader = reader if reader is not None else LineReader()
+        #: Whether a question was answered with Ctrl-C (a cancel that ends with exit 130).
+        self.interrupted = False
+
+    # Every line goes through printable(): they name cards, whose labels and certificate names
+    # come from the card and could carry terminal escape sequences.
 
     def say(self, message: str, *, style: str | None = None) -> None:
-        self.console.print(message, style=style)
+        self.console.print(printable(message, lines=True), style=style)
 
     def note(self, message: str) -> None:
-        self.console.print(message, style="dim")
+        self.console.print(printable(message, lines=True), style="dim")
 
     def problem(self, message: str) -> None:
-        self.console.print("✗ " + message, style="bold red")
+        self.console.print("✗ " + printable(message, lines=True), style="bold red")
 
     def success(self, message: str) -> None:
-        self.console.print("✓ " + message, style="bold green")
+        self.console.print("✓ " + printable(message, lines=True), style="bold green")
 
     def countdown(self, seconds: int) -> str:
         if seconds <= 0:
@@ -70,13 +76,15 @@ class Ui:
 
     def ask(self, prompt: str, *, hidden: bool, deadline: float | None = None) -> str | None:
         """One answer; ``None`` when the person stops (Ctrl-D, or Ctrl-C at the question), which
-        the flows take as "cancel": the card stays as it was and the portal is told."""
+        the flows take as "cancel": the card stays as it was and the portal is told. After
+        Ctrl-C, :attr:`interrupted` is set, so the command ends with exit 130."""
         self.console.file.flush()
         try:
             return self.reader.ask(
                 prompt, hidden=hidden, deadline=deadline, countdown=self.countdown
             )
         except KeyboardInterrupt:
+            self.interrupted = True  # the command then ends with 130, as the table says
             self.console.print()
             return None
 
@@ -204,7 +212,8 @@ class StdinChangePrompts:
     refused attempt ends the command with that refusal instead of asking again."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
-        self._stream = stream if stream is not None else sys.stdin
+        # sys.stdin is None when the process started with standard input closed.
+        self._stream: TextIO | None = stream if stream is not None else sys.stdin
         self._used = False
         self._last: KamusmError | None = None
 
@@ -223,7 +232,12 @@ class StdinChangePrompts:
                 raise StopWith(self._last)
             raise CommandError("cli.change.stdin", ExitCode.USAGE)
         self._used = True
-        lines = [self._stream.readline() for _ in range(3)]
+        if self._stream is None:
+            raise CommandError("cli.change.stdin_closed", ExitCode.USAGE)
+        try:
+            lines = [self._stream.readline() for _ in range(3)]
+        except (OSError, ValueError):  # closed, or not readable
+            raise CommandError("cli.change.stdin_closed", ExitCode.USAGE) from None
         if not all(line.strip() for line in lines):
             raise CommandError("cli.change.stdin", ExitCode.USAGE)
         old, new, again = (line.rstrip("\r\n") for line in lines)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+from kamusm._cli._reader_texts import READER_TEXTS
 from kamusm.messages import LANGUAGES, MESSAGES, Language
 
 __all__ = ["TEXTS", "text"]
@@ -82,10 +83,7 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
     "cli.col.expiry": {"tr": "Son geçerlilik", "en": "Valid until"},
     "cli.col.days_left": {"tr": "Kalan gün", "en": "Days left"},
     "cli.col.qualified": {"tr": "Nitelikli", "en": "Qualified"},
-    "cli.tokens.none": {
-        "tr": "Takılı kart bulunamadı.",
-        "en": "No card found.",
-    },
+    "cli.card": {"tr": "{label} (seri no {serial})", "en": "{label} (serial {serial})"},
     "cli.certs.title": {
         "tr": "Kart {label} (seri no {serial})",
         "en": "Card {label} (serial {serial})",
@@ -325,6 +323,11 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
     "cli.change.final_try_script": {
         "tr": "Son deneme hakkı betikten harcanmaz; PIN değiştirilmedi.",
         "en": "A script never spends the final try; the PIN was not changed.",
+    },
+    "cli.change.stdin_closed": {
+        "tr": "Standart girdi kapalı; PIN'ler okunamadı (--pin-stdin üç satır bekler).",
+        "en": "Standard input is closed; the PINs could not be read (--pin-stdin expects three "
+        "lines).",
     },
     "cli.change.stdin": {
         "tr": "Standart girdiden üç satır bekleniyor: mevcut PIN, yeni PIN, yeni PIN (tekrar).",
@@ -675,6 +678,8 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": "doctor found problems",
     },
     "cli.exit.interrupted": {"tr": "Ctrl-C ile kesildi", "en": "interrupted by Ctrl-C"},
+    # the readers (kamusm._cli._readers)
+    **READER_TEXTS,
 }
 
 
