@@ -187,6 +187,8 @@ BY_CODE: Final[Mapping[str, Callable[[Refusal], PortalError]]] = {
     ),
     "sms_code_expired": _plain(errors.SmsCodeExpiredError),
     "operation_cancelled": _plain(errors.OperationCancelledError),
+    "unsupported_media_type": _bad_request("unsupported_media_type"),
+    "misdirected_request": _bad_request("misdirected_request"),
     "rate_limited": lambda r: errors.RateLimitedError(retry_after=r.retry_after, status=r.status),
     "server_error": _plain(errors.PortalServerError),
 }
@@ -200,6 +202,8 @@ _BY_STATUS: Final[Mapping[int, Callable[[Refusal], PortalError]]] = {
     409: BY_CODE["conflict"],
     413: BY_CODE["payload_too_large"],
     422: _bad_request("unprocessable"),
+    415: BY_CODE["unsupported_media_type"],
+    421: BY_CODE["misdirected_request"],
     429: BY_CODE["rate_limited"],
 }
 

@@ -86,6 +86,18 @@ def _has_body(scope: Scope) -> bool:
     return _header(scope, b"transfer-encoding") is not None
 
 
+async def _declared_json(request: Request) -> None:
+    """415 for a body not declared ``application/json``: a page on any site may post
+    ``text/plain`` or a form without asking first. The body is read first, so one too large is
+    413 as always; nothing else has run."""
+    if not _has_body(request.scope):
+        return
+    kind = (request.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+    if kind != "application/json":
+        await request.body()
+        raise ApiError(415, "unsupported_media_type")
+
+
 class _Guard:
     """ASGI middleware for requests from other sites and other host names, before anything
     else runs (so no rate-limit budget is touched):
@@ -93,9 +105,10 @@ class _Guard:
     - a ``Host`` that is not a loopback name nor one of ``allowed_hosts`` is 421 (a page whose
       own name was rebound to 127.0.0.1 sends its own name: DNS rebinding);
     - an ``Origin`` that is not the origin the request was sent to, nor one of
-      ``allowed_origins``, is 403 (a page of another site);
-    - a body that is not declared ``application/json`` is 415 (a page may post ``text/plain``
-      to any site without asking first).
+      ``allowed_origins``, is 403 (a page of another site).
+
+    A body not declared ``application/json`` is refused by each route before it does anything
+    else (:func:`_declared_json`).
     """
 
     def __init__(
@@ -118,10 +131,6 @@ class _Guard:
             own = f"{scope.get('scheme', 'http')}://{host}"
             if origin.strip().lower().rstrip("/") not in {own, *self.origins}:
                 return ApiError(403, "forbidden", reason="origin")
-        if _has_body(scope):
-            kind = (_header(scope, b"content-type") or "").split(";", 1)[0].strip().lower()
-            if kind != "application/json":
-                return ApiError(415, "unsupported_media_type")
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -403,6 +412,7 @@ class _Handlers:
         code_length = self.settings.code_length
 
         async def endpoint(request: Request) -> Response:
+            await _declared_json(request)
             holder_id, method, token = 0, "", ""
             if ep.auth == "admin":
                 given = _bearer(request)

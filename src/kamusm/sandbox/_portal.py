@@ -212,10 +212,13 @@ def master_secret_from_hex(text: str) -> bytes:
 
 
 def security_word_key(word: str) -> str:
-    """The security word as compared: Turkish case rules ("I" is the capital of "ı", "İ" of
-    "i"), then lower case, in NFC."""
+    """The security word as compared, without case by the Turkish rules and the others at
+    once: "KIRMIZI" is "kırmızı" (Turkish), "KELIME" typed on another keyboard is "kelime",
+    so I, ı, İ and i count as one letter; the rest is case-folded, in NFC."""
     normal = unicodedata.normalize("NFC", word.strip())
-    return normal.replace("I", "ı").replace("İ", "i").lower()
+    for letter in ("İ", "I", "ı"):
+        normal = normal.replace(letter, "i")
+    return normal.casefold().replace("\u0307", "")
 
 
 class ApiError(Exception):
