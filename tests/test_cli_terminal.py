@@ -14,17 +14,19 @@ import io
 import os
 import re
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pexpect  # type: ignore[import-untyped]  # pexpect ships no type information
 import pytest
 
-from kamusm import ManualClock, Pin, PortalClient, Product, SmsCode, VerificationCode
+from kamusm import ManualClock, Pin, PortalClient, Product, SmsCode, Tckn, VerificationCode
+from kamusm.sandbox import SandboxSettings
 from kamusm.testing.opencryptoki import fresh_opencryptoki_token, opencryptoki_unavailable_reason
 from kamusm.testing.sandbox import (
     RunningSandbox,
@@ -361,6 +363,114 @@ def test_change_pin_and_reset_pin_are_not_dumpable_while_they_ask(
         assert core_size_limit(pid).split()[4:6] == ["0", "0"], core_size_limit(pid)
         term.child.sendeof()
         assert term.finish() == 10
+
+
+def test_change_pin_with_several_cards_shows_the_card_picker(
+    sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken
+) -> None:
+    """Two cards (or more: the store keeps earlier tests' cards) and no --serial: "Kart
+    Seçiniz" by holder, then the change on the card chosen, and only on it."""
+    other = provision_softhsm_card(sandbox.portal, holder=holder, pin=OLD)
+    term = Session(["change-pin", "--module", card.module_path], env=env_for(card))
+    term.expect("Kart Seçiniz:")
+    listed = term.pick(card.serial)
+    assert "IŞIL ÇAĞRI ÖZGÜR ŞİMŞEK" in listed and "[PIN: tamam]" in listed
+    term.expect("Mevcut PIN Kodu: ")
+    term.type(OLD)
+    term.expect("Yeni PIN Kodu: ")
+    term.type(NEW)
+    term.expect(r"Yeni PIN Kodu \(Tekrar\): ")
+    term.type(NEW)
+    term.expect("PIN değiştirildi")
+    assert term.finish() == 0
+    assert pin_verifies(card, NEW) and pin_verifies(other, OLD)
+    assert_no_secret(term.transcript, OLD, NEW, card.so_pin)
+
+
+def test_reset_pin_asks_again_when_the_card_is_not_the_code_holders(
+    sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken
+) -> None:
+    """The holder picks someone else's card: the portal refuses the code for it without
+    spending it, the command says so and shows the picker again (the code is not asked
+    again), and the reset goes on with the holder's own card."""
+    stranger = TestHolder.make(Tckn("17291716060"), name="AYŞE YILMAZ")
+    stranger.register(sandbox.portal)
+    theirs = provision_softhsm_card(sandbox.portal, holder=stranger, pin=OLD)
+    code = new_code(sandbox, holder)
+    term = Session(reset_args(sandbox, card), env=env_for(card))
+    term.expect("Doğrulama Kodu \\(15 hane\\): ")
+    term.type(code.reveal())
+    assert "AYŞE YILMAZ" in term.pick(theirs.serial)
+    term.expect("Bu kart doğrulama kodunu alan kişiye ait değil.")
+    term.expect("Kart Seçiniz:")
+    term.pick(card.serial)
+    term.expect(r"Yeni PIN Kodu \[")
+    term.type(NEW)
+    term.expect(r"Yeni PIN Kodu \(Tekrar\)")
+    term.type(NEW)
+    term.expect(r"SMS Onay Kodu \[")
+    sms = sandbox.last_sms_code(holder.phone)
+    term.type(sms.reveal())
+    term.expect("Kartınızın PIN'i değiştirildi.")
+    assert term.finish() == 0
+    assert term.transcript.count("Doğrulama Kodu (15 hane)") == 1
+    assert pin_verifies(card, NEW) and pin_verifies(theirs, OLD)
+    assert_no_secret(term.transcript, code, sms, NEW, OLD, card.so_pin, theirs.so_pin)
+
+
+def test_when_the_pin_entry_time_runs_out_the_command_stops_asking_and_says_so(
+    holder: TestHolder,
+) -> None:
+    """A portal that allows 12 s for the PIN: the countdown runs to zero while nobody types,
+    the question ends by itself with the reason, exit 11; the card keeps its PIN and the
+    portal hears that the operation ended without one."""
+    settings = SandboxSettings(pin_entry_limit=timedelta(seconds=12))
+    with running_sandbox(clock=ManualClock(datetime.now(UTC)), settings=settings) as quick:
+        holder.register(quick.portal)
+        card = provision_softhsm_card(quick.portal, holder=holder, pin=OLD)
+        code = new_code(quick, holder)
+        term = Session(reset_args(quick, card), env=env_for(card))
+        term.expect("Doğrulama Kodu")
+        term.type(code.reveal())
+        term.pick(card.serial)
+        left = int(term.expect(r"Yeni PIN Kodu \[Kalan süre: (\d+) saniye\]: ").group(1))
+        assert left <= 12
+        term.expect("PIN girişi için verilen süre doldu.")
+        assert term.finish() == 11
+        events = [e["event"] for e in quick.portal.audit_log() if e["card_serial"] == card.serial]
+        assert events[-1] == "operation.failed"
+    assert "Yeni PIN Kodu (Tekrar)" not in term.transcript  # nothing more was asked
+    assert pin_verifies(card, OLD)
+
+
+def insert(card: SoftHsmToken, store: Path) -> None:
+    """Put ``card`` into another SoftHSM2 store, as a card goes into a reader: its token
+    directory is copied there (SoftHSM2 keeps one directory per token)."""
+    for child in card.store.directory.joinpath("tokens").iterdir():
+        token_file = child / "token.object"
+        if token_file.exists() and card.serial.encode() in token_file.read_bytes():
+            shutil.copytree(child, store / "tokens" / child.name)
+            return
+    raise AssertionError("the card's token directory was not found")
+
+
+def test_change_pin_waits_for_the_card_and_goes_on_once_it_is_inserted(
+    card: SoftHsmToken, tmp_path: Path
+) -> None:
+    """No card in the command's store: it asks for the card with the time left; the card is
+    inserted meanwhile; the command sees it (the module is scanned afresh) and asks for the
+    PIN of that card."""
+    (tmp_path / "tokens").mkdir()
+    conf = tmp_path / "softhsm2.conf"
+    conf.write_text(f"directories.tokendir = {tmp_path / 'tokens'}\nobjectstore.backend = file\n")
+    env = dict(env_for(), SOFTHSM2_CONF=str(conf))
+    term = Session(["change-pin", "--module", card.module_path, "--wait", "120"], env=env)
+    term.expect(r"Kartınızı takınız \(kalan süre: \d+ saniye\)")
+    insert(card, tmp_path)
+    term.expect(f"seri no {card.serial}")
+    term.expect("Mevcut PIN Kodu: ")
+    term.child.sendeof()
+    assert term.finish() == 10
 
 
 def test_a_plain_http_portal_off_loopback_is_refused_before_anything_is_asked(

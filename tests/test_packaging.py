@@ -212,6 +212,30 @@ def test_the_fixtures_are_registered_by_entry_point(
     assert "kamusm/testing/pytest_plugin.py" in out
 
 
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["--version"], ["doctor"], ["-m", "kamusm"]],
+    ids=" ".join,
+)
+def test_the_command_without_the_cli_extra_says_what_to_install(
+    core_python: Path, tmp_path: Path, args: list[str]
+) -> None:
+    """No click, no rich: the console script (and ``python -m kamusm``) end with one line
+    naming ``pip install "kamusm[cli]"`` and exit 4, not a ModuleNotFoundError traceback."""
+    program = core_python if args[0] == "-m" else core_python.with_name("kamusm")
+    command = [str(program), *args]
+    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+    env["KAMUSM_LANG"] = "en"
+    result = subprocess.run(
+        command, capture_output=True, text=True, check=False, cwd=tmp_path, env=env, timeout=120
+    )
+    assert result.returncode == 4, result.stderr
+    assert result.stdout == "" and "Traceback" not in result.stderr
+    assert result.stderr == (
+        'kamusm: error: This command needs the click package: pip install "kamusm[cli]"\n'
+    )
+
+
 # ---- the metadata PyPI shows ----------------------------------------------------------------
 
 

@@ -756,6 +756,20 @@ class Pkcs11Module:
         """:meth:`tokens` in a worker thread."""
         return await _in_thread(self.tokens)
 
+    def rescan(self) -> None:
+        """Start the module again (``C_Finalize``, then ``C_Initialize``), so that the next
+        :meth:`tokens` sees readers and cards added since: some modules, SoftHSM2 among them,
+        learn of a token only when initialised. Every session and login of this module in this
+        process ends, so call it only while none is in use (as while waiting for a card)."""
+        logger.debug("Rescanning %s", self.path)
+        with _LOCK:
+            try:
+                self._lib.reinitialize()
+            except pe.PKCS11Error as exc:
+                raise _translate(exc) from exc
+            self._slots = {}
+            self._p11_tokens = {}
+
     def token(self, *, serial: str | None = None, label: str | None = None) -> Token:
         """The one token with this serial and/or label.
 

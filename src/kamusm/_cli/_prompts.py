@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, TextIO
 
 from kamusm._cli._common import printable
 from kamusm._cli._exit import CommandError, ExitCode, StopWith
-from kamusm._cli._terminal import LineReader
+from kamusm._cli._terminal import LineReader, TimeUp
 from kamusm._cli._texts import TEXTS, text
-from kamusm.errors import KamusmError
+from kamusm.errors import FlowCodeExpiredError, InputError, KamusmError, PinEntryTimeoutError
 from kamusm.flows import CardChoice, ChangeStep, ResetStep
 from kamusm.messages import Language
+from kamusm.values import VerificationCode
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -95,12 +96,40 @@ def _step_note(ui: Ui, step: ResetStep | ChangeStep) -> None:
         ui.note(text(key, ui.lang))
 
 
+class Picked:
+    """One card in the picker: what identifies it, how it is named, its PIN state."""
+
+    __slots__ = ("name", "pin_summary", "serial")
+
+    def __init__(self, serial: str, name: str, pin_summary: str) -> None:
+        self.serial, self.name, self.pin_summary = serial, name, pin_summary
+
+
+def pick_card(ui: Ui, cards: Sequence[Picked]) -> str | None:
+    """ "Kart Seçiniz": the cards by number, each with its holder and PIN state; the serial of
+    the one chosen, or ``None`` when the person stops."""
+    lang = ui.lang
+    ui.say(text("cli.reset.cards", lang), style="bold")
+    for number, card in enumerate(cards, 1):
+        state = text(f"cli.pin.{card.pin_summary}", lang)
+        ui.say(f"  {number}) {card.name} · {card.serial}  [PIN: {state}]")
+    while True:
+        answer = ui.ask(text("cli.reset.card", lang), hidden=False)
+        if answer is None:
+            return None
+        choice = answer.strip() or ("1" if len(cards) == 1 else "")
+        if choice.isdigit() and 1 <= int(choice) <= len(cards):
+            return cards[int(choice) - 1].serial
+        ui.problem(text("cli.reset.card_range", lang, count=len(cards)))
+
+
 class TerminalResetPrompts:
     """:class:`kamusm.flows.ResetPrompts` at a terminal: the guided reset of the Kamu SM guides.
 
     The verification code, the new PIN and the SMS code are read without echo; the card is
-    picked by number from a list naming each card's holder. Ctrl-D at a question cancels
-    (the card stays as it was); a question with a time limit shows the time left, live.
+    picked by number from a list naming each card's holder. Ctrl-D at a question cancels (the
+    card stays as it was); a question with a time limit shows the time left, live, and ends
+    when it runs out (:attr:`timed_out` then says which limit).
     """
 
     def __init__(self, ui: Ui) -> None:
@@ -108,6 +137,18 @@ class TerminalResetPrompts:
         self._deadline: float | None = None
         self._introduced = False
         self._announced = False
+        self._code: VerificationCode | None = None  # kept only for the card chosen next
+        self._reuse = False
+        #: The limit that ran out at a question (the flow was cancelled for it), or ``None``.
+        self.timed_out: KamusmError | None = None
+
+    def reuse_code(self) -> None:
+        """Answer the next verification-code question with the code typed last (a card that
+        is not the code holder's was chosen: the code is still valid for another card)."""
+        self._reuse = self._code is not None
+
+    def forget_code(self) -> None:
+        self._code, self._reuse = None, False
 
     def progress(self, step: ResetStep, *, remaining: timedelta | None) -> None:
         self._deadline = None if remaining is None else time.monotonic() + remaining.total_seconds()
@@ -118,8 +159,12 @@ class TerminalResetPrompts:
     def problem(self, error: KamusmError) -> None:
         self.ui.problem(error.message(self.ui.lang))
 
-    def verification_code(self, *, length: int, expired: bool) -> str | None:
+    def verification_code(self, *, length: int, expired: bool) -> str | VerificationCode | None:
         ui, lang = self.ui, self.ui.lang
+        if self._reuse and not expired and self._code is not None:
+            self._reuse = False
+            return self._code
+        self.forget_code()
         if not self._introduced:
             self._introduced = True
             ui.say(text("cli.reset.intro", lang))
@@ -127,8 +172,15 @@ class TerminalResetPrompts:
         key = "cli.reset.new_code" if expired else "cli.reset.code"
         while True:
             answer = ui.ask(text(key, lang, length=length), hidden=True)
-            if answer is None or answer.strip():
-                return answer
+            if answer is None:
+                return None
+            if answer.strip():
+                break
+        try:
+            self._code = VerificationCode.parse(answer, length=length)
+        except InputError:
+            return answer  # the flow says what is wrong with it, and asks again
+        return self._code
 
     def choose_card(self, cards: Sequence[CardChoice]) -> str | None:
         ui, lang = self.ui, self.ui.lang
@@ -136,26 +188,23 @@ class TerminalResetPrompts:
             if ui.ask(text("cli.reset.no_card", lang), hidden=False) is None:
                 return None
             return ""  # the flow reads the card list again
-        ui.say(text("cli.reset.cards", lang), style="bold")
-        for number, card in enumerate(cards, 1):
-            state = text(f"cli.pin.{card.pin_status.summary}", lang)
-            ui.say(f"  {number}) {card.display(lang)} · {card.serial}  [PIN: {state}]")
-        while True:
-            answer = ui.ask(text("cli.reset.card", lang), hidden=False)
-            if answer is None:
-                return None
-            choice = answer.strip() or ("1" if len(cards) == 1 else "")
-            if choice.isdigit() and 1 <= int(choice) <= len(cards):
-                return cards[int(choice) - 1].serial
-            ui.problem(text("cli.reset.card_range", lang, count=len(cards)))
+        shown = [Picked(c.serial, c.display(lang), c.pin_status.summary) for c in cards]
+        return pick_card(ui, shown)
+
+    def _timed(self, prompt: str, error: KamusmError) -> str | None:
+        try:
+            return self.ui.ask(prompt, hidden=True, deadline=self._deadline)
+        except TimeUp:
+            self.timed_out = error  # the flow is cancelled; the command says which time ran out
+            return None
 
     def new_pin(self, *, min_length: int, max_length: int) -> tuple[str, str] | None:
         ui, lang = self.ui, self.ui.lang
         ui.say(text("cli.reset.pin_rules", lang, min_length=min_length, max_length=max_length))
-        first = ui.ask(text("cli.reset.new_pin", lang), hidden=True, deadline=self._deadline)
+        first = self._timed(text("cli.reset.new_pin", lang), PinEntryTimeoutError())
         if first is None:
             return None
-        again = ui.ask(text("cli.reset.new_pin_again", lang), hidden=True, deadline=self._deadline)
+        again = self._timed(text("cli.reset.new_pin_again", lang), PinEntryTimeoutError())
         if again is None:
             return None
         return first, again
@@ -168,7 +217,7 @@ class TerminalResetPrompts:
             ui.say(text("cli.reset.sms_sent", lang, phone=masked_phone))
         self._announced = True
         key = "cli.reset.sms" if method == "sms" else "cli.reset.web_password"
-        return ui.ask(text(key, lang), hidden=True, deadline=self._deadline)
+        return self._timed(text(key, lang), FlowCodeExpiredError())
 
 
 class TerminalChangePrompts:

@@ -262,13 +262,17 @@ def wait_for_card(
     """
     stream = out if out is not None else sys.stderr
 
-    def listed() -> bool:
+    def listed(*, rescan: bool = True) -> bool:
+        # Started again first: some modules (SoftHSM2 among them) see a token inserted since
+        # only then. Nothing of the module is open while waiting.
+        if rescan:
+            module.rescan()
         return any(
             (serial is None or info.serial == serial) and (label is None or info.label == label)
             for info in module.tokens()
         )
 
-    if listed():
+    if listed(rescan=False):
         return
     held = busy_reader()
     if held is not None:

@@ -28,8 +28,8 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": "An unexpected error occurred ({kind}). Run again with --debug for details.",
     },
     "cli.missing_dependency": {
-        "tr": "Bu komut için {package} paketi gerekli: pip install 'kamusm[{extra}]'",
-        "en": "This command needs the {package} package: pip install 'kamusm[{extra}]'",
+        "tr": 'Bu komut için {package} paketi gerekli: pip install "kamusm[{extra}]"',
+        "en": 'This command needs the {package} package: pip install "kamusm[{extra}]"',
     },
     "cli.softhsm_missing": {
         "tr": "SoftHSM2 kurulu değil: apt-get install softhsm2 (ya da ./scripts/demo).",
