@@ -6,12 +6,15 @@ from __future__ import annotations
 import inspect
 import os
 import struct
+import sys
 from pathlib import Path
 
 import pkcs11.exceptions as pe
 import pytest
 
+from kamusm import _cryptoki, _module_search
 from kamusm import token as token_module
+from kamusm._module_search import Platform
 from kamusm.errors import (
     PinIncorrectError,
     PinLockedError,
@@ -94,18 +97,18 @@ def test_the_step_decides_what_a_wrong_pin_means() -> None:
 def test_a_code_python_pkcs11_has_no_class_for_keeps_its_number() -> None:
     err = translate(pe.PKCS11Error("Unmapped error code 0x80000123"))
     assert type(err) is TokenError
-    assert err.code == "CKR_0x80000123"
-    assert "CKR_0x80000123" in err.message("en")
+    assert err.code == "CKR_0x80000123"  # on the error for logs, never in the holder's text
+    assert "CKR_0x80000123" not in err.message("en") + err.message("tr")
 
 
 def test_ctypes_return_codes_become_mapped_python_pkcs11_classes() -> None:
     """The calls made through ctypes raise the same classes, so they meet the same table."""
-    for rv, cls in token_module._RV_EXCEPTIONS.items():
+    for rv, cls in _cryptoki.RV_EXCEPTIONS.items():
         assert cls in PKCS11_ERRORS
         with pytest.raises(cls):
-            token_module._raise_rv(rv)
+            _cryptoki.raise_rv(rv)
     with pytest.raises(pe.PKCS11Error, match="0x12345"):
-        token_module._raise_rv(0x12345)
+        _cryptoki.raise_rv(0x12345)
 
 
 # ---- finding the module ---------------------------------------------------------------------
@@ -113,7 +116,7 @@ def test_ctypes_return_codes_become_mapped_python_pkcs11_classes() -> None:
 
 def foreign_elf(path: Path) -> str:
     """An ELF header for an architecture this machine is not; returns that architecture."""
-    host = token_module._host_machine()
+    host = _module_search.host_machine()
     machine, name = (183, "aarch64") if host != "aarch64" else (62, "x86_64")
     header = b"\x7fELF" + bytes([2, 1, 1]) + bytes(9) + struct.pack("<HH", 3, machine)
     path.write_bytes(header + bytes(64))
@@ -137,7 +140,7 @@ def test_module_for_another_architecture_says_so(tmp_path: Path) -> None:
     ((place, reason),) = caught.value.tried
     assert place == str(path)
     assert "wrong architecture" in reason and arch in reason
-    assert token_module._host_machine() in reason
+    assert _module_search.host_machine() in reason
 
 
 def test_windows_and_macos_binaries_are_recognised_by_architecture(tmp_path: Path) -> None:
@@ -147,10 +150,10 @@ def test_windows_and_macos_binaries_are_recognised_by_architecture(tmp_path: Pat
     header[0x3C:0x40] = struct.pack("<I", 0x80)
     header[0x80:0x86] = b"PE\x00\x00" + struct.pack("<H", 0xAA64)
     pe_file.write_bytes(bytes(header))
-    assert token_module._binary_machines(str(pe_file)) == {"aarch64"}
+    assert _module_search.binary_machines(str(pe_file)) == {"aarch64"}
     macho = tmp_path / "libakisp11.dylib"
     macho.write_bytes(b"\xcf\xfa\xed\xfe" + struct.pack("<i", 0x01000007) + bytes(64))
-    assert token_module._binary_machines(str(macho)) == {"x86_64"}
+    assert _module_search.binary_machines(str(macho)) == {"x86_64"}
 
 
 def test_a_file_that_is_no_library_is_reported_as_not_loadable(tmp_path: Path) -> None:
@@ -182,7 +185,7 @@ def test_default_search_tries_akis_first_and_lists_every_failure(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(ENV_MODULE, raising=False)
-    defaults = token_module._default_locations()
+    defaults = _module_search.default_locations()
     assert defaults[0] in ("/usr/lib/libakisp11.so", "/usr/local/lib/libakisp11.dylib") or (
         defaults[0].endswith("akisp11.dll")
     )
@@ -192,7 +195,7 @@ def test_default_search_tries_akis_first_and_lists_every_failure(
     # The list itself is replaced (the AKİS driver cannot be installed here); loading is real.
     missing, foreign = str(tmp_path / "libakisp11.so"), tmp_path / "foreign.so"
     foreign_elf(foreign)
-    monkeypatch.setattr(token_module, "_default_locations", lambda: [missing, str(foreign)])
+    monkeypatch.setattr(_module_search, "default_locations", lambda: [missing, str(foreign)])
     with pytest.raises(Pkcs11ModuleNotFoundError) as caught:
         Pkcs11Module.open()
     assert [place for place, _ in caught.value.tried] == [missing, str(foreign)]
@@ -201,5 +204,95 @@ def test_default_search_tries_akis_first_and_lists_every_failure(
     softhsm = find_softhsm_module()
     if softhsm is None:
         pytest.skip("SoftHSM2 is not installed: apt-get install softhsm2")
-    monkeypatch.setattr(token_module, "_default_locations", lambda: [missing, softhsm])
+    monkeypatch.setattr(_module_search, "default_locations", lambda: [missing, softhsm])
     assert Pkcs11Module.open().path == os.path.realpath(softhsm)
+
+
+# ---- where AKİS lives on each OS (the platform is described, the files are real) ------------
+
+WIN64_PY32 = Platform(system="win32", machine="x86", windows_64bit=True, system_root=r"D:\Win")
+WIN64_PY64 = Platform(system="win32", machine="x86_64", windows_64bit=True, system_root=r"D:\Win")
+WIN32 = Platform(system="win32", machine="x86", windows_64bit=False, system_root=r"D:\Win")
+MAC_INTEL = Platform(system="darwin", machine="x86_64")
+MAC_ARM = Platform(system="darwin", machine="aarch64")
+
+
+def test_a_32_bit_python_on_64_bit_windows_looks_in_syswow64_first() -> None:
+    places = _module_search.default_locations(WIN64_PY32)
+    assert places[:2] == [r"D:\Win\SysWOW64\akisp11.dll", r"D:\Win\System32\akisp11.dll"]
+
+
+def test_a_64_bit_python_and_32_bit_windows_never_look_in_syswow64() -> None:
+    for where in (WIN64_PY64, WIN32):
+        places = _module_search.default_locations(where)
+        assert places[0] == r"D:\Win\System32\akisp11.dll"
+        assert not any("SysWOW64" in p for p in places)
+
+
+def test_macos_looks_where_both_akis_packages_install_and_prefers_its_own_homebrew() -> None:
+    intel = _module_search.default_locations(MAC_INTEL)
+    arm = _module_search.default_locations(MAC_ARM)
+    assert intel[0] == arm[0] == "/usr/local/lib/libakisp11.dylib"
+    assert "/Library/Java/Extensions/libakisp11.dylib" in intel
+    softhsm_intel = [p for p in intel if "softhsm" in p]
+    softhsm_arm = [p for p in arm if "softhsm" in p]
+    assert softhsm_intel[0].startswith("/usr/local/") and softhsm_arm[0].startswith(
+        "/opt/homebrew/"
+    )
+
+
+def test_the_windows_platform_is_read_from_wow64s_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setattr(_module_search, "host_machine", lambda: "x86")
+    monkeypatch.setenv("PROCESSOR_ARCHITECTURE", "x86")
+    monkeypatch.setenv("PROCESSOR_ARCHITEW6432", "AMD64")
+    monkeypatch.setenv("SYSTEMROOT", r"E:\Windows")
+    here = Platform.current()
+    assert here == Platform(
+        system="win32", machine="x86", windows_64bit=True, system_root=r"E:\Windows"
+    )
+    assert _module_search.default_locations(here)[0] == r"E:\Windows\SysWOW64\akisp11.dll"
+    monkeypatch.delenv("PROCESSOR_ARCHITEW6432")
+    assert not Platform.current().windows_64bit
+
+
+def macho(path: Path, *cpus: int) -> str:
+    """A thin Mach-O header for one CPU, or a universal one for several."""
+    if len(cpus) == 1:
+        path.write_bytes(b"\xcf\xfa\xed\xfe" + struct.pack("<i", cpus[0]) + bytes(64))
+    else:
+        arches = b"".join(struct.pack(">iiIII", cpu, 0, 0, 0, 0) for cpu in cpus)
+        path.write_bytes(b"\xca\xfe\xba\xbe" + struct.pack(">I", len(cpus)) + arches)
+    return str(path)
+
+
+def test_an_intel_akis_module_on_apple_silicon_says_which_package_each_is(
+    tmp_path: Path,
+) -> None:
+    intel_only = macho(tmp_path / "libakisp11.dylib", 0x01000007)
+    reason = _module_search.architecture_problem(intel_only, MAC_ARM)
+    assert reason is not None
+    assert "built for x86_64" in reason and "runs on aarch64" in reason
+    assert "Intel Macs" in reason and "install the AKİS package for Apple Silicon" in reason
+    reverse = _module_search.architecture_problem(
+        macho(tmp_path / "arm.dylib", 0x0100000C), MAC_INTEL
+    )
+    assert reverse is not None and "install the AKİS package for Intel Macs" in reverse
+    universal = macho(tmp_path / "universal.dylib", 0x01000007, 0x0100000C)
+    assert _module_search.architecture_problem(universal, MAC_ARM) is None
+    assert _module_search.architecture_problem(universal, MAC_INTEL) is None
+
+
+def test_a_64_bit_akis_dll_for_a_32_bit_python_points_to_syswow64(tmp_path: Path) -> None:
+    dll = tmp_path / "akisp11.dll"
+    header = bytearray(256)
+    header[:2] = b"MZ"
+    header[0x3C:0x40] = struct.pack("<I", 0x80)
+    header[0x80:0x86] = b"PE\x00\x00" + struct.pack("<H", 0x8664)
+    dll.write_bytes(bytes(header))
+    reason = _module_search.architecture_problem(str(dll), WIN64_PY32)
+    assert reason is not None
+    assert "built for x86_64" in reason and "32-bit module, in SysWOW64" in reason
+    assert _module_search.architecture_problem(str(dll), WIN64_PY64) is None

@@ -185,6 +185,9 @@ BY_CODE: Final[Mapping[str, Callable[[Refusal], PortalError]]] = {
     "sms_code_rejected": lambda r: errors.SmsCodeRejectedError(
         attempts_remaining=_attempts(r.body), status=r.status
     ),
+    "web_password_rejected": lambda r: errors.WebPasswordRejectedError(
+        attempts_remaining=_attempts(r.body), status=r.status
+    ),
     "sms_code_expired": _plain(errors.SmsCodeExpiredError),
     "operation_cancelled": _plain(errors.OperationCancelledError),
     "unsupported_media_type": _bad_request("unsupported_media_type"),

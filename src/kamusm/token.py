@@ -2,8 +2,12 @@
 
 This is the only kamusm module that imports python-pkcs11. Everything it does goes through
 one process-wide lock (python-pkcs11 and the modules it loads are not thread-safe), and every
-PKCS#11 error is translated into a :mod:`kamusm.errors` class at one point (``_translate``),
-from one table, :data:`PKCS11_ERRORS`.
+PKCS#11 call runs inside one context manager (``_Translated``) that turns its errors into
+:mod:`kamusm.errors` classes at one point (``_translate``), from one table,
+:data:`PKCS11_ERRORS`. Two private modules belong to this layer: :mod:`kamusm._cryptoki` (the
+ctypes calls below, and the lock) and :mod:`kamusm._module_search` (where the module is looked
+for on each OS, and the architecture of a file found there); :mod:`kamusm._token_seam` is the
+one door the test helpers of :mod:`kamusm.testing` use.
 
 ::
 
@@ -48,17 +52,13 @@ Decisions worth knowing:
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import enum
 import functools
 import logging
 import os
-import platform
 import re
-import struct
-import sys
-import sysconfig
 from collections.abc import Callable, Iterator, Mapping
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar, cast
 
 import attrs
@@ -66,7 +66,8 @@ import pkcs11
 import pkcs11.exceptions as pe
 from pkcs11 import Attribute, ObjectClass, TokenFlag
 
-from kamusm._cardlock import CARD_LOCK
+from kamusm import _module_search
+from kamusm._cryptoki import CKU_SO, CKU_USER, LOCK, CkTokenInfo, Cryptoki, text
 from kamusm.errors import (
     AmbiguousTokenError,
     PinIncorrectError,
@@ -115,8 +116,8 @@ _T = TypeVar("_T")
 # One lock for every PKCS#11 call in the process: python-pkcs11 and the modules it loads are not
 # thread-safe (unlocked threads destroyed a SoftHSM token here). Re-entrant, so an operation can
 # hold it across its status read, login and PIN call. The reader probe (kamusm.pcsc) takes the
-# same lock, so it never runs while a PKCS#11 call does.
-_LOCK: Final = CARD_LOCK
+# same lock (kamusm._cardlock), so it never runs while a PKCS#11 call does.
+_LOCK: Final = LOCK
 
 
 # ---- the one translation point ------------------------------------------------------------
@@ -273,112 +274,51 @@ def _translate(
     return target(code=name)
 
 
-# ---- ctypes: what python-pkcs11 does not offer ---------------------------------------------
+class _Translated:
+    """``with _Translated(step):`` turns a python-pkcs11 exception raised in the block into its
+    kamusm error (raised ``from`` it), through :func:`_translate`: every PKCS#11 call kamusm
+    makes runs inside one. Other exceptions pass unchanged.
 
-_CK_ULONG = ctypes.c_ulong
-_PACK = 1 if sys.platform == "win32" else 0  # Cryptoki structures are packed to 1 on Windows
-_CKU_SO = 0
-_CKU_USER = 1
-# The CK_FUNCTION_LIST entries up to C_Logout, in the order of the standard.
-_FUNCTIONS = (
-    "C_Initialize",
-    "C_Finalize",
-    "C_GetInfo",
-    "C_GetFunctionList",
-    "C_GetSlotList",
-    "C_GetSlotInfo",
-    "C_GetTokenInfo",
-    "C_GetMechanismList",
-    "C_GetMechanismInfo",
-    "C_InitToken",
-    "C_InitPIN",
-    "C_SetPIN",
-    "C_OpenSession",
-    "C_CloseSession",
-    "C_CloseAllSessions",
-    "C_GetSessionInfo",
-    "C_GetOperationState",
-    "C_SetOperationState",
-    "C_Login",
-    "C_Logout",
+    ``status``, for a login, re-reads the PIN state after the failed attempt, for
+    :class:`~kamusm.errors.PinIncorrectError` to carry. A plain class, not a generator: it wraps
+    the token listing, which ``kamusm tokens`` pays for per slot.
+    """
+
+    __slots__ = ("_status", "_step")
+
+    def __init__(
+        self,
+        step: _Step = _Step.READ,
+        *,
+        status: Callable[[pe.PKCS11Error], PinStatus | None] | None = None,
+    ) -> None:
+        self._step = step
+        self._status = status
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if isinstance(exc, pe.PKCS11Error):
+            status = self._status(exc) if self._status is not None else None
+            raise _translate(exc, step=self._step, status=status) from exc
+
+
+# What a slot says when it has no token kamusm can use: skipped by the listing, not an error.
+_NO_USABLE_TOKEN: Final = (
+    pe.TokenNotPresent,
+    pe.DeviceRemoved,
+    pe.TokenNotRecognised,
+    pe.SlotIDInvalid,
 )
 
-# Return codes of the few calls made through ctypes, as the python-pkcs11 classes they would be,
-# so that they reach the same translation point.
-_RV_EXCEPTIONS: Final[Mapping[int, type[pe.PKCS11Error]]] = {
-    0x02: pe.HostMemory,
-    0x03: pe.SlotIDInvalid,
-    0x05: pe.GeneralError,
-    0x06: pe.FunctionFailed,
-    0x07: pe.ArgumentsBad,
-    0x30: pe.DeviceError,
-    0x31: pe.DeviceMemory,
-    0x32: pe.DeviceRemoved,
-    0x50: pe.FunctionCancelled,
-    0x54: pe.FunctionNotSupported,
-    0x90: pe.OperationActive,
-    0xA0: pe.PinIncorrect,
-    0xA1: pe.PinInvalid,
-    0xA2: pe.PinLenRange,
-    0xA3: pe.PinExpired,
-    0xA4: pe.PinLocked,
-    0xB0: pe.SessionClosed,
-    0xB1: pe.SessionCount,
-    0xB3: pe.SessionHandleInvalid,
-    0xB5: pe.SessionReadOnly,
-    0xB6: pe.SessionExists,
-    0xB7: pe.SessionReadOnlyExists,
-    0xB8: pe.SessionReadWriteSOExists,
-    0xE0: pe.TokenNotPresent,
-    0xE1: pe.TokenNotRecognised,
-    0xE2: pe.TokenWriteProtected,
-    0x100: pe.UserAlreadyLoggedIn,
-    0x101: pe.UserNotLoggedIn,
-    0x102: pe.UserPinNotInitialized,
-    0x104: pe.AnotherUserAlreadyLoggedIn,
-    0x105: pe.UserTooManyTypes,
-    0x1B8: pe.PinTooWeak,
-    0x200: pe.FunctionRejected,
-}
-
-
-class _CkVersion(ctypes.Structure):
-    _pack_ = _PACK
-    _fields_ = (("major", ctypes.c_ubyte), ("minor", ctypes.c_ubyte))
-
-
-class _CkTokenInfo(ctypes.Structure):
-    _pack_ = _PACK
-    _fields_ = (
-        ("label", ctypes.c_char * 32),
-        ("manufacturerID", ctypes.c_char * 32),
-        ("model", ctypes.c_char * 16),
-        ("serialNumber", ctypes.c_char * 16),
-        ("flags", _CK_ULONG),
-        ("ulMaxSessionCount", _CK_ULONG),
-        ("ulSessionCount", _CK_ULONG),
-        ("ulMaxRwSessionCount", _CK_ULONG),
-        ("ulRwSessionCount", _CK_ULONG),
-        ("ulMaxPinLen", _CK_ULONG),
-        ("ulMinPinLen", _CK_ULONG),
-        ("ulTotalPublicMemory", _CK_ULONG),
-        ("ulFreePublicMemory", _CK_ULONG),
-        ("ulTotalPrivateMemory", _CK_ULONG),
-        ("ulFreePrivateMemory", _CK_ULONG),
-        ("hardwareVersion", _CkVersion),
-        ("firmwareVersion", _CkVersion),
-        ("utcTime", ctypes.c_char * 16),
-    )
-
-
-class _CkFunctionList(ctypes.Structure):
-    _pack_ = _PACK
-    _fields_ = (("version", _CkVersion), *((name, ctypes.c_void_p) for name in _FUNCTIONS))
-
-
-def _raise_rv(rv: int) -> None:
-    if rv != 0:
-        raise _RV_EXCEPTIONS.get(rv, pe.PKCS11Error)(f"Unmapped error code {hex(rv)}")
+#: For the calls that only read (the most common step): the block can share one instance.
+_READING: Final = _Translated()
 
 
 def _version(value: Any) -> str:
@@ -395,148 +335,7 @@ def _slot_description(slot: Any) -> str:
     return str(getattr(slot, "slot_description", "") or "").strip(" \x00")
 
 
-def _text(raw: bytes) -> str:
-    return raw.decode("utf-8", errors="replace").rstrip(" \x00")
-
-
-class _Cryptoki:
-    """The few Cryptoki functions kamusm calls through ctypes, on an already loaded module.
-
-    Call only while holding ``_LOCK`` and after python-pkcs11 initialised the module.
-    """
-
-    def __init__(self, path: str) -> None:
-        self._dll = ctypes.CDLL(path)
-        table = ctypes.POINTER(_CkFunctionList)()
-        _raise_rv(self._dll.C_GetFunctionList(ctypes.byref(table)))
-        funcs = table.contents
-        ulong, ptr = _CK_ULONG, ctypes.c_char_p
-        self._get_token_info = ctypes.CFUNCTYPE(ulong, ulong, ctypes.POINTER(_CkTokenInfo))(
-            funcs.C_GetTokenInfo
-        )
-        self._login = ctypes.CFUNCTYPE(ulong, ulong, ulong, ptr, ulong)(funcs.C_Login)
-        self._logout = ctypes.CFUNCTYPE(ulong, ulong)(funcs.C_Logout)
-        self._init_token = ctypes.CFUNCTYPE(ulong, ulong, ptr, ulong, ptr)(funcs.C_InitToken)
-
-    def token_info(self, slot_id: int) -> _CkTokenInfo:
-        info = _CkTokenInfo()
-        _raise_rv(self._get_token_info(slot_id, ctypes.byref(info)))
-        return info
-
-    def login(self, session_handle: int, user_type: int, pin: bytes) -> None:
-        _raise_rv(self._login(session_handle, user_type, pin, len(pin)))
-
-    def logout(self, session_handle: int) -> None:
-        _raise_rv(self._logout(session_handle))
-
-    def init_token(self, slot_id: int, so_pin: bytes, label: str) -> None:
-        """C_InitToken: for the test helpers in :mod:`kamusm.testing` only."""
-        padded = label.encode("utf-8")[:32].ljust(32, b" ")
-        _raise_rv(self._init_token(slot_id, so_pin, len(so_pin), padded))
-
-
-# ---- finding the module ---------------------------------------------------------------------
-
-_ELF_MACHINES: Final[Mapping[int, str]] = {
-    3: "x86",
-    8: "mips",
-    20: "ppc",
-    21: "ppc64",
-    22: "s390x",
-    40: "arm",
-    62: "x86_64",
-    183: "aarch64",
-    243: "riscv64",
-}
-_MACHO_CPUS: Final[Mapping[int, str]] = {
-    7: "x86",
-    0x01000007: "x86_64",
-    12: "arm",
-    0x0100000C: "aarch64",
-    18: "ppc",
-    0x01000012: "ppc64",
-}
-_PE_MACHINES: Final[Mapping[int, str]] = {
-    0x014C: "x86",
-    0x8664: "x86_64",
-    0x01C4: "arm",
-    0xAA64: "aarch64",
-}
-_MACHINE_ALIASES: Final[Mapping[str, str]] = {
-    "amd64": "x86_64",
-    "x64": "x86_64",
-    "i386": "x86",
-    "i486": "x86",
-    "i586": "x86",
-    "i686": "x86",
-    "arm64": "aarch64",
-    "armv7l": "arm",
-    "armv6l": "arm",
-    "ppc64le": "ppc64",
-}
-
-
-def _host_machine() -> str:
-    machine = platform.machine().lower()
-    machine = _MACHINE_ALIASES.get(machine, machine)
-    if machine == "x86_64" and struct.calcsize("P") == 4:
-        return "x86"
-    return machine
-
-
-def _binary_machines(path: str) -> set[str] | None:
-    """The architectures an ELF, Mach-O or PE file is built for (``None``: not recognised)."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(4096)
-    except OSError:
-        return None
-    if head[:4] == b"\x7fELF" and len(head) >= 20:
-        endian = "<" if head[5] == 1 else ">"
-        (machine,) = struct.unpack_from(endian + "H", head, 18)
-        return {_ELF_MACHINES.get(machine, f"ELF machine {machine}")}
-    if head[:4] in (b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe") and len(head) >= 8:
-        (cpu,) = struct.unpack_from("<i", head, 4)
-        return {_MACHO_CPUS.get(cpu, f"Mach-O CPU {cpu}")}
-    if head[:4] == b"\xca\xfe\xba\xbe" and len(head) >= 8:  # universal binary
-        (count,) = struct.unpack_from(">I", head, 4)
-        cpus = (struct.unpack_from(">i", head, 8 + 20 * i)[0] for i in range(min(count, 8)))
-        return {_MACHO_CPUS.get(cpu, f"Mach-O CPU {cpu}") for cpu in cpus}
-    if head[:2] == b"MZ" and len(head) >= 64:
-        (offset,) = struct.unpack_from("<I", head, 0x3C)
-        if offset + 6 <= len(head) and head[offset : offset + 4] == b"PE\x00\x00":
-            (machine,) = struct.unpack_from("<H", head, offset + 4)
-            return {_PE_MACHINES.get(machine, f"PE machine {machine:#x}")}
-    return None
-
-
-def _default_locations() -> list[str]:
-    """Where the AKİS module is installed on this OS, then SoftHSM2 and opencryptoki."""
-    if sys.platform == "win32":
-        system = os.environ.get("SYSTEMROOT", r"C:\Windows")
-        return [
-            os.path.join(system, "System32", "akisp11.dll"),
-            r"C:\SoftHSM2\lib\softhsm2-x64.dll",
-        ]
-    if sys.platform == "darwin":
-        return [
-            "/usr/local/lib/libakisp11.dylib",
-            "/opt/homebrew/lib/softhsm/libsofthsm2.so",
-            "/usr/local/lib/softhsm/libsofthsm2.so",
-        ]
-    multiarch = sysconfig.get_config_var("MULTIARCH") or f"{platform.machine()}-linux-gnu"
-    return [
-        "/usr/lib/libakisp11.so",
-        "/opt/Akia/libakisp11.so",
-        "/usr/lib/softhsm/libsofthsm2.so",
-        f"/usr/lib/{multiarch}/softhsm/libsofthsm2.so",
-        "/usr/local/lib/softhsm/libsofthsm2.so",
-        f"/usr/lib/{multiarch}/pkcs11/libopencryptoki.so",
-        "/usr/lib64/opencryptoki/libopencryptoki.so",
-    ]
-
-
-_CRYPTOKI: dict[str, _Cryptoki] = {}
+_CRYPTOKI: dict[str, Cryptoki] = {}
 
 
 def _load(place: str) -> tuple[Pkcs11Module | None, str]:
@@ -544,13 +343,9 @@ def _load(place: str) -> tuple[Pkcs11Module | None, str]:
     path = os.path.realpath(place)
     if not os.path.exists(path):
         return None, "no such file"
-    machines = _binary_machines(path)
-    host = _host_machine()
-    if machines is not None and host not in machines:
-        built = ", ".join(sorted(machines))
-        return None, (
-            f"wrong architecture: the module is built for {built}, this Python runs on {host}"
-        )
+    problem = _module_search.architecture_problem(path)
+    if problem is not None:
+        return None, problem
     with _LOCK:
         try:
             lib = pkcs11.lib(path)
@@ -566,7 +361,7 @@ def _load(place: str) -> tuple[Pkcs11Module | None, str]:
         cryptoki = _CRYPTOKI.get(path)
         if cryptoki is None:
             try:
-                cryptoki = _CRYPTOKI[path] = _Cryptoki(path)
+                cryptoki = _CRYPTOKI[path] = Cryptoki(path)
             except (pe.PKCS11Error, OSError) as exc:
                 return None, f"its function list could not be read ({type(exc).__name__})"
     return Pkcs11Module(path=path, lib=lib, cryptoki=cryptoki), ""
@@ -629,13 +424,13 @@ class TokenInfo:
 
     @classmethod
     def _from_cryptoki(
-        cls, raw: _CkTokenInfo, slot_id: int, slot_description: str = ""
+        cls, raw: CkTokenInfo, slot_id: int, slot_description: str = ""
     ) -> TokenInfo:
         return cls(
-            label=_text(raw.label),
-            serial=_text(raw.serialNumber),
-            manufacturer=_text(raw.manufacturerID),
-            model=_text(raw.model),
+            label=text(raw.label),
+            serial=text(raw.serialNumber),
+            manufacturer=text(raw.manufacturerID),
+            model=text(raw.model),
             min_pin_length=int(raw.ulMinPinLen),
             max_pin_length=int(raw.ulMaxPinLen),
             pin_status=_pin_status(int(raw.flags)),
@@ -663,7 +458,7 @@ class Pkcs11Module:
     Get one with :meth:`open`; it lists the tokens and selects one.
     """
 
-    def __init__(self, *, path: str, lib: Any, cryptoki: _Cryptoki) -> None:
+    def __init__(self, *, path: str, lib: Any, cryptoki: Cryptoki) -> None:
         self.path = path
         self._lib = lib
         self._cryptoki = cryptoki
@@ -699,7 +494,7 @@ class Pkcs11Module:
         elif os.environ.get(ENV_MODULE):
             places = [os.environ[ENV_MODULE]]
         else:
-            places = _default_locations()
+            places = _module_search.default_locations()
         logger.debug("Loading a PKCS#11 module from %s", places)
         tried: list[tuple[str, str]] = []
         for place in places:
@@ -727,25 +522,15 @@ class Pkcs11Module:
         """
         logger.debug("Listing tokens of %s", self.path)
         found: list[TokenInfo] = []
-        with _LOCK:
-            try:
-                slots = self._lib.get_slots(token_present=False)
-            except pe.PKCS11Error as exc:
-                raise _translate(exc) from exc
+        with _LOCK, _READING:
+            slots = self._lib.get_slots(token_present=False)
             self._slots = {int(slot.slot_id): slot for slot in slots}
             for slot in slots:
                 try:
                     raw = self._cryptoki.token_info(slot.slot_id)
-                except (
-                    pe.TokenNotPresent,
-                    pe.DeviceRemoved,
-                    pe.TokenNotRecognised,
-                    pe.SlotIDInvalid,
-                ) as exc:
+                except _NO_USABLE_TOKEN as exc:
                     logger.debug("Slot %s has no usable token (%s)", slot.slot_id, exc)
                     continue
-                except pe.PKCS11Error as exc:
-                    raise _translate(exc) from exc
                 if raw.flags & _TOKEN_INITIALIZED:
                     found.append(
                         TokenInfo._from_cryptoki(raw, int(slot.slot_id), _slot_description(slot))
@@ -763,10 +548,8 @@ class Pkcs11Module:
         process ends, so call it only while none is in use (as while waiting for a card)."""
         logger.debug("Rescanning %s", self.path)
         with _LOCK:
-            try:
+            with _READING:
                 self._lib.reinitialize()
-            except pe.PKCS11Error as exc:
-                raise _translate(exc) from exc
             self._slots = {}
             self._p11_tokens = {}
 
@@ -785,7 +568,10 @@ class Pkcs11Module:
         if not matches:
             raise TokenNotFoundError()
         if len(matches) > 1:
-            raise AmbiguousTokenError(candidates=[info.describe() for info in matches])
+            raise AmbiguousTokenError(
+                candidates=[info.describe() for info in matches],
+                cards=[(info.label, info.serial) for info in matches],
+            )
         return Token(self, matches[0])
 
     async def atoken(self, *, serial: str | None = None, label: str | None = None) -> Token:
@@ -800,7 +586,7 @@ class Pkcs11Module:
         path, description, versions and architecture; per slot its description, flags and
         mechanisms, and the token's information and flags. Plain data (JSON-ready). Reads no
         object, logs in nowhere, spends no PIN try; nothing in it is secret."""
-        machines = _binary_machines(self.path)
+        machines = _module_search.binary_machines(self.path)
         with _LOCK:
             lib = self._lib
             found: dict[str, Any] = {
@@ -810,12 +596,10 @@ class Pkcs11Module:
                 "cryptoki_version": _version(lib.cryptoki_version),
                 "library_version": _version(lib.library_version),
                 "architectures": None if machines is None else sorted(machines),
-                "host_architecture": _host_machine(),
+                "host_architecture": _module_search.host_machine(),
             }
-            try:
+            with _READING:
                 slots = lib.get_slots(token_present=False)
-            except pe.PKCS11Error as exc:
-                raise _translate(exc) from exc
             found["slots"] = [self._slot_report(slot) for slot in slots]
         return found
 
@@ -840,10 +624,10 @@ class Pkcs11Module:
             return entry
         token_flags = int(raw.flags)
         entry["token"] = {
-            "label": _text(raw.label),
-            "serial": _text(raw.serialNumber),
-            "manufacturer": _text(raw.manufacturerID),
-            "model": _text(raw.model),
+            "label": text(raw.label),
+            "serial": text(raw.serialNumber),
+            "manufacturer": text(raw.manufacturerID),
+            "model": text(raw.model),
             "flags": [f.name for f in TokenFlag if f.value and token_flags & f.value],
             "min_pin_length": int(raw.ulMinPinLen),
             "max_pin_length": int(raw.ulMaxPinLen),
@@ -899,11 +683,8 @@ class Token:
 
     def _read(self) -> TokenInfo:
         """Re-read the token in our slot; a missing or different card is a removed card."""
-        with _LOCK:
-            try:
-                raw = self._module._cryptoki.token_info(self.slot_id)
-            except pe.PKCS11Error as exc:
-                raise _translate(exc) from exc
+        with _LOCK, _READING:
+            raw = self._module._cryptoki.token_info(self.slot_id)
         info = TokenInfo._from_cryptoki(raw, self.slot_id, self._info.slot_description)
         if info.serial != self.serial or not raw.flags & _TOKEN_INITIALIZED:
             logger.info("Token %s is no longer in slot %s", self.serial, self.slot_id)
@@ -925,11 +706,8 @@ class Token:
     @contextlib.contextmanager
     def _session(self, *, rw: bool) -> Iterator[Any]:
         """A session without login, closed however the block ends."""
-        try:
-            p11_token = self._module._p11_token(self.slot_id, self.serial)
-            session = p11_token.open(rw=rw)
-        except pe.PKCS11Error as exc:
-            raise _translate(exc) from exc
+        with _READING:
+            session = self._module._p11_token(self.slot_id, self.serial).open(rw=rw)
         try:
             yield session
         finally:
@@ -943,16 +721,9 @@ class Token:
         """Log the session in; log out when the block ends. A failed login leaves nothing."""
         handle = int(cast(Any, session).handle)
         cryptoki = self._module._cryptoki
-        try:
+        reread = self._status_after_wrong_pin if step is _Step.USER_LOGIN else None
+        with _Translated(step, status=reread):
             cryptoki.login(handle, user_type, secret.encode("utf-8"))
-        except pe.PKCS11Error as exc:
-            status = None
-            if step is _Step.USER_LOGIN:
-                with contextlib.suppress(TokenError):
-                    status = self._read().pin_status
-            if status is not None and isinstance(exc, pe.PinIncorrect):
-                logger.info("Wrong PIN for token %s; PIN state now %s", self.serial, status.summary)
-            raise _translate(exc, step=step, status=status) from exc
         try:
             yield
         finally:
@@ -961,19 +732,24 @@ class Token:
             except pe.PKCS11Error as exc:
                 logger.debug("Logging out failed: %s", type(exc).__name__)
 
+    def _status_after_wrong_pin(self, exc: pe.PKCS11Error) -> PinStatus | None:
+        """The PIN state re-read after a refused user login (``None`` if it cannot be read)."""
+        status = None
+        with contextlib.suppress(TokenError):
+            status = self._read().pin_status
+        if status is not None and isinstance(exc, pe.PinIncorrect):
+            logger.info("Wrong PIN for token %s; PIN state now %s", self.serial, status.summary)
+        return status
+
     def certificate_objects(self) -> list[CertificateObject]:
         """Every certificate on the token (DER, label, id), read without login."""
         logger.debug("Reading certificates of token %s", self.serial)
         found: list[CertificateObject] = []
         with _LOCK:
             self._read()
-            with self._session(rw=False) as session:
-                try:
-                    objects = list(session.get_objects({Attribute.CLASS: ObjectClass.CERTIFICATE}))
-                    for obj in objects:
-                        found.append(_certificate_object(obj))
-                except pe.PKCS11Error as exc:
-                    raise _translate(exc) from exc
+            with self._session(rw=False) as session, _READING:
+                objects = list(session.get_objects({Attribute.CLASS: ObjectClass.CERTIFICATE}))
+                found.extend(_certificate_object(obj) for obj in objects)
         return found
 
     async def acertificate_objects(self) -> list[CertificateObject]:
@@ -1026,7 +802,7 @@ class Token:
             self._check_before_pin_attempt(info, pin, acknowledge_final_try=acknowledge_final_try)
             with (
                 self._session(rw=False) as session,
-                self._login(session, _CKU_USER, pin.reveal(), step=_Step.USER_LOGIN),
+                self._login(session, CKU_USER, pin.reveal(), step=_Step.USER_LOGIN),
             ):
                 pass
         logger.debug("PIN of token %s verified", self.serial)
@@ -1052,12 +828,10 @@ class Token:
             current = old.reveal()
             with (
                 self._session(rw=True) as session,
-                self._login(session, _CKU_USER, current, step=_Step.USER_LOGIN),
+                self._login(session, CKU_USER, current, step=_Step.USER_LOGIN),
+                _Translated(_Step.SET_PIN),
             ):
-                try:
-                    session.set_pin(current, new.reveal())
-                except pe.PKCS11Error as exc:
-                    raise _translate(exc, step=_Step.SET_PIN) from exc
+                session.set_pin(current, new.reveal())
         logger.info("PIN of token %s changed", self.serial)
 
     async def achange_pin(self, old: Pin, new: Pin, *, acknowledge_final_try: bool = False) -> None:
@@ -1091,11 +865,11 @@ class Token:
                 now = (clock or SystemClock()).now()  # read after waiting for the lock
                 credential = authorization.spend(card_serial=self.serial, now=now)
                 logger.info("Unblock authorization for token %s spent", self.serial)
-                with self._login(session, _CKU_SO, credential, step=_Step.SO_LOGIN):
-                    try:
-                        session.init_pin(new_pin.reveal())
-                    except pe.PKCS11Error as exc:
-                        raise _translate(exc, step=_Step.INIT_PIN) from exc
+                with (
+                    self._login(session, CKU_SO, credential, step=_Step.SO_LOGIN),
+                    _Translated(_Step.INIT_PIN),
+                ):
+                    session.init_pin(new_pin.reveal())
         logger.info("PIN of token %s unblocked and set anew", self.serial)
 
     async def aunblock(

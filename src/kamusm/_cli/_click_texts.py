@@ -160,5 +160,6 @@ METAVARS_TR: Final[Mapping[str, str]] = {
     "DIRECTORY": "DİZİN",
     "URL": "ADRES",
     "TOKEN": "ANAHTAR",
+    "NAME": "AD",
     "YYYY-MM-DD": "YYYY-AA-GG",
 }

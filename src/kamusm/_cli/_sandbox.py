@@ -49,6 +49,7 @@ def serve_command(
     manual_clock: bool,
     ssl_certfile: str | None,
     ssl_keyfile: str | None,
+    training: bool = False,
 ) -> int:
     from kamusm.sandbox import (  # noqa: PLC0415 (starlette and uvicorn only here)
         SandboxSecretError,
@@ -66,6 +67,7 @@ def serve_command(
             master_secret=master_secret_from_hex(secret_hex) if secret_hex else None,
             ssl_certfile=ssl_certfile,
             ssl_keyfile=ssl_keyfile,
+            training=training,
         )
     except SandboxSecretError as err:  # malformed, or not the database's: one line
         sys.stderr.write(err.message(settings.lang) + "\n")

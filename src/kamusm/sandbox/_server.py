@@ -152,13 +152,17 @@ class SandboxServer:
         ssl_keyfile: str | None = None,
         trusted_proxies: Sequence[str] = (),
         allowed_hosts: Sequence[str] = (),
+        training: bool = False,
     ) -> None:
         self._socket = _bind(host, port)
         self._own_portal = portal is None
         self.portal = portal if portal is not None else SandboxPortal()
         self.admin_token = admin_token if admin_token is not None else secrets.token_urlsafe(24)
         self.app = create_app(
-            self.portal, admin_token=self.admin_token, allowed_hosts=allowed_hosts
+            self.portal,
+            admin_token=self.admin_token,
+            allowed_hosts=allowed_hosts,
+            training=training,
         )
         self.url = _url(self._socket, tls=ssl_certfile is not None)
         self._server = uvicorn.Server(
@@ -219,6 +223,7 @@ def serve(
     out: TextIO | None = None,
     trusted_proxies: Sequence[str] = (),
     allowed_hosts: Sequence[str] = (),
+    training: bool = False,
 ) -> None:
     """Serve the sandbox in the foreground until interrupted; prints its URL and admin token.
 
@@ -234,11 +239,13 @@ def serve(
         master_secret=master_secret,
     )
     token = admin_token if admin_token is not None else secrets.token_urlsafe(24)
-    app = create_app(portal, admin_token=token, allowed_hosts=allowed_hosts)
+    app = create_app(portal, admin_token=token, allowed_hosts=allowed_hosts, training=training)
     sock = _bind(host, port)
     url = _url(sock, tls=ssl_certfile is not None)
     print(f"kamusm sandbox portal: {url}/api/v1", file=out)
     print(f"OpenAPI document:      {url}/api/v1/openapi.json", file=out)
+    if training:
+        print(f"training pages:        {url}/portal/", file=out)
     print(f"admin token:           {token}", file=out)
     print(f"database:              {portal.database}", file=out)
     out.flush()
@@ -321,6 +328,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--port", type=int, default=8080)
     run.add_argument("--database", help="SQLite file (a temporary one by default)")
     run.add_argument("--manual-clock", action="store_true", help="time moves only on request")
+    run.add_argument(
+        "--training", action="store_true", help="serve the training pages under /portal"
+    )
     run.add_argument("--ssl-certfile")
     run.add_argument("--ssl-keyfile")
     run.add_argument(
@@ -388,4 +398,5 @@ def _serve_from(args: argparse.Namespace, secret_hex: str | None, out: TextIO) -
         out=out,
         trusted_proxies=tuple(getattr(args, "trusted_proxy", None) or ()),
         allowed_hosts=tuple(getattr(args, "allowed_host", None) or ()),
+        training=getattr(args, "training", False),
     )

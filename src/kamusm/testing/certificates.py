@@ -37,9 +37,10 @@ import logging
 import threading
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Protocol, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 import attrs
+from asn1crypto import core as asn1_core
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -58,6 +59,7 @@ from kamusm.certs import (
     CertificateInfo,
     CertificateKind,
 )
+from kamusm.certs import _QcStatements as QcStatementsSpec  # the spec the library reads with
 from kamusm.values import Tckn
 
 __all__ = [
@@ -135,33 +137,23 @@ def _private_key(spec: KeySpec, name: str) -> PrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-# ---- a little DER, for the QC statements cryptography does not build -----------------------
+# ---- the QC statements, which cryptography does not build ----------------------------------
 
 
-def _der(tag: int, content: bytes) -> bytes:
-    size = len(content)
-    if size < 0x80:
-        return bytes([tag, size]) + content
-    length = size.to_bytes((size.bit_length() + 7) // 8, "big")
-    return bytes([tag, 0x80 | len(length)]) + length + content
+class _QcTypes(asn1_core.SequenceOf):  # type: ignore[misc]  # asn1crypto is untyped
+    """ETSI ``QcType``: a sequence of the types (e-signature, e-seal, web) a certificate is."""
+
+    _child_spec = asn1_core.ObjectIdentifier
 
 
-def _der_oid(dotted: str) -> bytes:
-    arcs = [int(a) for a in dotted.split(".")]
-    body = bytearray([arcs[0] * 40 + arcs[1]])
-    for arc in arcs[2:]:
-        rest = arc >> 7
-        chunk = [arc & 0x7F]
-        while rest:
-            chunk.append(0x80 | (rest & 0x7F))
-            rest >>= 7
-        body.extend(reversed(chunk))
-    return _der(0x06, bytes(body))
-
-
-def _qc_statements(statements: Sequence[tuple[str, bytes | None]]) -> bytes:
-    items = b"".join(_der(0x30, _der_oid(oid) + (info or b"")) for oid, info in statements)
-    return _der(0x30, items)
+def _qc_statements(statements: Sequence[tuple[str, Any]]) -> bytes:
+    """The DER of a ``QCStatements`` extension value, built with the spec the library reads it
+    with (:mod:`kamusm.certs`); ``info`` is an asn1crypto value or ``None``."""
+    items = [
+        {"statement_id": oid, **({"statement_info": info} if info is not None else {})}
+        for oid, info in statements
+    ]
+    return bytes(QcStatementsSpec(items).dump())
 
 
 # ---- issued certificates ------------------------------------------------------------------
@@ -216,20 +208,20 @@ class _Profile:
     label_suffix: str
     policies: tuple[str, ...] = ()
     ekus: tuple[ObjectIdentifier, ...] = ()
-    statements: tuple[tuple[str, bytes | None], ...] = ()
+    statements: tuple[tuple[str, Any], ...] = ()
     signing: bool = True
     mali_muhur: bool = False
     intended: bool = True
     """False once a caller replaced the OIDs: the result's kind is then for the reader."""
 
 
-_NES_STATEMENTS: tuple[tuple[str, bytes | None], ...] = (
+_NES_STATEMENTS: tuple[tuple[str, Any], ...] = (
     (QC_ETSI_COMPLIANCE, None),
     (QC_BTK_QUALIFIED, None),
 )
-_SEAL_STATEMENTS: tuple[tuple[str, bytes | None], ...] = (
+_SEAL_STATEMENTS: tuple[tuple[str, Any], ...] = (
     (QC_ETSI_COMPLIANCE, None),
-    (_QC_TYPE, _der(0x30, _der_oid(_QC_TYPE_ESEAL))),
+    (_QC_TYPE, _QcTypes([_QC_TYPE_ESEAL])),
     (QC_BTK_QUALIFIED_SEAL, None),
 )
 _PROFILES = {

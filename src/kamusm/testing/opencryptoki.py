@@ -244,12 +244,9 @@ def _start_daemon() -> None:
 
 
 def _finalize_in_process(module_path: str) -> None:
-    import pkcs11  # noqa: PLC0415
+    from kamusm import _token_seam  # noqa: PLC0415
 
-    real = os.path.realpath(module_path)
-    for path, lib in list(pkcs11._loaded.items()):
-        if os.path.realpath(path) == real and lib.initialized:
-            lib.finalize()
+    _token_seam.finalize_loaded(module_path)
 
 
 def _slot_served(module_path: str) -> bool:
@@ -266,7 +263,7 @@ def _slot_served(module_path: str) -> bool:
 def ensure_opencryptoki() -> str:
     """Bring up configuration, directories and daemon (reusing a good running daemon) and
     return the module path. Raises :class:`RuntimeError` with the reason when it cannot."""
-    from kamusm.token import _LOCK  # noqa: PLC0415
+    from kamusm import _token_seam  # noqa: PLC0415
 
     reason = opencryptoki_unavailable_reason()
     if reason is not None:
@@ -274,7 +271,7 @@ def ensure_opencryptoki() -> str:
     module_path = find_opencryptoki_module()
     assert module_path is not None  # noqa: S101 - checked just above
     _hold_process_lock()
-    with _LOCK:
+    with _token_seam.lock():
         changed = _ensure_stanza()
         _ensure_dirs()
         pid = _daemon_pid()
@@ -349,20 +346,19 @@ def fresh_opencryptoki_token(
     locked PIN, objects) is gone afterwards. ``certificates`` are ``(der, label, object_id)``.
     """
 
+    from kamusm import _token_seam  # noqa: PLC0415
     from kamusm.testing.softhsm import store_certificates  # noqa: PLC0415
-    from kamusm.token import _LOCK, Pkcs11Module, TokenInfo  # noqa: PLC0415
+    from kamusm.token import Pkcs11Module  # noqa: PLC0415
 
     user_pin = pin if isinstance(pin, Pin) else Pin(pin)
     admin_pin = so_pin if isinstance(so_pin, Pin) else Pin(so_pin)
     module_path = ensure_opencryptoki()
-    with _LOCK:
+    with _token_seam.lock():
         _finalize_in_process(module_path)
         _wipe()
         module = Pkcs11Module.open(module_path)  # initialises the module again
-        cryptoki = module._cryptoki
-        cryptoki.init_token(SLOT_ID, FACTORY_SO_PIN.encode(), label)
-        slot = next(s for s in module._lib.get_slots() if s.slot_id == SLOT_ID)
-        p11_token = slot.get_token()
+        _token_seam.init_token(module, SLOT_ID, FACTORY_SO_PIN, label)
+        p11_token = _token_seam.p11_token(module, SLOT_ID)
         with p11_token.open(rw=True, so_pin=FACTORY_SO_PIN) as session:
             session.set_pin(FACTORY_SO_PIN, admin_pin.reveal())
         with p11_token.open(rw=True, so_pin=admin_pin.reveal()) as session:
@@ -371,7 +367,7 @@ def fresh_opencryptoki_token(
         if items:
             with p11_token.open(rw=True, user_pin=user_pin.reveal()) as session:
                 store_certificates(session, items)
-        info = TokenInfo._from_cryptoki(cryptoki.token_info(SLOT_ID), SLOT_ID)
+        info = _token_seam.slot_info(module, SLOT_ID)
     logger.debug("opencryptoki test token %s initialised", label)
     return OpencryptokiToken(
         module_path=module_path,

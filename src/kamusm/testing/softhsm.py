@@ -128,15 +128,9 @@ def softhsm_store(directory: str | os.PathLike[str] | None = None) -> SoftHsmSto
 def _reinitialize_if_loaded(module_path: str) -> None:
     """If this process already initialised SoftHSM2 (with another configuration), start it
     again so that it reads the current ``SOFTHSM2_CONF``."""
-    import pkcs11  # noqa: PLC0415 - loaded only when tokens are made
+    from kamusm import _token_seam  # noqa: PLC0415 - pkcs11 only when tokens are made
 
-    from kamusm.token import _LOCK  # noqa: PLC0415
-
-    real = os.path.realpath(module_path)
-    with _LOCK:
-        for path, lib in list(pkcs11._loaded.items()):
-            if os.path.realpath(path) == real and lib.initialized:
-                lib.reinitialize()
+    _token_seam.reinitialize_loaded(module_path)
 
 
 @attrs.frozen
@@ -185,9 +179,9 @@ class SoftHsmToken:
         """Take the token away as if the card were pulled out: delete its files and make
         SoftHSM2 scan again (as a reader does after a removal). Other tokens of the store stay,
         under new slot ids."""
-        from kamusm.token import _LOCK  # noqa: PLC0415
+        from kamusm import _token_seam  # noqa: PLC0415
 
-        with _LOCK:
+        with _token_seam.lock():
             for child in self.store.directory.joinpath("tokens").iterdir():
                 token_file = child / "token.object"
                 if token_file.exists() and self.serial.encode() in token_file.read_bytes():
@@ -201,12 +195,12 @@ def _write_certificates(
 ) -> None:
     import pkcs11  # noqa: PLC0415
 
-    from kamusm.token import _LOCK  # noqa: PLC0415
+    from kamusm import _token_seam  # noqa: PLC0415
 
     items = list(certificates)
     if not items:
         return
-    with _LOCK:
+    with _token_seam.lock():
         lib = pkcs11.lib(os.path.realpath(module_path))
         token = lib.get_token(token_serial=serial.encode())
         with token.open(rw=True, user_pin=pin.reveal()) as session:
@@ -262,32 +256,26 @@ def create_softhsm_token(
     refused. ``certificates`` are ``(der, label, object_id)`` triples written as public
     certificate objects.
     """
-    import pkcs11  # noqa: PLC0415
-
-    from kamusm.token import _LOCK, Pkcs11Module, TokenInfo  # noqa: PLC0415
+    from kamusm import _token_seam  # noqa: PLC0415
+    from kamusm.token import Pkcs11Module  # noqa: PLC0415
 
     store = softhsm_store(directory)
     user_pin, admin_pin = _as_pin(pin), _as_pin(so_pin)
     label = label if label is not None else f"kamusm-{secrets.token_hex(6)}"
     if len(label.encode("utf-8")) > 32:
         raise ValueError("a token label has at most 32 bytes")
-    with _LOCK:
+    with _token_seam.lock():
         module = Pkcs11Module.open(store.module_path)
         if any(info.label == label for info in module.tokens()):
             raise ValueError(f"a token labelled {label!r} exists already in {store.directory}")
-        lib, cryptoki = module._lib, module._cryptoki
-        free: Any = None
-        for slot in lib.get_slots():
-            raw = cryptoki.token_info(slot.slot_id)
-            if not raw.flags & pkcs11.TokenFlag.TOKEN_INITIALIZED:
-                free = slot
-                break
+        free = _token_seam.free_slot(module)
         if free is None:  # pragma: no cover - SoftHSM2 always offers one free slot
             raise RuntimeError("SoftHSM2 offers no free slot")
-        cryptoki.init_token(free.slot_id, admin_pin.reveal().encode(), label)
-        with free.get_token().open(rw=True, so_pin=admin_pin.reveal()) as session:
+        _token_seam.init_token(module, free, admin_pin, label)
+        p11_token = _token_seam.p11_token(module, free)
+        with p11_token.open(rw=True, so_pin=admin_pin.reveal()) as session:
             session.init_pin(user_pin.reveal())
-        info = TokenInfo._from_cryptoki(cryptoki.token_info(free.slot_id), int(free.slot_id))
+        info = _token_seam.slot_info(module, free)
         _write_certificates(store.module_path, info.serial, user_pin, certificates)
     logger.debug("Created SoftHSM2 token %s (serial %s)", label, info.serial)
     return SoftHsmToken(

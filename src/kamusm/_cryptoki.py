@@ -1,0 +1,185 @@
+"""The ctypes layer of the token: the few Cryptoki calls python-pkcs11 0.10.1 does not offer.
+
+Private to the token layer (:mod:`kamusm.token`, and the seam :mod:`kamusm._token_seam` that the
+test helpers use). The module file is opened a second time with ``ctypes``; the dynamic loader
+hands back the copy python-pkcs11 already initialised, so these calls act on the same sessions:
+``C_GetTokenInfo`` (python-pkcs11 hides the PIN length limits), ``C_Login`` / ``C_Logout`` on a
+session python-pkcs11 opened (its own login leaves a session behind when it fails), and
+``C_InitToken`` for the test helpers. Return codes become the python-pkcs11 exception classes
+they would have been, so they meet the token layer's one translation table.
+
+:data:`LOCK` is the process-wide lock every PKCS#11 call is made under.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+from collections.abc import Mapping
+from typing import Final
+
+import pkcs11.exceptions as pe
+
+from kamusm._cardlock import CARD_LOCK
+
+__all__ = [
+    "CKU_SO",
+    "CKU_USER",
+    "LOCK",
+    "RV_EXCEPTIONS",
+    "CkTokenInfo",
+    "Cryptoki",
+    "raise_rv",
+    "text",
+]
+
+# One lock for every PKCS#11 call in the process: python-pkcs11 and the modules it loads are not
+# thread-safe (unlocked threads destroyed a SoftHSM token here). Re-entrant, so an operation can
+# hold it across its status read, login and PIN call. It is the card lock the reader layer
+# (kamusm.pcsc) takes too.
+LOCK: Final = CARD_LOCK
+
+CK_ULONG = ctypes.c_ulong
+_PACK = 1 if sys.platform == "win32" else 0  # Cryptoki structures are packed to 1 on Windows
+CKU_SO = 0
+CKU_USER = 1
+# The CK_FUNCTION_LIST entries up to C_Logout, in the order of the standard.
+_FUNCTIONS = (
+    "C_Initialize",
+    "C_Finalize",
+    "C_GetInfo",
+    "C_GetFunctionList",
+    "C_GetSlotList",
+    "C_GetSlotInfo",
+    "C_GetTokenInfo",
+    "C_GetMechanismList",
+    "C_GetMechanismInfo",
+    "C_InitToken",
+    "C_InitPIN",
+    "C_SetPIN",
+    "C_OpenSession",
+    "C_CloseSession",
+    "C_CloseAllSessions",
+    "C_GetSessionInfo",
+    "C_GetOperationState",
+    "C_SetOperationState",
+    "C_Login",
+    "C_Logout",
+)
+
+# Return codes of the few calls made through ctypes, as the python-pkcs11 classes they would be,
+# so that they reach the same translation point.
+RV_EXCEPTIONS: Final[Mapping[int, type[pe.PKCS11Error]]] = {
+    0x02: pe.HostMemory,
+    0x03: pe.SlotIDInvalid,
+    0x05: pe.GeneralError,
+    0x06: pe.FunctionFailed,
+    0x07: pe.ArgumentsBad,
+    0x30: pe.DeviceError,
+    0x31: pe.DeviceMemory,
+    0x32: pe.DeviceRemoved,
+    0x50: pe.FunctionCancelled,
+    0x54: pe.FunctionNotSupported,
+    0x90: pe.OperationActive,
+    0xA0: pe.PinIncorrect,
+    0xA1: pe.PinInvalid,
+    0xA2: pe.PinLenRange,
+    0xA3: pe.PinExpired,
+    0xA4: pe.PinLocked,
+    0xB0: pe.SessionClosed,
+    0xB1: pe.SessionCount,
+    0xB3: pe.SessionHandleInvalid,
+    0xB5: pe.SessionReadOnly,
+    0xB6: pe.SessionExists,
+    0xB7: pe.SessionReadOnlyExists,
+    0xB8: pe.SessionReadWriteSOExists,
+    0xE0: pe.TokenNotPresent,
+    0xE1: pe.TokenNotRecognised,
+    0xE2: pe.TokenWriteProtected,
+    0x100: pe.UserAlreadyLoggedIn,
+    0x101: pe.UserNotLoggedIn,
+    0x102: pe.UserPinNotInitialized,
+    0x104: pe.AnotherUserAlreadyLoggedIn,
+    0x105: pe.UserTooManyTypes,
+    0x1B8: pe.PinTooWeak,
+    0x200: pe.FunctionRejected,
+}
+
+
+class _CkVersion(ctypes.Structure):
+    _pack_ = _PACK
+    _fields_ = (("major", ctypes.c_ubyte), ("minor", ctypes.c_ubyte))
+
+
+class CkTokenInfo(ctypes.Structure):
+    _pack_ = _PACK
+    _fields_ = (
+        ("label", ctypes.c_char * 32),
+        ("manufacturerID", ctypes.c_char * 32),
+        ("model", ctypes.c_char * 16),
+        ("serialNumber", ctypes.c_char * 16),
+        ("flags", CK_ULONG),
+        ("ulMaxSessionCount", CK_ULONG),
+        ("ulSessionCount", CK_ULONG),
+        ("ulMaxRwSessionCount", CK_ULONG),
+        ("ulRwSessionCount", CK_ULONG),
+        ("ulMaxPinLen", CK_ULONG),
+        ("ulMinPinLen", CK_ULONG),
+        ("ulTotalPublicMemory", CK_ULONG),
+        ("ulFreePublicMemory", CK_ULONG),
+        ("ulTotalPrivateMemory", CK_ULONG),
+        ("ulFreePrivateMemory", CK_ULONG),
+        ("hardwareVersion", _CkVersion),
+        ("firmwareVersion", _CkVersion),
+        ("utcTime", ctypes.c_char * 16),
+    )
+
+
+class _CkFunctionList(ctypes.Structure):
+    _pack_ = _PACK
+    _fields_ = (("version", _CkVersion), *((name, ctypes.c_void_p) for name in _FUNCTIONS))
+
+
+def raise_rv(rv: int) -> None:
+    if rv != 0:
+        raise RV_EXCEPTIONS.get(rv, pe.PKCS11Error)(f"Unmapped error code {hex(rv)}")
+
+
+def text(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="replace").rstrip(" \x00")
+
+
+class Cryptoki:
+    """The few Cryptoki functions kamusm calls through ctypes, on an already loaded module.
+
+    Call only while holding :data:`LOCK` and after python-pkcs11 initialised the module.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._dll = ctypes.CDLL(path)
+        table = ctypes.POINTER(_CkFunctionList)()
+        raise_rv(self._dll.C_GetFunctionList(ctypes.byref(table)))
+        funcs = table.contents
+        ulong, ptr = CK_ULONG, ctypes.c_char_p
+        self._get_token_info = ctypes.CFUNCTYPE(ulong, ulong, ctypes.POINTER(CkTokenInfo))(
+            funcs.C_GetTokenInfo
+        )
+        self._login = ctypes.CFUNCTYPE(ulong, ulong, ulong, ptr, ulong)(funcs.C_Login)
+        self._logout = ctypes.CFUNCTYPE(ulong, ulong)(funcs.C_Logout)
+        self._init_token = ctypes.CFUNCTYPE(ulong, ulong, ptr, ulong, ptr)(funcs.C_InitToken)
+
+    def token_info(self, slot_id: int) -> CkTokenInfo:
+        info = CkTokenInfo()
+        raise_rv(self._get_token_info(slot_id, ctypes.byref(info)))
+        return info
+
+    def login(self, session_handle: int, user_type: int, pin: bytes) -> None:
+        raise_rv(self._login(session_handle, user_type, pin, len(pin)))
+
+    def logout(self, session_handle: int) -> None:
+        raise_rv(self._logout(session_handle))
+
+    def init_token(self, slot_id: int, so_pin: bytes, label: str) -> None:
+        """C_InitToken: for the test helpers in :mod:`kamusm.testing` only."""
+        padded = label.encode("utf-8")[:32].ljust(32, b" ")
+        raise_rv(self._init_token(slot_id, so_pin, len(so_pin), padded))
