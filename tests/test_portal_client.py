@@ -146,6 +146,8 @@ CONTRACT_ERRORS: dict[str, type[PortalError]] = {
     "bad_request": BadRequestError,
     "payload_too_large": BadRequestError,
     "method_not_allowed": BadRequestError,
+    "unsupported_media_type": BadRequestError,
+    "misdirected_request": BadRequestError,
     "authentication_required": AuthenticationRequiredError,
     "login_failed": errors.LoginFailedError,
     "login_method_unavailable": errors.LoginMethodUnavailableError,
