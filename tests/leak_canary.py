@@ -8,9 +8,9 @@ could see it:
 - the ``repr`` and ``str`` of every object handed to :meth:`Secrets.seen` (results, prompts,
   errors), the holder-facing messages of a :class:`~kamusm.errors.KamusmError` in both
   languages, and for an exception its whole chain (``__cause__``, ``__context__``, groups):
-  each link's ``repr``, ``str``, arguments and the ``repr`` of each of its attributes. (The body
-  of an HTTP request an attribute holds, ``err.__cause__.request.content``, is issue 12's item
-  for the portal client, with its own test there.)
+  each link's ``repr``, ``str``, arguments, the ``repr`` of each of its attributes, and the
+  body of any HTTP request or response a link or an attribute holds
+  (``err.__cause__.request.content`` once held the verification code).
 
 A test that skipped is not judged ("saw no log record" would be a false failure). Registered
 for the whole suite in ``tests/conftest.py``.
@@ -30,9 +30,29 @@ __all__ = ["Secrets", "exception_texts", "leaks"]
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 
 
+def _body_texts(value: object) -> list[str]:
+    """The bodies an HTTP request or response carries (httpx's ``content``), looked for in
+    every attribute of every link: ``err.__cause__.request.content`` once held a code."""
+    texts = []
+    for name in ("request", "response"):
+        try:
+            inner = getattr(value, name, None)
+        except Exception:  # noqa: BLE001 - httpx raises RuntimeError for a request never set
+            inner = None
+        if inner is not None and inner is not value and not isinstance(value, type):
+            texts += _body_texts(inner)
+    try:
+        content = getattr(value, "content", None)
+    except Exception:  # noqa: BLE001 - a response not read yet has no content to look at
+        content = None
+    if isinstance(content, bytes | bytearray):
+        texts.append(bytes(content).decode("utf-8", "replace"))
+    return texts
+
+
 def exception_texts(exc: BaseException) -> list[str]:
-    """Every text an exception's whole chain can show: each link's repr, str, args and the
-    repr of each of its attributes, and a kamusm error's messages."""
+    """Every text an exception's whole chain can show: each link's repr, str, args, the repr
+    of each of its attributes and any HTTP body they hold, and a kamusm error's messages."""
     texts: list[str] = []
     pending: list[BaseException] = [exc]
     visited: set[int] = set()
@@ -45,7 +65,10 @@ def exception_texts(exc: BaseException) -> list[str]:
         if isinstance(link, KamusmError):
             texts += [link.message("tr"), link.message("en")]
         attributes = getattr(link, "__dict__", {})
-        texts += [repr(value) for value in attributes.values()]
+        for value in attributes.values():
+            texts.append(repr(value))
+            texts += _body_texts(value)
+        texts += _body_texts(link)
         for nested in (link.__cause__, link.__context__):
             if nested is not None:
                 pending.append(nested)

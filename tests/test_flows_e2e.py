@@ -607,6 +607,22 @@ def test_deep_in_a_cause_chain(leaks):
         except PortalError as outer:
             leaks.seen(outer)
 
+class Carrier:
+    content = ("{\\"code\\": \\"" + SECRET + "\\"}").encode()
+
+def test_in_an_http_body_in_the_chain(leaks):
+    leaks.add(SECRET)
+    logging.getLogger("kamusm").debug("something")
+    inner = ValueError("transport")
+    inner.request = Carrier()
+    try:
+        try:
+            raise inner
+        except ValueError as exc:
+            raise PortalError() from exc
+    except PortalError as outer:
+        leaks.seen(outer)
+
 def test_skipped(leaks):
     leaks.add(SECRET)
     pytest.skip("not here")
@@ -632,6 +648,7 @@ def test_the_canary_fixture_catches_each_planted_leak(pytester: pytest.Pytester)
         "test_on_stderr_at_the_fd_level": "failed",
         "test_on_stdout": "failed",
         "test_deep_in_a_cause_chain": "failed",
+        "test_in_an_http_body_in_the_chain": "failed",
         "test_skipped": "skipped",
     }
     result.stdout.fnmatch_lines(["*a secret reached a log record, output, repr or message*"])
