@@ -43,6 +43,7 @@ import attrs
 from kamusm.values import Pin, SystemClock, UnblockAuthorization, _issue_authorization
 
 if TYPE_CHECKING:
+    from kamusm.testing.certificates import KeySpec
     from kamusm.token import Pkcs11Module, Token
 
 __all__ = [
@@ -304,6 +305,26 @@ class OpencryptokiToken:
     def token(self) -> Token:
         """This token, through kamusm (selected by label: opencryptoki's serial is fixed)."""
         return self.module().token(label=self.label)
+
+    def generate_key_pair(self, key: KeySpec, *, label: str, object_id: bytes) -> bytes:
+        """Make a key pair on the token; returns the public key (DER SubjectPublicKeyInfo)."""
+        from kamusm import _token_seam  # noqa: PLC0415
+        from kamusm.testing.softhsm import generate_key_pair  # noqa: PLC0415
+
+        with _token_seam.lock():
+            p11_token = _token_seam.p11_token(self.module(), self.slot_id)
+            with p11_token.open(rw=True, user_pin=self.pin.reveal()) as session:
+                return generate_key_pair(session, key, label=label, object_id=object_id)
+
+    def write_certificate(self, der: bytes, label: str, object_id: bytes) -> None:
+        """Store a certificate object (public, on the token) with this label and ``CKA_ID``."""
+        from kamusm import _token_seam  # noqa: PLC0415
+        from kamusm.testing.softhsm import store_certificates  # noqa: PLC0415
+
+        with _token_seam.lock():
+            p11_token = _token_seam.p11_token(self.module(), self.slot_id)
+            with p11_token.open(rw=True, user_pin=self.pin.reveal()) as session:
+                store_certificates(session, [(der, label, object_id)])
 
     def unblock_authorization(
         self, *, now: datetime | None = None, validity: timedelta = timedelta(minutes=5)
