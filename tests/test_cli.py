@@ -30,7 +30,7 @@ from kamusm.testing.opencryptoki import (
     opencryptoki_unavailable_reason,
 )
 from kamusm.testing.sandbox import running_sandbox
-from kamusm.testing.softhsm import SoftHsmToken, create_softhsm_token
+from kamusm.testing.softhsm import SoftHsmToken, create_softhsm_token, find_softhsm_module
 from tests.cli_parts import pin_verifies
 
 PIN = "123456"
@@ -104,7 +104,9 @@ def test_tokens_lists_the_card_with_pin_state_and_holder(card: SoftHsmToken) -> 
 def test_tokens_json_parses_and_names_the_fields(card: SoftHsmToken) -> None:
     result = kamusm("--lang", "en", "tokens", "--json", "--module", card.module_path, card=card)
     assert result.returncode == 0, result.stderr
-    listed = {entry["serial"]: entry for entry in json.loads(result.stdout)}
+    body = json.loads(result.stdout)
+    assert body["schema_version"] == 1
+    listed = {entry["serial"]: entry for entry in body["cards"]}
     entry = listed[card.serial]
     assert entry["label"] == card.label
     assert entry["pin_status"] == "ok" and entry["pin"]["locked"] is False
@@ -124,6 +126,26 @@ def test_tokens_without_a_loadable_module_is_one_line_and_exit_4(tmp_path: Path)
     assert with_debug.returncode == 4
     assert "Traceback" in with_debug.stderr
     assert "kamusm: error: No PKCS#11 module could be found" in with_debug.stderr
+
+
+def test_no_card_is_exit_5_for_tokens_and_certs(tmp_path: Path) -> None:
+    """A helpdesk script branches on the code: 5 when no card is present (an empty SoftHSM2
+    store), with one line, or with the empty listing as JSON."""
+    conf = tmp_path / "softhsm2.conf"
+    (tmp_path / "tokens").mkdir()
+    conf.write_text(f"directories.tokendir = {tmp_path / 'tokens'}\nobjectstore.backend = file\n")
+    env = {"SOFTHSM2_CONF": str(conf)}
+    module = find_softhsm_module()
+    assert module is not None
+    for command in ("tokens", "certs"):
+        table = kamusm(command, "--module", module, env=env)
+        assert table.returncode == 5, table.stderr
+        assert (
+            one_line(table)
+            == "kamusm: hata: Kart bulunamadı. Kartınızın takılı olduğundan emin olun."
+        )
+        listed = kamusm(command, "--json", "--module", module, env=env)
+        assert listed.returncode == 5 and json.loads(listed.stdout)["cards"] == []
 
 
 def test_fast_tokens_path_takes_only_plain_tokens_calls() -> None:
@@ -158,7 +180,7 @@ def test_certs_shows_kind_holder_expiry_and_qualified(factory: CertificateFactor
     assert card.serial in table.stdout and "Nitelikli elektronik sertifika (NES)" in table.stdout
     assert f"{HOLDER} ({TCKN.masked})" in table.stdout and "evet" in table.stdout
     as_json = kamusm("certs", "--json", *serial_of(card), card=card)
-    (listed,) = json.loads(as_json.stdout)
+    (listed,) = json.loads(as_json.stdout)["cards"]
     (cert,) = listed["certificates"]
     assert cert["kind"] == "nes" and cert["qualified"] is True and cert["expired"] is False
     assert cert["days_left"] == 10 and cert["tckn_masked"] == TCKN.masked
@@ -171,6 +193,85 @@ def test_certs_of_an_unknown_serial_is_a_card_problem(card: SoftHsmToken) -> Non
     assert (
         one_line(result) == "kamusm: hata: Kart bulunamadı. Kartınızın takılı olduğundan emin olun."
     )
+
+
+# ---- what a card says reaches the terminal as text only ------------------------------------
+
+ESCAPES = "\x1b[2J\x1b]0;x\x07"  # clear the screen; set the window title
+
+
+def test_a_label_and_a_certificate_name_cannot_send_terminal_escapes(
+    factory: CertificateFactory,
+) -> None:
+    """A real SoftHSM2 token whose label carries escape sequences, with a certificate whose
+    holder name carries them too: tokens, certs and doctor print no control character (the
+    rest of the text stays readable); --json keeps the exact values, escaped by JSON."""
+    name = f"AYŞE{ESCAPES} YILMAZ"
+    certs = [c.as_token_object() for c in factory.nes_card(name=name, tckn=TCKN)]
+    card = create_softhsm_token(label=f"{ESCAPES}EVIL", pin=PIN, certificates=certs)
+    for args in (
+        ["tokens", "--module", card.module_path],
+        ["certs", *serial_of(card)],
+        ["doctor", *serial_of(card)],
+    ):
+        result = kamusm(*args, card=card)
+        shown = result.stdout + result.stderr
+        assert result.returncode in (0, 13), shown
+        assert not [ch for ch in shown if not ch.isprintable() and ch not in "\n "], args
+        assert "AYŞE[2J]0;x YILMAZ" in shown, args
+        if args[0] != "doctor":  # doctor names the card by its holder
+            assert "[2J]0;xEVIL" in shown, args
+    listed = kamusm("tokens", "--json", "--module", card.module_path, card=card)
+    entry = next(e for e in json.loads(listed.stdout)["cards"] if e["serial"] == card.serial)
+    assert entry["label"] == f"{ESCAPES}EVIL" and entry["holder"]["name"] == name
+    assert "\x1b" not in listed.stdout  # JSON writes it as \u001b
+
+
+# ---- JSON output ----------------------------------------------------------------------------
+
+
+def json_paths(value: object, prefix: str = "") -> set[str]:
+    """``{"cards[]", "cards[].pin", "cards[].pin.locked", ...}``: every field of a JSON answer
+    (a list of objects as ``name[]``)."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, item in value.items():
+            path = f"{prefix}.{key}" if prefix else key
+            if isinstance(item, list) and any(isinstance(i, dict) for i in item):
+                found.add(f"{path}[]")
+                for element in item:
+                    found |= json_paths(element, f"{path}[]")
+            else:
+                found |= {path} | json_paths(item, path)
+    return found
+
+
+def documented_fields(command: str) -> set[str]:
+    """The "JSON field" table of the command's section in docs/cli.md."""
+    page = (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text()
+    section = page.split(f"## `kamusm {command}`", 1)[1].split("\n## ", 1)[0]
+    table = section.split("| JSON field | meaning |", 1)[1].split("\n\n", 1)[0]
+    return set(re.findall(r"^\| `([^`]+)` \|", table, flags=re.MULTILINE))
+
+
+def test_every_json_answer_has_its_schema_version_and_its_documented_fields(
+    card: SoftHsmToken,
+) -> None:
+    """The fields of tokens, certs and doctor --json are exactly the documented ones."""
+    for command in ("tokens", "certs", "doctor"):
+        result = kamusm(command, "--json", *serial_of(card), card=card)
+        if command == "tokens":  # takes no --serial
+            result = kamusm(command, "--json", "--module", card.module_path, card=card)
+        assert result.returncode == 0, result.stderr
+        body = json.loads(result.stdout)
+        assert next(iter(body)) == "schema_version" and body["schema_version"] == 1
+        found, documented = json_paths(body), documented_fields(command)
+        # A documented list that is empty in this answer (``readers[]`` without a reader
+        # service) shows as its bare name; the fields of its elements cannot appear.
+        empty = {d for d in documented if d.endswith("[]") and d[:-2] in found}
+        found = (found - {e[:-2] for e in empty}) | empty
+        documented = {d for d in documented if not any(d.startswith(e + ".") for e in empty)}
+        assert found == documented, command
 
 
 # ---- doctor ---------------------------------------------------------------------------------
@@ -256,7 +357,7 @@ def test_final_try_and_locked_pins_are_listed_and_diagnosed() -> None:
     token = fresh_opencryptoki_token(pin=PIN)
     wrong_tries(token, 2)
     listed = kamusm("tokens", "--json", "--module", token.module_path)
-    entry = next(e for e in json.loads(listed.stdout) if e["label"] == token.label)
+    entry = next(e for e in json.loads(listed.stdout)["cards"] if e["label"] == token.label)
     assert entry["pin_status"] == "final_try" and entry["pin"]["final_try"] is True
     table = kamusm("tokens", "--module", token.module_path)
     assert "son deneme" in table.stdout
@@ -267,7 +368,7 @@ def test_final_try_and_locked_pins_are_listed_and_diagnosed() -> None:
 
     wrong_tries(token, 1)
     listed = kamusm("tokens", "--json", "--module", token.module_path)
-    entry = next(e for e in json.loads(listed.stdout) if e["label"] == token.label)
+    entry = next(e for e in json.loads(listed.stdout)["cards"] if e["label"] == token.label)
     assert entry["pin_status"] == "locked"
     doctor = kamusm("doctor", "--module", token.module_path)
     assert "PIN kilitli" in doctor.stdout and "PUK kullanmayın" in doctor.stdout
@@ -314,6 +415,26 @@ def test_change_pin_from_stdin_refusals_have_their_own_exit_codes(card: SoftHsmT
     assert pin_verifies(card, PIN)
     for result in (wrong, weak, short):
         assert "999999" not in result.stderr and "739264" not in result.stderr
+
+
+def test_change_pin_from_a_closed_stdin_is_one_line_and_exit_2(card: SoftHsmToken) -> None:
+    """Standard input closed (``<&-``), not merely empty: one clear line, exit 2."""
+    command = [sys.executable, "-m", "kamusm", "change-pin", "--pin-stdin", *serial_of(card)]
+    environment = dict(os.environ, SOFTHSM2_CONF=str(card.store.conf_path))
+    environment.pop("KAMUSM_LANG", None)
+    result = subprocess.run(
+        ["/bin/sh", "-c", 'exec "$@" <&-', "sh", *command],
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=False,
+        timeout=TIMEOUT,
+    )
+    assert result.returncode == 2
+    assert one_line(result) == (
+        "kamusm: hata: Standart girdi kapalı; PIN'ler okunamadı (--pin-stdin üç satır bekler)."
+    )
+    assert pin_verifies(card, PIN)
 
 
 def test_interactive_commands_refuse_without_a_terminal(card: SoftHsmToken) -> None:
@@ -483,7 +604,7 @@ def test_sandbox_provision_makes_a_card_the_other_commands_see(
     assert serial and f"SOFTHSM2_CONF={store / 'softhsm2.conf'}" in result.stdout
     assert "reset-pin" in result.stdout and "egitim-parola-1" not in result.stdout
     listed = kamusm("tokens", "--json", env={"SOFTHSM2_CONF": str(store / "softhsm2.conf")})
-    (entry,) = json.loads(listed.stdout)
+    (entry,) = json.loads(listed.stdout)["cards"]
     assert entry["serial"] == serial.group(1)
     assert entry["holder"]["tckn_masked"] == "100******46"
     again = kamusm(

@@ -14,16 +14,19 @@ import io
 import os
 import re
 import shlex
+import shutil
 import socket
+import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pexpect  # type: ignore[import-untyped]  # pexpect ships no type information
 import pytest
 
-from kamusm import ManualClock, Pin, PortalClient, Product, SmsCode, VerificationCode
+from kamusm import ManualClock, Pin, PortalClient, Product, SmsCode, Tckn, VerificationCode
+from kamusm.sandbox import SandboxSettings
 from kamusm.testing.opencryptoki import fresh_opencryptoki_token, opencryptoki_unavailable_reason
 from kamusm.testing.sandbox import (
     RunningSandbox,
@@ -59,12 +62,32 @@ def card(sandbox: RunningSandbox, holder: TestHolder) -> SoftHsmToken:
     return provision_softhsm_card(sandbox.portal, holder=holder, pin=OLD)
 
 
+#: Run a program as root without any capability: then only a process's own dumpable flag
+#: decides whether another such process may read its memory and /proc files.
+NO_CAPABILITIES = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", "--"]
+
+
 class Session:
     """A command in a pseudo-terminal, with everything it wrote kept for the secret check."""
 
-    def __init__(self, args: list[str], *, env: dict[str, str], shell_pipe: bool = False) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        *,
+        env: dict[str, str],
+        shell_pipe: bool = False,
+        prefix: list[str] | None = None,
+    ) -> None:
         self.log = io.StringIO()
-        if shell_pipe:  # stdout into a pipe, stdin still the terminal
+        if prefix:  # the command's own process, exec'd by the prefix (same pid)
+            self.child = pexpect.spawn(
+                prefix[0],
+                [*prefix[1:], sys.executable, "-m", "kamusm", *args],
+                env=env,
+                encoding="utf-8",
+                timeout=TIMEOUT,
+            )
+        elif shell_pipe:  # stdout into a pipe, stdin still the terminal
             command = shlex.join([sys.executable, "-m", "kamusm", *args]) + " | cat"
             self.child = pexpect.spawn(
                 "/bin/sh", ["-c", command], env=env, encoding="utf-8", timeout=TIMEOUT
@@ -268,8 +291,9 @@ def test_ctrl_d_at_the_first_question_cancels_and_changes_nothing(
 def test_ctrl_c_at_the_sms_question_cancels_and_tells_the_portal(
     sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken
 ) -> None:
-    """Ctrl-C at a question is "cancel": the command ends with 10, the card keeps its PIN, and
-    the portal hears that the redeemed operation ended without a new PIN."""
+    """Ctrl-C at a question cancels: the card keeps its PIN, the portal hears that the
+    redeemed operation ended without a new PIN, and the command ends with 130, the code the
+    exit-code table gives Ctrl-C."""
     code = new_code(sandbox, holder)
     term = Session(reset_args(sandbox, card), env=env_for(card))
     term.expect("Doğrulama Kodu")
@@ -282,10 +306,171 @@ def test_ctrl_c_at_the_sms_question_cancels_and_tells_the_portal(
     term.expect(r"SMS Onay Kodu \[")
     term.child.sendintr()
     term.expect("İşlem iptal edildi. Kartınızda bir değişiklik yapılmadı.")
-    assert term.finish() == 10
+    assert term.finish() == 130
     events = [e["event"] for e in sandbox.portal.audit_log() if e["card_serial"] == card.serial]
     assert events[-1] == "operation.failed"
     assert pin_verifies(card, OLD)
+
+
+def readable_by_a_peer(pid: int) -> bool:
+    """Whether a process of the same user, without privileges, may read ``pid``'s memory map
+    (what a debugger or a core dump tool needs)."""
+    peek = subprocess.run(
+        [*NO_CAPABILITIES, "head", "-c", "1", f"/proc/{pid}/maps"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=TIMEOUT,
+    )
+    assert peek.returncode == 0 or "Permission denied" in peek.stderr, peek.stderr
+    return peek.returncode == 0
+
+
+def core_size_limit(pid: int) -> str:
+    limits = Path(f"/proc/{pid}/limits").read_text()
+    return next(line for line in limits.splitlines() if line.startswith("Max core file size"))
+
+
+def test_change_pin_and_reset_pin_are_not_dumpable_while_they_ask(
+    sandbox: RunningSandbox, card: SoftHsmToken
+) -> None:
+    """At the first question (before any secret is typed) the process is non-dumpable and its
+    core size limit is zero: no core dump holds a PIN, and no peer process reads its memory.
+    A process of the same kind that did not ask for this stays readable (the check can
+    fail)."""
+    peer = subprocess.Popen(
+        [*NO_CAPABILITIES, sys.executable, "-c", "print('ready', flush=True); input()"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert peer.stdout is not None and peer.stdout.readline() == "ready\n"
+        assert readable_by_a_peer(peer.pid)
+    finally:
+        assert peer.stdin is not None
+        peer.stdin.close()
+        peer.wait(timeout=TIMEOUT)
+    for args, question in (
+        (["change-pin", "--module", card.module_path, "--serial", card.serial], "Mevcut PIN"),
+        (reset_args(sandbox, card), "Doğrulama Kodu"),
+    ):
+        term = Session(args, env=env_for(card), prefix=NO_CAPABILITIES)
+        term.expect(question)
+        pid = term.child.pid
+        assert pid is not None
+        assert not readable_by_a_peer(pid), args[0]
+        assert core_size_limit(pid).split()[4:6] == ["0", "0"], core_size_limit(pid)
+        term.child.sendeof()
+        assert term.finish() == 10
+
+
+def test_change_pin_with_several_cards_shows_the_card_picker(
+    sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken
+) -> None:
+    """Two cards (or more: the store keeps earlier tests' cards) and no --serial: "Kart
+    Seçiniz" by holder, then the change on the card chosen, and only on it."""
+    other = provision_softhsm_card(sandbox.portal, holder=holder, pin=OLD)
+    term = Session(["change-pin", "--module", card.module_path], env=env_for(card))
+    term.expect("Kart Seçiniz:")
+    listed = term.pick(card.serial)
+    assert "IŞIL ÇAĞRI ÖZGÜR ŞİMŞEK" in listed and "[PIN: tamam]" in listed
+    term.expect("Mevcut PIN Kodu: ")
+    term.type(OLD)
+    term.expect("Yeni PIN Kodu: ")
+    term.type(NEW)
+    term.expect(r"Yeni PIN Kodu \(Tekrar\): ")
+    term.type(NEW)
+    term.expect("PIN değiştirildi")
+    assert term.finish() == 0
+    assert pin_verifies(card, NEW) and pin_verifies(other, OLD)
+    assert_no_secret(term.transcript, OLD, NEW, card.so_pin)
+
+
+def test_reset_pin_asks_again_when_the_card_is_not_the_code_holders(
+    sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken
+) -> None:
+    """The holder picks someone else's card: the portal refuses the code for it without
+    spending it, the command says so and shows the picker again (the code is not asked
+    again), and the reset goes on with the holder's own card."""
+    stranger = TestHolder.make(Tckn("17291716060"), name="AYŞE YILMAZ")
+    stranger.register(sandbox.portal)
+    theirs = provision_softhsm_card(sandbox.portal, holder=stranger, pin=OLD)
+    code = new_code(sandbox, holder)
+    term = Session(reset_args(sandbox, card), env=env_for(card))
+    term.expect("Doğrulama Kodu \\(15 hane\\): ")
+    term.type(code.reveal())
+    assert "AYŞE YILMAZ" in term.pick(theirs.serial)
+    term.expect("Bu kart doğrulama kodunu alan kişiye ait değil.")
+    term.expect("Kart Seçiniz:")
+    term.pick(card.serial)
+    term.expect(r"Yeni PIN Kodu \[")
+    term.type(NEW)
+    term.expect(r"Yeni PIN Kodu \(Tekrar\)")
+    term.type(NEW)
+    term.expect(r"SMS Onay Kodu \[")
+    sms = sandbox.last_sms_code(holder.phone)
+    term.type(sms.reveal())
+    term.expect("Kartınızın PIN'i değiştirildi.")
+    assert term.finish() == 0
+    assert term.transcript.count("Doğrulama Kodu (15 hane)") == 1
+    assert pin_verifies(card, NEW) and pin_verifies(theirs, OLD)
+    assert_no_secret(term.transcript, code, sms, NEW, OLD, card.so_pin, theirs.so_pin)
+
+
+def test_when_the_pin_entry_time_runs_out_the_command_stops_asking_and_says_so(
+    holder: TestHolder,
+) -> None:
+    """A portal that allows 12 s for the PIN: the countdown runs to zero while nobody types,
+    the question ends by itself with the reason, exit 11; the card keeps its PIN and the
+    portal hears that the operation ended without one."""
+    settings = SandboxSettings(pin_entry_limit=timedelta(seconds=12))
+    with running_sandbox(clock=ManualClock(datetime.now(UTC)), settings=settings) as quick:
+        holder.register(quick.portal)
+        card = provision_softhsm_card(quick.portal, holder=holder, pin=OLD)
+        code = new_code(quick, holder)
+        term = Session(reset_args(quick, card), env=env_for(card))
+        term.expect("Doğrulama Kodu")
+        term.type(code.reveal())
+        term.pick(card.serial)
+        left = int(term.expect(r"Yeni PIN Kodu \[Kalan süre: (\d+) saniye\]: ").group(1))
+        assert left <= 12
+        term.expect("PIN girişi için verilen süre doldu.")
+        assert term.finish() == 11
+        events = [e["event"] for e in quick.portal.audit_log() if e["card_serial"] == card.serial]
+        assert events[-1] == "operation.failed"
+    assert "Yeni PIN Kodu (Tekrar)" not in term.transcript  # nothing more was asked
+    assert pin_verifies(card, OLD)
+
+
+def insert(card: SoftHsmToken, store: Path) -> None:
+    """Put ``card`` into another SoftHSM2 store, as a card goes into a reader: its token
+    directory is copied there (SoftHSM2 keeps one directory per token)."""
+    for child in card.store.directory.joinpath("tokens").iterdir():
+        token_file = child / "token.object"
+        if token_file.exists() and card.serial.encode() in token_file.read_bytes():
+            shutil.copytree(child, store / "tokens" / child.name)
+            return
+    raise AssertionError("the card's token directory was not found")
+
+
+def test_change_pin_waits_for_the_card_and_goes_on_once_it_is_inserted(
+    card: SoftHsmToken, tmp_path: Path
+) -> None:
+    """No card in the command's store: it asks for the card with the time left; the card is
+    inserted meanwhile; the command sees it (the module is scanned afresh) and asks for the
+    PIN of that card."""
+    (tmp_path / "tokens").mkdir()
+    conf = tmp_path / "softhsm2.conf"
+    conf.write_text(f"directories.tokendir = {tmp_path / 'tokens'}\nobjectstore.backend = file\n")
+    env = dict(env_for(), SOFTHSM2_CONF=str(conf))
+    term = Session(["change-pin", "--module", card.module_path, "--wait", "120"], env=env)
+    term.expect(r"Kartınızı takınız \(kalan süre: \d+ saniye\)")
+    insert(card, tmp_path)
+    term.expect(f"seri no {card.serial}")
+    term.expect("Mevcut PIN Kodu: ")
+    term.child.sendeof()
+    assert term.finish() == 10
 
 
 def test_a_plain_http_portal_off_loopback_is_refused_before_anything_is_asked(

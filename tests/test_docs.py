@@ -64,10 +64,8 @@ def test_documented_program_runs(block: str, code: str, tmp_path: Path) -> None:
 
 
 def test_documented_pytest_examples_pass(tmp_path: Path) -> None:
-    """The testing guide's tests, as a reader would put them in their own suite."""
-    (tmp_path / "conftest.py").write_text(
-        'pytest_plugins = ["kamusm.testing.pytest_plugin"]\n', encoding="utf-8"
-    )
+    """The testing guide's tests, as a reader would put them in their own suite (no conftest:
+    the fixtures come from the plugin's entry point)."""
     (tmp_path / "pytest.ini").write_text(
         "[pytest]\nmarkers =\n    opencryptoki: needs the opencryptoki software token\n",
         encoding="utf-8",

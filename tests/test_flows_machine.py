@@ -196,9 +196,9 @@ def test_happy_path_steps_and_secrets_dropped() -> None:
             assert flow.authorization is not None
             assert flow.new_pin == Pin("482915")
     assert steps == [
-        ResetStep.ENTER_CODE,
+        ResetStep.ENTER_CODE_AND_CHOOSE_CARD,
         ResetStep.REDEEM_CODE,
-        ResetStep.CHOOSE_CARD,
+        ResetStep.CHECK_CARD,
         ResetStep.ENTER_NEW_PIN,
         ResetStep.REQUEST_CHALLENGE,
         ResetStep.ENTER_CONFIRMATION,
@@ -221,7 +221,7 @@ def test_code_expired_before_redemption_then_new_code_leads_on() -> None:
     with pytest.raises(errors.FlowCodeExpiredError):
         flow.send(CodeRedeemed(Operation()))
     assert state_of(flow) is ResetState.EXPIRED
-    assert flow.step is ResetStep.ENTER_NEW_CODE
+    assert flow.step is ResetStep.ENTER_NEW_CODE_AND_CHOOSE_CARD
     with pytest.raises(errors.IllegalTransitionError):
         flow.send(CardChosen(card()))
     flow.send(CodeEntered(code(clock), SERIAL))  # "Tekrar Kod Al"

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from kamusm import errors, portal
+from kamusm import _portal_errors, errors, portal
 from kamusm.errors import (
     AuthenticationRequiredError,
     BadRequestError,
@@ -60,16 +60,27 @@ def _instance(cls: type[Exception]) -> Exception:
     return cls("boom")
 
 
-def test_every_httpx_exception_class_has_an_explicit_translation() -> None:
-    """Fails when httpx grows an exception class that the one translation point does not
-    name."""
-    missing = [c.__name__ for c in _all_httpx_exceptions() if c not in portal._HTTPX_ERRORS]
+def test_every_httpx_exception_class_finds_its_translation() -> None:
+    """Fails when httpx grows an exception class that no row of the one translation point
+    covers (itself or one of its bases)."""
+    missing = [
+        c.__name__
+        for c in _all_httpx_exceptions()
+        if not any(base in _portal_errors.HTTPX_ERRORS for base in c.__mro__)
+    ]
     assert missing == []
+
+
+def test_the_httpx_table_holds_only_rows_that_differ_from_their_base() -> None:
+    """A row that translates its class exactly as its nearest base does is dead weight."""
+    for cls, make in _portal_errors.HTTPX_ERRORS.items():
+        base = next((b for b in cls.__mro__[1:] if b in _portal_errors.HTTPX_ERRORS), None)
+        assert base is None or _portal_errors.HTTPX_ERRORS[base] is not make, cls.__name__
 
 
 @pytest.mark.parametrize("cls", _all_httpx_exceptions(), ids=lambda c: c.__name__)
 def test_every_httpx_exception_becomes_a_portal_error(cls: type[Exception]) -> None:
-    assert isinstance(portal._translate_httpx_error(_instance(cls)), PortalError)
+    assert isinstance(_portal_errors.translate_httpx_error(_instance(cls)), PortalError)
 
 
 @pytest.mark.parametrize(
@@ -85,13 +96,28 @@ def test_every_httpx_exception_becomes_a_portal_error(cls: type[Exception]) -> N
     ids=lambda v: type(v).__name__ if isinstance(v, Exception) else v.__name__,
 )
 def test_translation_kinds(exc: Exception, expected: type[PortalError]) -> None:
-    assert type(portal._translate_httpx_error(exc)) is expected
+    assert type(_portal_errors.translate_httpx_error(exc)) is expected
+
+
+def test_a_server_that_closed_before_answering_is_a_connection_failure() -> None:
+    """Decided by where the error comes from (httpcore itself, no parser error beneath),
+    never by its English text."""
+    import httpcore
+
+    closed = httpx.RemoteProtocolError("any words")
+    closed.__cause__ = httpcore.RemoteProtocolError("other words")
+    assert type(_portal_errors.translate_httpx_error(closed)) is PortalConnectionError
+    garbled = httpx.RemoteProtocolError("Server disconnected without sending a response.")
+    beneath = httpcore.RemoteProtocolError("x")
+    beneath.__cause__ = ValueError("the parser's refusal")
+    garbled.__cause__ = beneath
+    assert type(_portal_errors.translate_httpx_error(garbled)) is PortalProtocolError
 
 
 def test_certificate_failure_under_a_connect_error_is_a_tls_error() -> None:
     exc = httpx.ConnectError("handshake failed")
     exc.__cause__ = ssl.SSLCertVerificationError("certificate verify failed")
-    assert type(portal._translate_httpx_error(exc)) is PortalTlsError
+    assert type(_portal_errors.translate_httpx_error(exc)) is PortalTlsError
 
 
 def _client(handler: Callable[[httpx.Request], httpx.Response], **kw: Any) -> PortalClient:
@@ -112,12 +138,12 @@ def _redeem_with(response: httpx.Response) -> PortalError:
         return err.value
 
 
-@pytest.mark.parametrize("code", sorted(portal._BY_CODE))
+@pytest.mark.parametrize("code", sorted(_portal_errors.BY_CODE))
 def test_the_error_code_decides_not_the_text_nor_the_status(code: str) -> None:
     """The same status and English text with another ``error`` code gives another error."""
     body = {"error": code, "message": "Something went wrong", "reason": "some_reason"}
     err = _redeem_with(httpx.Response(400, json=body))
-    expected = type(portal._BY_CODE[code](body, 400))
+    expected = type(_portal_errors.BY_CODE[code](_portal_errors.Refusal(body, 400)))
     assert type(err) is expected
     assert err.status == 400
 

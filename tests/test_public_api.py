@@ -5,10 +5,14 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import pkgutil
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import kamusm
+
+ROOT = Path(__file__).resolve().parent.parent
 
 HEAVY = ("httpx", "pkcs11", "asn1crypto", "starlette", "click", "rich", "uvicorn", "cryptography")
 
@@ -48,7 +52,7 @@ def test_all_is_exactly_the_public_names() -> None:
 
 def test_unknown_attribute_raises_attribute_error() -> None:
     try:
-        _ = kamusm.DoesNotExist
+        _ = getattr(kamusm, "DoesNotExist")  # noqa: B009 (the type checker rejects the name)
     except AttributeError as exc:
         assert "DoesNotExist" in str(exc)
     else:
@@ -64,8 +68,78 @@ def test_every_submodule_imports() -> None:
 
 
 def test_all_matches_the_lazy_export_table() -> None:
-    assert set(kamusm.__all__) == set(kamusm._EXPORTS) | {"__version__"}
+    """Each name is in the table once, under the module that defines it."""
+    listed = [name for names in kamusm._EXPORTS.values() for name in names]
+    assert len(listed) == len(set(listed))
+    assert set(kamusm.__all__) == set(listed) | {"__version__"}
     assert kamusm.__all__ == sorted(kamusm.__all__, key=str)
+    for module, names in kamusm._EXPORTS.items():
+        defined = set(importlib.import_module(module).__all__)
+        assert set(names) <= defined, (module, set(names) - defined)
+
+
+def test_version_comes_from_the_installed_metadata() -> None:
+    from importlib.metadata import version
+
+    assert kamusm.__version__ == version("kamusm")
+    assert re.fullmatch(r"\d+\.\d+\.\d+\S*", kamusm.__version__)
+
+
+def test_the_type_stub_is_the_table() -> None:
+    """``__init__.pyi`` (what type checkers read) is written from ``_EXPORTS``."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "public_api.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+CONSUMER = """\
+import kamusm
+from kamusm import NoSuchThing, Pin, PinIncorrectError, Token
+
+pin: Pin = Pin("123456")
+status: kamusm.PinStatus | None = PinIncorrectError(status=None).status
+token_type: type[Token] = kamusm.Token
+wrong: int = kamusm.Pin("123456")
+kamusm.AlsoMissing
+tries = PinIncorrectError().status.attempts_remaining
+"""
+
+
+def test_mypy_sees_the_real_public_names(tmp_path: Path) -> None:
+    """A consumer script type-checked with mypy: a name kamusm lacks is an error (the lazy
+    ``__getattr__`` would accept anything), and a public name has its real type."""
+    (tmp_path / "consumer.py").write_text(CONSUMER, encoding="utf-8")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-error-summary",
+            "--hide-error-context",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "consumer.py",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    errors = sorted(line for line in result.stdout.splitlines() if ": error:" in line)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert errors == [
+        'consumer.py:2: error: Module "kamusm" has no attribute "NoSuchThing"  [attr-defined]',
+        'consumer.py:7: error: Incompatible types in assignment (expression has type "Pin", '
+        'variable has type "int")  [assignment]',
+        'consumer.py:8: error: Module has no attribute "AlsoMissing"  [attr-defined]',
+        'consumer.py:9: error: Item "None" of "PinStatus | None" has no attribute '
+        '"attempts_remaining"  [union-attr]',
+    ], result.stdout
 
 
 def test_the_pure_layers_import_no_io_library() -> None:

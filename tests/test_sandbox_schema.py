@@ -60,6 +60,9 @@ def test_the_served_document_is_the_tested_one(sb: RunningSandbox) -> None:
 @settings(
     max_examples=12,
     deadline=None,
+    # The same examples every run: a generated case that trips the harness (a negative case
+    # whose missing header the fixture adds back) must not come and go between runs.
+    derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 def test_api_conforms(case: Any, sb: RunningSandbox, headers: dict[str, str]) -> None:

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import ctypes
 import sys
-import threading
 from collections.abc import Mapping
 from typing import Final
 
 import pkcs11.exceptions as pe
+
+from kamusm._cardlock import CARD_LOCK
 
 __all__ = [
     "CKU_SO",
@@ -34,8 +35,9 @@ __all__ = [
 
 # One lock for every PKCS#11 call in the process: python-pkcs11 and the modules it loads are not
 # thread-safe (unlocked threads destroyed a SoftHSM token here). Re-entrant, so an operation can
-# hold it across its status read, login and PIN call.
-LOCK: Final = threading.RLock()
+# hold it across its status read, login and PIN call. It is the card lock the reader layer
+# (kamusm.pcsc) takes too.
+LOCK: Final = CARD_LOCK
 
 CK_ULONG = ctypes.c_ulong
 _PACK = 1 if sys.platform == "win32" else 0  # Cryptoki structures are packed to 1 on Windows

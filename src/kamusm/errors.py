@@ -21,7 +21,9 @@
     │   ├── AmbiguousTokenError            .candidates
     │   ├── TokenRemovedError
     │   ├── TokenBusyError
-    │   ├── PinIncorrectError              .status (re-read after the attempt)
+    │   │   └── CardBusyError              a reader says so (.reader, .programs)
+    │   ├── ReaderServiceError             no smart-card service (.service)
+    │   ├── PinIncorrectError              .status (re-read after the attempt, or None)
     │   ├── PinLockedError
     │   ├── FinalTryNotAcknowledgedError
     │   ├── PinRejectedByTokenError
@@ -94,6 +96,7 @@ __all__ = [
     "AuthorizationExpiredError",
     "AuthorizationSpentError",
     "BadRequestError",
+    "CardBusyError",
     "CardNotOwnedError",
     "CertificateParseError",
     "ConflictError",
@@ -132,6 +135,7 @@ __all__ = [
     "PortalTimeoutError",
     "PortalTlsError",
     "RateLimitedError",
+    "ReaderServiceError",
     "SigningKeyNotFoundError",
     "SigningSessionClosedError",
     "SmsCodeExpiredError",
@@ -361,8 +365,58 @@ class TokenBusyError(TokenError):
     key = "token.busy"
 
 
+class CardBusyError(TokenBusyError):
+    """The reader says another program holds the card exclusively (PC/SC, :mod:`kamusm.pcsc`).
+
+    ``reader`` names the reader; ``programs`` the programs connected to the smart-card service
+    where the operating system tells (``None``: it cannot). The text gives the same advice as
+    :class:`TokenBusyError` (close the DYS and any other program using the card) and names the
+    programs, or says the system cannot tell.
+    """
+
+    variant_keys = ("token.busy", "pcsc.busy.programs", "pcsc.busy.unknown")
+
+    def __init__(
+        self, *, reader: str, programs: Sequence[str] | None = None, code: str | None = None
+    ) -> None:
+        self.reader = reader
+        self.programs = None if programs is None else tuple(programs)
+        super().__init__(code=code or "SCARD_E_SHARING_VIOLATION")
+
+    def message(self, lang: Language = DEFAULT_LANGUAGE) -> str:
+        advice = text(self.key, lang)
+        if self.programs:
+            return (
+                advice + " " + text("pcsc.busy.programs", lang, programs=", ".join(self.programs))
+            )
+        return advice + " " + text("pcsc.busy.unknown", lang)
+
+
+class ReaderServiceError(TokenError):
+    """The smart-card service (pcscd, SCardSvr) is not running: no reader can be seen.
+    ``service`` names it for this operating system."""
+
+    key = "pcsc.no_service"
+
+    def __init__(self, *, service: str, code: str | None = None) -> None:
+        self.service = service
+        super().__init__(code=code)
+
+    def fields(self) -> Mapping[str, object]:
+        return {"service": self.service}
+
+
 class PinIncorrectError(TokenError):
-    """A wrong PIN. ``status`` is the token's PIN state re-read after the attempt."""
+    """A wrong PIN.
+
+    ``status`` is the token's PIN state read again right after the failed attempt: it says
+    whether the next try is the final one or the PIN is now locked. It is ``None`` when that
+    state is not known: reading the token again failed (the card was pulled out, the reader
+    stopped answering), or the PIN was refused at a step that does not read it again (the
+    ``C_SetPIN`` of a PIN change, after the login with the same PIN had succeeded). ``None``
+    means "unknown", never "tries left": read :meth:`kamusm.token.Token.pin_status` before
+    another attempt.
+    """
 
     key = "token.pin_incorrect"
     variant_keys = (

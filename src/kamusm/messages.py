@@ -214,6 +214,37 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": "The card could not be unblocked. The card was not changed; try again with a new "
         "verification code.",
     },
+    # ---- the reader and the card's ATR (kamusm.pcsc, kamusm.atr) ---------------------------
+    "pcsc.no_service": {
+        "tr": "Akıllı kart hizmeti ({service}) çalışmıyor; kart okuyucular görülemiyor.",
+        "en": "The smart-card service ({service}) is not running; no card reader can be seen.",
+    },
+    "pcsc.busy.programs": {
+        "tr": "Akıllı kart hizmetine bağlı programlar: {programs}.",
+        "en": "Programs connected to the smart-card service: {programs}.",
+    },
+    "pcsc.busy.unknown": {
+        "tr": "Kartı hangi programın tuttuğu bu sistemde öğrenilemiyor.",
+        "en": "This system does not tell which program holds the card.",
+    },
+    "atr.family.akis_v1": {"tr": "AKİS v1.0 (ilk seri)", "en": "AKİS v1.0 (first series)"},
+    "atr.family.akis_uekae": {
+        "tr": 'AKİS (eski seri, "UEKAE")',
+        "en": 'AKİS (older series, "UEKAE")',
+    },
+    "atr.family.akis_tc": {
+        "tr": 'AKİS (yeni seri, "TC", 2020 ve sonrası)',
+        "en": 'AKİS (newer series, "TC", 2020 and later)',
+    },
+    "atr.family.akis_v3": {"tr": "AKİS v3 (SAHA serisi)", "en": "AKİS v3 (SAHA series)"},
+    "atr.family.akis_other": {
+        "tr": "AKİS (bilinmeyen seri)",
+        "en": "AKİS (unknown series)",
+    },
+    "atr.family.other": {
+        "tr": "AKİS olmayan bir kart",
+        "en": "a card other than AKİS",
+    },
     # ---- portal --------------------------------------------------------------------------
     "portal.error": {
         "tr": "Kamu SM portalı ile işlem başarısız oldu.",

@@ -10,7 +10,7 @@ two roles of the seeds:
   :class:`~kamusm.values.UnblockAuthorization`) and :meth:`report_result`.
 
 One pure core, :class:`_PortalCore`, builds every request and parses every response; the two
-clients only send. httpx errors are translated at one point (:func:`_translate_httpx_error`) and
+clients only send. httpx errors are translated at one point (``kamusm._portal_errors``) and
 every refusal of the portal becomes a typed :class:`~kamusm.errors.PortalError` chosen by the
 machine-readable ``error`` code of the JSON body, never by its English text.
 
@@ -24,42 +24,29 @@ from __future__ import annotations
 import enum
 import itertools
 import logging
-import re
 import ssl
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Final, Generic, Literal, Self, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import anyio
 import attrs
 import httpx
 
+from kamusm import _contract as contract
+from kamusm._contract import Endpoint, Schema
+from kamusm._portal_errors import error_from_response, translate_httpx_error
 from kamusm.errors import (
     AuthenticationRequiredError,
-    BadRequestError,
-    CardNotOwnedError,
-    ConflictError,
-    ForbiddenError,
     InputError,
-    LoginFailedError,
-    LoginMethodUnavailableError,
-    NotFoundError,
-    OperationCancelledError,
     PortalConnectionError,
     PortalError,
     PortalProtocolError,
     PortalServerError,
     PortalTimeoutError,
     PortalTlsError,
-    RateLimitedError,
-    SmsCodeExpiredError,
-    SmsCodeRejectedError,
-    VerificationCodeExpiredError,
-    VerificationCodeInvalidError,
-    VerificationCodeUsedError,
 )
 from kamusm.values import (
     Clock,
@@ -106,10 +93,6 @@ DEFAULT_MAX_IN_FLIGHT: Final = 8
 #: Keep-alive connections per client: at least the requests in flight, so a burst never closes
 #: and reopens connections.
 _POOL_SIZE: Final = 100
-_LOOPBACK: Final = frozenset({"127.0.0.1", "::1", "localhost"})
-_API: Final = "/api/v1"
-_SERIAL = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
-_REASON = re.compile(r"[A-Za-z_.-]{1,64}")
 _RETRY_STATUSES: Final = frozenset({502, 503, 504})
 
 ChallengeMethod = Literal["sms", "web_password"]
@@ -227,191 +210,72 @@ class Challenge:
     masked_phone: str | None = None
 
 
-# ==== the one place httpx errors are translated ===============================================
-
-
-def _is_tls_failure(exc: BaseException) -> bool:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, ssl.SSLError):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False
-
-
-def _connect_error(exc: httpx.HTTPError) -> PortalError:
-    return PortalTlsError() if _is_tls_failure(exc) else PortalConnectionError()
-
-
-def _protocol_error(exc: httpx.HTTPError) -> PortalError:
-    return PortalProtocolError()
-
-
-def _remote_protocol_error(exc: httpx.HTTPError) -> PortalError:
-    # A connection the server dropped before answering (a reused keep-alive connection of a
-    # portal that went away) is a connection failure, not a malformed answer.
-    if "disconnected" in str(exc).lower():
-        return PortalConnectionError()
-    return PortalProtocolError()
-
-
-#: Every exception class httpx defines, to the portal error it becomes. A test fails when
-#: httpx grows a class that is missing here.
-_HTTPX_ERRORS: Final[Mapping[type[Exception], Callable[[Any], PortalError]]] = {
-    httpx.HTTPError: lambda exc: PortalConnectionError(),
-    httpx.RequestError: lambda exc: PortalConnectionError(),
-    httpx.TransportError: lambda exc: PortalConnectionError(),
-    httpx.TimeoutException: lambda exc: PortalTimeoutError(),
-    httpx.ConnectTimeout: lambda exc: PortalTimeoutError(),
-    httpx.ReadTimeout: lambda exc: PortalTimeoutError(),
-    httpx.WriteTimeout: lambda exc: PortalTimeoutError(),
-    httpx.PoolTimeout: lambda exc: PortalTimeoutError(),
-    httpx.NetworkError: _connect_error,
-    httpx.ConnectError: _connect_error,
-    httpx.ReadError: _connect_error,
-    httpx.WriteError: _connect_error,
-    httpx.CloseError: _connect_error,
-    httpx.ProxyError: lambda exc: PortalConnectionError(),
-    httpx.UnsupportedProtocol: lambda exc: PortalConnectionError(),
-    httpx.ProtocolError: _protocol_error,
-    httpx.LocalProtocolError: _protocol_error,
-    httpx.RemoteProtocolError: _remote_protocol_error,
-    httpx.DecodingError: _protocol_error,
-    httpx.TooManyRedirects: _protocol_error,
-    httpx.HTTPStatusError: lambda exc: _error_from_response(exc.response, SystemClock()),
-    httpx.InvalidURL: lambda exc: BadRequestError(reason="invalid_url"),
-    httpx.CookieConflict: _protocol_error,
-    httpx.StreamError: _protocol_error,
-    httpx.StreamConsumed: _protocol_error,
-    httpx.StreamClosed: _protocol_error,
-    httpx.ResponseNotRead: _protocol_error,
-    httpx.RequestNotRead: _protocol_error,
-}
-
-
-def _translate_httpx_error(exc: Exception) -> PortalError:
-    """The :class:`~kamusm.errors.PortalError` for an httpx exception (the most specific
-    entry of its class hierarchy). Callers raise it ``from exc``."""
-    for cls in type(exc).__mro__:
-        make = _HTTPX_ERRORS.get(cls)
-        if make is not None:
-            return make(exc)
-    return PortalConnectionError()
-
-
-# ==== responses to errors =====================================================================
-
-
-def _retry_after(response: httpx.Response, body: Mapping[str, Any], clock: Clock) -> int:
-    value = body.get("retry_after")
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    header = response.headers.get("retry-after", "").strip()
-    if header.isdigit():
-        return max(1, int(header))
-    if header:
-        try:
-            when = parsedate_to_datetime(header)
-        except (TypeError, ValueError):
-            return 1
-        if when.tzinfo is not None:
-            return max(1, int((when - clock.now()).total_seconds()))
-    return 1
-
-
-def _reason(body: Mapping[str, Any], default: str) -> str:
-    reason = body.get("reason")
-    return reason if isinstance(reason, str) and _REASON.fullmatch(reason) else default
-
-
-def _attempts(body: Mapping[str, Any]) -> int:
-    value = body.get("attempts_remaining")
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    return 0
-
-
-_BY_CODE: Final[Mapping[str, Callable[[Mapping[str, Any], int], PortalError]]] = {
-    "verification_code_invalid": lambda b, s: VerificationCodeInvalidError(status=s),
-    "verification_code_expired": lambda b, s: VerificationCodeExpiredError(status=s),
-    "verification_code_used": lambda b, s: VerificationCodeUsedError(status=s),
-    "card_not_owned": lambda b, s: CardNotOwnedError(status=s),
-    "sms_code_rejected": lambda b, s: SmsCodeRejectedError(
-        attempts_remaining=_attempts(b), status=s
-    ),
-    "sms_code_expired": lambda b, s: SmsCodeExpiredError(status=s),
-    "operation_cancelled": lambda b, s: OperationCancelledError(status=s),
-    "authentication_required": lambda b, s: AuthenticationRequiredError(status=s),
-    "login_failed": lambda b, s: LoginFailedError(status=s),
-    "login_method_unavailable": lambda b, s: LoginMethodUnavailableError(status=s),
-    "forbidden": lambda b, s: ForbiddenError(status=s),
-    "not_found": lambda b, s: NotFoundError(status=s),
-    "conflict": lambda b, s: ConflictError(reason=_reason(b, "conflict"), status=s),
-    "bad_request": lambda b, s: BadRequestError(reason=_reason(b, "bad_request"), status=s),
-    "payload_too_large": lambda b, s: BadRequestError(reason="payload_too_large", status=s),
-    "method_not_allowed": lambda b, s: BadRequestError(reason="method_not_allowed", status=s),
-    "server_error": lambda b, s: PortalServerError(status=s),
-}
-
-
-def _error_from_response(response: httpx.Response, clock: Clock) -> PortalError:
-    """The typed error for a refusal: by the body's ``error`` code, else by the status."""
-    status = response.status_code
-    try:
-        body = response.json()
-    except (ValueError, UnicodeDecodeError, httpx.ResponseNotRead):
-        body = None
-    body = body if isinstance(body, dict) else {}
-    code = body.get("error")
-    if code == "rate_limited" or status == 429:
-        return RateLimitedError(retry_after=_retry_after(response, body, clock), status=status)
-    make = _BY_CODE.get(code) if isinstance(code, str) else None
-    if make is not None:
-        return make(body, status)
-    if status >= 500:
-        return PortalServerError(status=status)
-    by_status: Mapping[int, Callable[[], PortalError]] = {
-        401: lambda: AuthenticationRequiredError(status=status),
-        403: lambda: ForbiddenError(status=status),
-        404: lambda: NotFoundError(status=status),
-        409: lambda: ConflictError(reason="conflict", status=status),
-        400: lambda: BadRequestError(reason="bad_request", status=status),
-        413: lambda: BadRequestError(reason="payload_too_large", status=status),
-        422: lambda: BadRequestError(reason="unprocessable", status=status),
-    }
-    return by_status.get(status, lambda: PortalProtocolError(status=status))()
-
-
 # ==== the pure core ===========================================================================
 
 
 @attrs.frozen(kw_only=True)
 class _Call(Generic[T]):
-    """One request of the contract and how to read its answer."""
+    """One request of the contract (its endpoint, path parameters and body) and how to read
+    its answer."""
 
-    method: str
-    path: str
+    endpoint: Endpoint
+    path_args: Mapping[str, str] = attrs.field(factory=dict)
     body: Mapping[str, Any] | None = attrs.field(default=None, repr=False)
-    session: bool = False
-    idempotent: bool = False
-    ok: int = 200
     parse: Callable[[Any], T] = attrs.field(repr=False)
     #: Short description for the debug log: never a secret, never an operation id.
     what: str
+
+    @property
+    def session(self) -> bool:
+        return self.endpoint.auth == "session"
+
+    @property
+    def idempotent(self) -> bool:
+        return self.endpoint.method == "GET"
+
+    @property
+    def ok(self) -> int:
+        return self.endpoint.ok
+
+
+def _call(
+    name: str,
+    *,
+    parse: Callable[[Any], T],
+    what: str,
+    path_args: Mapping[str, str] | None = None,
+    **body: Any,
+) -> _Call[T]:
+    """The call of the endpoint ``name`` with ``body`` (``None`` values left out); the names
+    of the body are checked against the endpoint's fields in the contract."""
+    ep = contract.endpoint(name)
+    sent = ep.request_body(**{k: v for k, v in body.items() if v is not None})
+    return _Call(
+        endpoint=ep,
+        path_args=path_args or {},
+        body=sent if ep.body is not None else None,
+        parse=parse,
+        what=what,
+    )
 
 
 class _Fields:
     """Typed reads from a JSON object; anything off-contract is a PortalProtocolError."""
 
-    def __init__(self, data: Any, status: int) -> None:
+    def __init__(self, data: Any, status: int, schema: Schema) -> None:
         if not isinstance(data, dict):
             raise PortalProtocolError(status=status)
         self.data = data
         self.status = status
+        self.schema = schema
+
+    def _field(self, key: str) -> contract.Field:
+        """The contract's field ``key`` of this answer (a KeyError names a field the contract
+        does not have)."""
+        return self.schema[key]
 
     def _get(self, key: str, kind: type[Any] | tuple[type[Any], ...]) -> Any:
+        self._field(key)
         value = self.data.get(key)
         if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
             raise PortalProtocolError(status=self.status)
@@ -422,7 +286,7 @@ class _Fields:
         return value
 
     def optional_text(self, key: str) -> str | None:
-        return None if self.data.get(key) is None else self.text(key)
+        return None if self.data.get(self._field(key).name) is None else self.text(key)
 
     def integer(self, key: str) -> int:
         value: int = self._get(key, int)
@@ -442,7 +306,7 @@ class _Fields:
         return value
 
     def optional_moment(self, key: str) -> datetime | None:
-        return None if self.data.get(key) is None else self.moment(key)
+        return None if self.data.get(self._field(key).name) is None else self.moment(key)
 
     def tckn(self, key: str) -> Tckn:
         value = self.text(key)
@@ -457,11 +321,15 @@ class _Fields:
             raise PortalProtocolError(status=self.status) from None
 
     def nested(self, key: str) -> _Fields:
-        return _Fields(self.data.get(key), self.status)
+        inner = self._field(key).schema
+        assert inner is not None  # noqa: S101 (an object field of the contract has a schema)
+        return _Fields(self.data.get(key), self.status, inner)
 
     def items(self, key: str) -> list[_Fields]:
+        ref = self._field(key).ref
+        assert ref is not None  # noqa: S101 (a list of an answer names its items' schema)
         value = self._get(key, list)
-        return [_Fields(item, self.status) for item in value]
+        return [_Fields(item, self.status, contract.ANSWERS[ref]) for item in value]
 
 
 def _check_base_url(base_url: str) -> str:
@@ -471,10 +339,10 @@ def _check_base_url(base_url: str) -> str:
     host = (parts.hostname or "").lower()
     if parts.scheme not in ("http", "https") or not host or parts.query or parts.fragment:
         raise InputError()
-    if parts.scheme == "http" and host not in _LOOPBACK:
+    if parts.scheme == "http" and host not in contract.LOOPBACK_HOSTS:
         raise InputError()
     path = parts.path.rstrip("/")
-    path = path.removesuffix(_API)
+    path = path.removesuffix(contract.API_PREFIX)
     return f"{parts.scheme}://{parts.netloc}{path}"
 
 
@@ -495,7 +363,7 @@ def _tls(verify: object) -> ssl.SSLContext | bool:
 
 
 def _serial(value: object) -> str:
-    if not isinstance(value, str) or not _SERIAL.fullmatch(value):
+    if not isinstance(value, str) or not contract.SERIAL.fullmatch(value):
         raise InputError()
     return value
 
@@ -530,8 +398,8 @@ class _PortalCore:
             headers["Authorization"] = f"Bearer {self._session_token}"
         log.debug("Portal: %s", call.what)
         return http.build_request(
-            call.method,
-            self.base_url + _API + call.path,
+            call.endpoint.method,
+            self.base_url + call.endpoint.url_path(**call.path_args),
             json=call.body,
             headers=headers,
         )
@@ -539,7 +407,7 @@ class _PortalCore:
     def finish(self, call: _Call[T], response: httpx.Response) -> T:
         """The parsed answer, or the typed refusal."""
         if response.status_code != call.ok:
-            err = _error_from_response(response, self.clock)
+            err = error_from_response(response, self.clock)
             if isinstance(err, AuthenticationRequiredError) and call.session:
                 self._session_token = None
             log.debug("Portal refused (%s): %s", call.what, type(err).__name__)
@@ -550,7 +418,9 @@ class _PortalCore:
             data = response.json()
         except (ValueError, UnicodeDecodeError):
             raise PortalProtocolError(status=response.status_code) from None
-        return call.parse(_Fields(data, response.status_code))
+        answer = call.endpoint.answer
+        assert answer is not None  # noqa: S101 (an endpoint answering 200/201 names its answer)
+        return call.parse(_Fields(data, response.status_code, contract.ANSWERS[answer]))
 
     def retry_delay(self, call: _Call[Any], attempt: int, err: PortalError) -> float | None:
         """Seconds to wait before trying ``call`` again, or ``None`` to give up. Only
@@ -574,13 +444,7 @@ class _PortalCore:
         def parse(f: _Fields) -> dict[str, bool]:
             return {m.text("method"): m.flag("available") for m in f.items("methods")}
 
-        return _Call(
-            method="GET",
-            path="/login-methods",
-            idempotent=True,
-            parse=parse,
-            what="listing login methods",
-        )
+        return _call("login_methods", parse=parse, what="listing login methods")
 
     def _session(self, f: _Fields) -> PortalSession:
         self._session_token = f.text("session_token")
@@ -595,10 +459,11 @@ class _PortalCore:
     ) -> _Call[PortalSession]:
         if not isinstance(tckn, Tckn) or not isinstance(password, str) or not password:
             raise InputError()
-        return _Call(
-            method="POST",
-            path="/session/edevlet",
-            body={"tckn": tckn.value, "password": password, "method": EdevletMethod(method).value},
+        return _call(
+            "login_edevlet",
+            tckn=tckn.value,
+            password=password,
+            method=EdevletMethod(method).value,
             parse=self._session,
             what="logging in through e-Devlet",
         )
@@ -611,7 +476,7 @@ class _PortalCore:
                 expires_at=f.moment("expires_at"),
             )
 
-        return _Call(method="POST", path="/session/captcha", parse=parse, what="captcha")
+        return _call("captcha", parse=parse, what="captcha")
 
     def login_sifreli_giris(
         self, id_number: Tckn | str, captcha: Captcha, captcha_answer: str, security_word: str
@@ -627,15 +492,12 @@ class _PortalCore:
                 expires_at=f.moment("expires_at"),
             )
 
-        return _Call(
-            method="POST",
-            path="/session/sifreli-giris",
-            body={
-                "id_number": number,
-                "captcha_id": captcha.captcha_id,
-                "captcha_answer": captcha_answer,
-                "security_word": security_word,
-            },
+        return _call(
+            "sifreli_giris",
+            id_number=number,
+            captcha_id=captcha.captcha_id,
+            captcha_answer=captcha_answer,
+            security_word=security_word,
             parse=parse,
             what="Şifreli Giriş",
         )
@@ -644,10 +506,10 @@ class _PortalCore:
         typed = code.reveal() if isinstance(code, SmsCode) else code
         if not isinstance(typed, str) or not typed:
             raise InputError()
-        return _Call(
-            method="POST",
-            path="/session/sifreli-giris/confirm",
-            body={"pending_login_id": pending.pending_login_id, "sms_code": typed},
+        return _call(
+            "sifreli_giris_confirm",
+            pending_login_id=pending.pending_login_id,
+            sms_code=typed,
             parse=self._session,
             what="confirming Şifreli Giriş by SMS",
         )
@@ -657,9 +519,7 @@ class _PortalCore:
             self._session_token = None
             log.info("Portal session closed")
 
-        return _Call(
-            method="DELETE", path="/session", session=True, ok=204, parse=parse, what="logout"
-        )
+        return _call("logout", parse=parse, what="logout")
 
     def current_session(self) -> _Call[PortalSession]:
         def parse(f: _Fields) -> PortalSession:
@@ -669,14 +529,7 @@ class _PortalCore:
                 expires_at=f.moment("expires_at"),
             )
 
-        return _Call(
-            method="GET",
-            path="/session",
-            session=True,
-            idempotent=True,
-            parse=parse,
-            what="reading the session",
-        )
+        return _call("session", parse=parse, what="reading the session")
 
     # -- certificates --
 
@@ -697,17 +550,10 @@ class _PortalCore:
         def parse(f: _Fields) -> tuple[PortalCertificate, ...]:
             return tuple(self._certificate(c) for c in f.items("certificates"))
 
-        return _Call(
-            method="GET",
-            path="/certificates",
-            session=True,
-            idempotent=True,
-            parse=parse,
-            what="listing certificates",
-        )
+        return _call("certificates", parse=parse, what="listing certificates")
 
     def change_certificate(
-        self, serial_number: str, action: str, body: Mapping[str, Any] | None
+        self, serial_number: str, action: str, *, confirm: bool | None = None
     ) -> _Call[PortalCertificate]:
         serial = _serial(serial_number)
 
@@ -716,11 +562,10 @@ class _PortalCore:
             log.info("Certificate %s is now %s", cert.serial_number, cert.status.value)
             return cert
 
-        return _Call(
-            method="POST",
-            path=f"/certificates/{quote(serial, safe='')}/{action}",
-            body=body,
-            session=True,
+        return _call(
+            f"certificate_{action}",
+            path_args={"serial_number": serial},
+            confirm=confirm,
             parse=parse,
             what=f"{action} certificate {serial}",
         )
@@ -746,12 +591,9 @@ class _PortalCore:
             log.info("Verification code issued for a %s PIN reset", product.value)
             return code
 
-        return _Call(
-            method="POST",
-            path="/pin-reset",
-            body={"product": product.value},
-            session=True,
-            ok=201,
+        return _call(
+            "pin_reset",
+            product=product.value,
             parse=parse,
             what=f"starting a {product.value} PIN reset",
         )
@@ -765,10 +607,9 @@ class _PortalCore:
             except InputError:
                 raise PortalProtocolError(status=f.status) from None
 
-        return _Call(
-            method="POST",
-            path=f"/cards/{quote(serial, safe='')}/initial-pin/reveal",
-            session=True,
+        return _call(
+            "initial_pin_reveal",
+            path_args={"card_serial": serial},
             parse=parse,
             what=f"showing the initial PIN of card {serial}",
         )
@@ -779,11 +620,9 @@ class _PortalCore:
         def parse(_: object) -> None:
             log.info("Initial PIN of card %s deleted", serial)
 
-        return _Call(
-            method="DELETE",
-            path=f"/cards/{quote(serial, safe='')}/initial-pin",
-            session=True,
-            ok=204,
+        return _call(
+            "initial_pin_delete",
+            path_args={"card_serial": serial},
             parse=parse,
             what=f"deleting the initial PIN of card {serial}",
         )
@@ -810,32 +649,31 @@ class _PortalCore:
             log.info("Verification code redeemed for card %s", serial)
             return op
 
-        return _Call(
-            method="POST",
-            path="/operations",
-            body={"verification_code": code.reveal(), "card_serial": serial},
-            ok=201,
+        return _call(
+            "redeem",
+            verification_code=code.reveal(),
+            card_serial=serial,
             parse=parse,
             what=f"redeeming a verification code for card {serial}",
         )
 
     @staticmethod
-    def _operation_body(operation: Operation, **extra: Any) -> dict[str, Any]:
+    def _operation_body(operation: Operation) -> dict[str, Any]:
+        """The capability that every request about an operation carries."""
         if not isinstance(operation, Operation):
             raise InputError()
         return {
             "operation_id": operation.operation_id,
             "verification_code": operation.verification_code.reveal(),
-            **extra,
         }
 
     def request_challenge(self, operation: Operation, method: str) -> _Call[Challenge]:
-        if method not in ("sms", "web_password"):
+        if method not in contract.CHALLENGE_METHODS:
             raise InputError()
 
         def parse(f: _Fields) -> Challenge:
             kind = f.text("method")
-            if kind not in ("sms", "web_password"):
+            if kind not in contract.CHALLENGE_METHODS:
                 raise PortalProtocolError(status=f.status)
             return Challenge(
                 method="sms" if kind == "sms" else "web_password",
@@ -844,10 +682,10 @@ class _PortalCore:
                 masked_phone=f.optional_text("masked_phone"),
             )
 
-        return _Call(
-            method="POST",
-            path="/operations/challenge",
-            body=self._operation_body(operation, method=method),
+        return _call(
+            "challenge",
+            **self._operation_body(operation),
+            method=method,
             parse=parse,
             what=f"asking for the {method} confirmation for card {operation.card_serial}",
         )
@@ -874,10 +712,10 @@ class _PortalCore:
                 operation_id=operation.operation_id,
             )
 
-        return _Call(
-            method="POST",
-            path="/operations/confirm",
-            body=self._operation_body(operation, answer=typed),
+        return _call(
+            "confirm",
+            **self._operation_body(operation),
+            answer=typed,
             parse=parse,
             what=f"confirming the operation for card {operation.card_serial}",
         )
@@ -885,12 +723,11 @@ class _PortalCore:
     def report_result(self, operation: Operation, success: bool, reason: str | None) -> _Call[None]:
         if not isinstance(success, bool):
             raise InputError()
-        if reason is not None and not (isinstance(reason, str) and _REASON.fullmatch(reason)):
+        if reason is not None and not (
+            isinstance(reason, str) and contract.REASON.fullmatch(reason)
+        ):
             # Letters, "_", "." and "-" only: a reason can never carry a PIN or a code.
             raise InputError()
-        body = self._operation_body(operation, success=success)
-        if reason is not None:
-            body["reason"] = reason
 
         def parse(_: object) -> None:
             log.info(
@@ -899,11 +736,11 @@ class _PortalCore:
                 "success" if success else "failure",
             )
 
-        return _Call(
-            method="POST",
-            path="/operations/result",
-            body=body,
-            ok=204,
+        return _call(
+            "result",
+            **self._operation_body(operation),
+            success=success,
+            reason=reason,
             parse=parse,
             what=f"reporting the result for card {operation.card_serial}",
         )
@@ -989,7 +826,7 @@ class PortalClient(_ClientBase):
                 try:
                     response = self._http.send(self._core.request(self._http, call))
                 except httpx.HTTPError as exc:
-                    raise _translate_httpx_error(exc) from exc
+                    raise translate_httpx_error(exc) from exc
                 return self._core.finish(call, response)
             except PortalError as err:
                 delay = self._core.retry_delay(call, attempt, err)
@@ -1056,18 +893,17 @@ class PortalClient(_ClientBase):
         return self._run(self._core.list_certificates())
 
     def suspend_certificate(self, serial_number: str) -> PortalCertificate:
-        return self._run(self._core.change_certificate(serial_number, "suspend", None))
+        return self._run(self._core.change_certificate(serial_number, "suspend"))
 
     def reactivate_certificate(self, serial_number: str) -> PortalCertificate:
         """ "Askıdan İndirme": make a suspended certificate active again."""
-        return self._run(self._core.change_certificate(serial_number, "reactivate", None))
+        return self._run(self._core.change_certificate(serial_number, "reactivate"))
 
     def revoke_certificate(self, serial_number: str, *, confirm: bool) -> PortalCertificate:
         """Revoke for good; ``confirm=True`` is required (renewal is paid)."""
         if confirm is not True:
             raise InputError()
-        body = {"confirm": True}
-        return self._run(self._core.change_certificate(serial_number, "revoke", body))
+        return self._run(self._core.change_certificate(serial_number, "revoke", confirm=True))
 
     def start_pin_reset(self, product: Product) -> VerificationCode:
         """A verification code for a PIN reset of ``product``; calling again ("Tekrar Kod
@@ -1155,7 +991,7 @@ class AsyncPortalClient(_ClientBase):
                 try:
                     response = await self._send(self._core.request(self._http, call))
                 except httpx.HTTPError as exc:
-                    raise _translate_httpx_error(exc) from exc
+                    raise translate_httpx_error(exc) from exc
                 return self._core.finish(call, response)
             except PortalError as err:
                 delay = self._core.retry_delay(call, attempt, err)
@@ -1216,16 +1052,16 @@ class AsyncPortalClient(_ClientBase):
         return await self._run(self._core.list_certificates())
 
     async def suspend_certificate(self, serial_number: str) -> PortalCertificate:
-        return await self._run(self._core.change_certificate(serial_number, "suspend", None))
+        return await self._run(self._core.change_certificate(serial_number, "suspend"))
 
     async def reactivate_certificate(self, serial_number: str) -> PortalCertificate:
-        return await self._run(self._core.change_certificate(serial_number, "reactivate", None))
+        return await self._run(self._core.change_certificate(serial_number, "reactivate"))
 
     async def revoke_certificate(self, serial_number: str, *, confirm: bool) -> PortalCertificate:
         if confirm is not True:
             raise InputError()
-        body = {"confirm": True}
-        return await self._run(self._core.change_certificate(serial_number, "revoke", body))
+        call = self._core.change_certificate(serial_number, "revoke", confirm=True)
+        return await self._run(call)
 
     async def start_pin_reset(self, product: Product) -> VerificationCode:
         return await self._run(self._core.start_pin_reset(product))

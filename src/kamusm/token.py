@@ -120,7 +120,10 @@ ENV_MODULE: Final = "KAMUSM_PKCS11_MODULE"
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
-# One lock for every PKCS#11 call in the process (it lives with the ctypes layer, the lowest).
+# One lock for every PKCS#11 call in the process: python-pkcs11 and the modules it loads are not
+# thread-safe (unlocked threads destroyed a SoftHSM token here). Re-entrant, so an operation can
+# hold it across its status read, login and PIN call. The reader probe (kamusm.pcsc) takes the
+# same lock (kamusm._cardlock), so it never runs while a PKCS#11 call does.
 _LOCK: Final = LOCK
 
 
@@ -329,6 +332,20 @@ _NO_USABLE_TOKEN: Final = (
 _READING: Final = _Translated()
 
 
+def _version(value: Any) -> str:
+    """``(2, 40)`` -> ``"2.40"``."""
+    try:
+        major, minor = value
+    except (TypeError, ValueError):
+        return str(value)
+    return f"{major}.{minor}"
+
+
+def _slot_description(slot: Any) -> str:
+    """The slot's description as python-pkcs11 read it (``C_GetSlotInfo``), trimmed."""
+    return str(getattr(slot, "slot_description", "") or "").strip(" \x00")
+
+
 _CRYPTOKI: dict[str, Cryptoki] = {}
 
 
@@ -412,9 +429,14 @@ class TokenInfo:
     max_pin_length: int
     pin_status: PinStatus
     slot_id: int
+    #: The slot's description (``C_GetSlotInfo``): for a smart-card driver, usually the name
+    #: of the reader, which is how :mod:`kamusm.pcsc` matches a card to its reader.
+    slot_description: str = ""
 
     @classmethod
-    def _from_cryptoki(cls, raw: CkTokenInfo, slot_id: int) -> TokenInfo:
+    def _from_cryptoki(
+        cls, raw: CkTokenInfo, slot_id: int, slot_description: str = ""
+    ) -> TokenInfo:
         return cls(
             label=text(raw.label),
             serial=text(raw.serialNumber),
@@ -424,6 +446,7 @@ class TokenInfo:
             max_pin_length=int(raw.ulMaxPinLen),
             pin_status=_pin_status(int(raw.flags)),
             slot_id=slot_id,
+            slot_description=slot_description,
         )
 
     def describe(self) -> str:
@@ -520,12 +543,26 @@ class Pkcs11Module:
                     logger.debug("Slot %s has no usable token (%s)", slot.slot_id, exc)
                     continue
                 if raw.flags & _TOKEN_INITIALIZED:
-                    found.append(TokenInfo._from_cryptoki(raw, int(slot.slot_id)))
+                    found.append(
+                        TokenInfo._from_cryptoki(raw, int(slot.slot_id), _slot_description(slot))
+                    )
         return found
 
     async def atokens(self) -> list[TokenInfo]:
         """:meth:`tokens` in a worker thread."""
         return await _in_thread(self.tokens)
+
+    def rescan(self) -> None:
+        """Start the module again (``C_Finalize``, then ``C_Initialize``), so that the next
+        :meth:`tokens` sees readers and cards added since: some modules, SoftHSM2 among them,
+        learn of a token only when initialised. Every session and login of this module in this
+        process ends, so call it only while none is in use (as while waiting for a card)."""
+        logger.debug("Rescanning %s", self.path)
+        with _LOCK:
+            with _READING:
+                self._lib.reinitialize()
+            self._slots = {}
+            self._p11_tokens = {}
 
     def token(self, *, serial: str | None = None, label: str | None = None) -> Token:
         """The one token with this serial and/or label.
@@ -551,6 +588,67 @@ class Pkcs11Module:
 
     def __repr__(self) -> str:
         return f"Pkcs11Module({self.path!r})"
+
+    def report(self) -> dict[str, Any]:
+        """What the module says about itself and every slot, for a help-desk report: its
+        path, description, versions and architecture; per slot its description, flags and
+        mechanisms, and the token's information and flags. Plain data (JSON-ready). Reads no
+        object, logs in nowhere, spends no PIN try; nothing in it is secret."""
+        machines = _module_search.binary_machines(self.path)
+        with _LOCK:
+            lib = self._lib
+            found: dict[str, Any] = {
+                "path": self.path,
+                "description": str(lib.library_description),
+                "manufacturer": str(lib.manufacturer_id),
+                "cryptoki_version": _version(lib.cryptoki_version),
+                "library_version": _version(lib.library_version),
+                "architectures": None if machines is None else sorted(machines),
+                "host_architecture": _module_search.host_machine(),
+            }
+            with _READING:
+                slots = lib.get_slots(token_present=False)
+            found["slots"] = [self._slot_report(slot) for slot in slots]
+        return found
+
+    def _slot_report(self, slot: Any) -> dict[str, Any]:
+        flags = int(slot.flags)
+        entry: dict[str, Any] = {
+            "slot_id": int(slot.slot_id),
+            "description": _slot_description(slot),
+            "manufacturer": str(slot.manufacturer_id).strip(),
+            "flags": [f.name for f in pkcs11.SlotFlag if f.value and flags & f.value],
+            "hardware_version": _version(slot.hardware_version),
+            "firmware_version": _version(slot.firmware_version),
+            "token": None,
+            "token_error": None,
+            "mechanisms": [],
+            "mechanisms_error": None,
+        }
+        try:
+            raw = self._cryptoki.token_info(slot.slot_id)
+        except pe.PKCS11Error as exc:
+            entry["token_error"] = PKCS11_ERRORS.get(type(exc), ("PKCS11_ERROR",))[0]
+            return entry
+        token_flags = int(raw.flags)
+        entry["token"] = {
+            "label": text(raw.label),
+            "serial": text(raw.serialNumber),
+            "manufacturer": text(raw.manufacturerID),
+            "model": text(raw.model),
+            "flags": [f.name for f in TokenFlag if f.value and token_flags & f.value],
+            "min_pin_length": int(raw.ulMinPinLen),
+            "max_pin_length": int(raw.ulMaxPinLen),
+            "hardware_version": f"{raw.hardwareVersion.major}.{raw.hardwareVersion.minor}",
+            "firmware_version": f"{raw.firmwareVersion.major}.{raw.firmwareVersion.minor}",
+        }
+        try:
+            entry["mechanisms"] = sorted(
+                getattr(m, "name", None) or f"0x{int(m):08X}" for m in slot.get_mechanisms()
+            )
+        except pe.PKCS11Error as exc:
+            entry["mechanisms_error"] = PKCS11_ERRORS.get(type(exc), ("PKCS11_ERROR",))[0]
+        return entry
 
 
 class Token:
@@ -598,7 +696,7 @@ class Token:
         """Re-read the token in our slot; a missing or different card is a removed card."""
         with _LOCK, _READING:
             raw = self._module._cryptoki.token_info(self.slot_id)
-        info = TokenInfo._from_cryptoki(raw, self.slot_id)
+        info = TokenInfo._from_cryptoki(raw, self.slot_id, self._info.slot_description)
         if info.serial != self.serial or not raw.flags & _TOKEN_INITIALIZED:
             logger.info("Token %s is no longer in slot %s", self.serial, self.slot_id)
             raise TokenRemovedError(code="CKR_TOKEN_NOT_PRESENT")

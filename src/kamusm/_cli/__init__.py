@@ -21,10 +21,10 @@ Exit codes (``kamusm --help`` prints them too):
 ====  ===================================================================
 0     success
 1     unexpected error
-2     wrong usage (unknown option, no terminal for an interactive command)
+2     wrong usage (unknown option, no terminal for an interactive command, no PIN lines)
 3     input rejected
 4     setup missing: no loadable PKCS#11 module, SoftHSM2, an extra package
-5     card problem: none, several, removed, held by another application
+5     card problem: none (tokens and certs too), several, removed, held elsewhere
 6     PIN locked: use ``kamusm reset-pin``
 7     wrong PIN
 8     portal unreachable (connection, TLS, timeout)
@@ -33,7 +33,7 @@ Exit codes (``kamusm --help`` prints them too):
 11    time ran out (verification code, SMS code or PIN entry)
 12    the PIN operation failed
 13    ``kamusm doctor`` found problems
-130   interrupted by Ctrl-C
+130   interrupted by Ctrl-C (at a question too: the card is unchanged)
 ====  ===================================================================
 
 Every failure is one line on stderr (a traceback only with ``--debug``).
@@ -103,6 +103,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_guarded(
             lambda: tokens_command(settings, as_json=bool(fast.get("--json"))), settings
         )
-    from kamusm._cli._app import run  # noqa: PLC0415 (click only for the other commands)
-
+    try:
+        from kamusm._cli._app import run  # noqa: PLC0415 (click only for the other commands)
+    except ModuleNotFoundError as missing:
+        return _without_the_cli_extra(missing)
     return run(args)
+
+
+def _without_the_cli_extra(missing: ModuleNotFoundError) -> int:
+    """Installed without the ``cli`` extra (click, rich): one line saying what to install,
+    exit 4. ``kamusm tokens`` alone works without it."""
+    package = (missing.name or "").partition(".")[0]
+    if package not in ("click", "rich"):
+        raise missing
+    from kamusm._cli._common import error_line, resolve_lang  # noqa: PLC0415
+    from kamusm._cli._exit import ExitCode  # noqa: PLC0415
+    from kamusm._cli._texts import text  # noqa: PLC0415
+
+    lang = resolve_lang(None)  # no click to read --lang with: KAMUSM_LANG or Turkish
+    error_line(text("cli.missing_dependency", lang, package=package, extra="cli"), lang)
+    return ExitCode.SETUP

@@ -8,14 +8,16 @@ which turns every failure into one line and an exit code."""
 
 from __future__ import annotations
 
-import contextlib
 import copy
+import importlib
+import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, TypeVar
 
 import click
 
+from kamusm._cli._click_texts import CLICK_MODULES, METAVARS_TR, PLURALS_TR, TEXTS_TR
 from kamusm._cli._common import (
     ENV_PORTAL,
     Settings,
@@ -24,10 +26,8 @@ from kamusm._cli._common import (
     run_guarded,
     setup_logging,
 )
-from kamusm._cli._exit import CommandError, ExitCode
-from kamusm._cli._terminal import is_terminal
+from kamusm._cli._exit import ExitCode
 from kamusm._cli._texts import text
-from kamusm.errors import InputError
 from kamusm.messages import Language
 from kamusm.values import Product
 
@@ -71,12 +71,16 @@ def _help_asked(ctx: click.Context, param: click.Parameter, value: Any) -> None:
 
 
 class _Option(click.Option):
-    """An option whose ``help`` is a text key, put in the reader's language when shown."""
+    """An option whose ``help`` is a text key and whose placeholder a word, both put in the
+    reader's language when shown."""
 
     def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
         shown = copy.copy(self)
         shown.help = text(self.help, _lang(ctx)) if self.help else None
         return click.Option.get_help_record(shown, ctx)
+
+    def make_metavar(self, ctx: click.Context) -> str:
+        return _metavar(super().make_metavar(ctx))
 
 
 def _common(f: F) -> F:
@@ -123,34 +127,45 @@ def _common(f: F) -> F:
     return f
 
 
-class _Formatter(click.HelpFormatter):
-    """Click's help layout with its headings ("Usage", "Options", "Commands") in our language."""
-
-    def __init__(self, *args: Any, lang: Language, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.lang: Language = lang
-
-    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
-        if prefix is None:
-            prefix = text("cli.help.usage", self.lang) + " "
-        super().write_usage(prog, args, prefix)
-
-    @contextlib.contextmanager
-    def section(self, name: str) -> Iterator[None]:
-        heading = {"Options": "cli.help.options", "Commands": "cli.help.commands"}.get(name)
-        with super().section(text(heading, self.lang) if heading else name):
-            yield
-
-
 class _Context(click.Context):
-    """A context that lays out help in its command's language and remembers ``--help``."""
+    """A context that remembers ``--help`` until the whole line is read."""
 
     help_asked = False
 
-    def make_formatter(self) -> click.HelpFormatter:
-        return _Formatter(
-            width=self.terminal_width, max_width=self.max_content_width, lang=_lang(self)
-        )
+
+def _ours() -> Language | None:
+    """The language of the ``kamusm`` command being read or run, or ``None`` outside one (a
+    click program of someone else's in the same process keeps click's English)."""
+    ctx = click.get_current_context(silent=True)
+    return _lang(ctx) if isinstance(ctx, _Context) else None
+
+
+def _gettext(message: str) -> str:
+    """Click's :func:`gettext.gettext`: its own texts in the command's language."""
+    if _ours() == "tr":
+        return TEXTS_TR.get(message, message)
+    return message
+
+
+def _ngettext(singular: str, plural: str, n: int) -> str:
+    """Click's :func:`gettext.ngettext`, likewise."""
+    found = PLURALS_TR.get((singular, plural)) if _ours() == "tr" else None
+    one, several = found or (singular, plural)
+    return one if n == 1 else several
+
+
+def _metavar(value: str) -> str:
+    """A placeholder of the usage line or the option list in the command's language."""
+    return METAVARS_TR.get(value, value) if _ours() == "tr" else value
+
+
+# Click asks gettext for each of its texts through the names each module imported; they answer
+# from kamusm's tables now (only inside a kamusm command, see _ours).
+for _module_name in CLICK_MODULES:
+    _module = importlib.import_module(f"click.{_module_name}")
+    for _name, _function in (("_", _gettext), ("ngettext", _ngettext)):
+        if hasattr(_module, _name):
+            setattr(_module, _name, _function)
 
 
 def _epilog(lang: Language) -> str:
@@ -173,6 +188,9 @@ class _Command(click.Command):
             shown.epilog = _epilog(lang)
         return shown
 
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        return [_metavar(piece) for piece in super().collect_usage_pieces(ctx)]
+
     def get_short_help_str(self, limit: int = 45) -> str:
         return click.Command.get_short_help_str(self._shown(_lang()), limit)
 
@@ -186,11 +204,16 @@ class _Command(click.Command):
         given = list(args)  # click's parser consumes the list
         try:
             rest = super().parse_args(ctx, args)
-        except click.UsageError:
+        except click.UsageError as err:
+            if err.ctx is None:  # the parser's own errors: told in this command's language
+                err.ctx = ctx
             if isinstance(ctx, _Context) and ctx.help_asked:
                 _show_help(ctx)
             if not ctx.resilient_parsing:
-                self._read_lang(ctx, given)
+                told_in = _lang(ctx)
+                self._read_lang(ctx, list(given))
+                if _lang(ctx) != told_in:  # said again, in the language asked for
+                    return super().parse_args(ctx, given)
             raise
         if isinstance(ctx, _Context) and ctx.help_asked:
             _show_help(ctx)
@@ -226,23 +249,17 @@ class _Group(_Command, click.Group):
     command_class = _Command
     group_class = type
 
-
-def _portal_client(url: str | None, ca_bundle: str | None) -> Any:
-    from kamusm.portal import PortalClient  # noqa: PLC0415 (httpx only when a portal is used)
-
-    if not url:
-        raise CommandError("cli.no_portal", ExitCode.USAGE)
-    try:
-        client = PortalClient(url)
-    except InputError:
-        raise CommandError("cli.portal_url_invalid", ExitCode.USAGE) from None
-    if not ca_bundle:
-        return client
-    client.close()
-    try:
-        return PortalClient(url, verify=ca_bundle)
-    except InputError:
-        raise CommandError("cli.ca_bundle_invalid", ExitCode.USAGE, path=ca_bundle) from None
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError:  # no such command: a --lang after it still applies
+            told_in = _lang(ctx)
+            self._read_lang(ctx, args[1:])
+            if _lang(ctx) == told_in:
+                raise
+            return super().resolve_command(ctx, args)  # said again, in that language
 
 
 def _opt(*decls: str, **attrs: Any) -> Callable[[F], F]:
@@ -331,6 +348,17 @@ def doctor(
     )
 
 
+@cli.command(help="cli.help.readers", short_help="cli.short.readers", add_help_option=False)
+@_common
+@_opt("--json", "as_json", is_flag=True, help="cli.help.opt.json")
+@click.pass_context
+def readers(ctx: click.Context, as_json: bool) -> int:
+    from kamusm._cli._readers import readers_command  # noqa: PLC0415
+
+    settings = _settings(ctx)
+    return run_guarded(lambda: readers_command(settings, as_json=as_json), settings)
+
+
 @cli.command(help="cli.help.demo", short_help="cli.short.demo", add_help_option=False)
 @_common
 @click.pass_context
@@ -354,34 +382,20 @@ def demo(ctx: click.Context) -> int:
 @_opt("--serial", help="cli.help.opt.serial")
 @_opt("--label", help="cli.help.opt.label")
 @_opt("--pin-stdin", is_flag=True, help="cli.help.opt.pin_stdin")
+@_opt("--wait", "wait", type=int, default=120, help="cli.help.opt.wait")
 @click.pass_context
 def change_pin_command(
-    ctx: click.Context, serial: str | None, label: str | None, pin_stdin: bool
+    ctx: click.Context, serial: str | None, label: str | None, pin_stdin: bool, wait: int
 ) -> int:
+    from kamusm._cli._pin import change_pin_command  # noqa: PLC0415
+
     settings = _settings(ctx)
-
-    def body() -> int:
-        from kamusm._cli._inventory import open_module  # noqa: PLC0415
-        from kamusm._cli._prompts import (  # noqa: PLC0415
-            StdinChangePrompts,
-            TerminalChangePrompts,
-            Ui,
-        )
-        from kamusm.flows import change_pin  # noqa: PLC0415
-
-        if not pin_stdin and not is_terminal(sys.stdin):
-            raise CommandError("cli.needs_terminal.pin_stdin", ExitCode.USAGE)
-        token = open_module(settings).token(serial=serial, label=label)
-        ui = Ui(settings.lang)
-        prompts = StdinChangePrompts() if pin_stdin else TerminalChangePrompts(ui)
-        if not pin_stdin:
-            ui.say(text("cli.change.intro", settings.lang, card=token.info.describe()))
-            ui.note(text("cli.cancel_hint", settings.lang))
-        change_pin(token, prompts)
-        ui.success(text("cli.change.done", settings.lang))
-        return ExitCode.OK
-
-    return run_guarded(body, settings)
+    return run_guarded(
+        lambda: change_pin_command(
+            settings, serial=serial, label=label, pin_stdin=pin_stdin, wait=wait
+        ),
+        settings,
+    )
 
 
 @cli.command(
@@ -405,35 +419,31 @@ def change_pin_command(
     default="sms",
     help="cli.help.opt.method",
 )
+@_opt("--wait", "wait", type=int, default=120, help="cli.help.opt.wait")
 @click.pass_context
 def reset_pin_command(
-    ctx: click.Context, portal: str | None, ca_bundle: str | None, product: str, method: str
+    ctx: click.Context,
+    *,
+    portal: str | None,
+    ca_bundle: str | None,
+    product: str,
+    method: str,
+    wait: int,
 ) -> int:
+    from kamusm._cli._pin import reset_pin_command  # noqa: PLC0415
+
     settings = _settings(ctx)
-
-    def body() -> int:
-        from kamusm._cli._inventory import open_module  # noqa: PLC0415
-        from kamusm._cli._prompts import TerminalResetPrompts, Ui  # noqa: PLC0415
-        from kamusm.flows import reset_pin  # noqa: PLC0415
-
-        if not is_terminal(sys.stdin):
-            raise CommandError("cli.needs_terminal", ExitCode.USAGE)
-        with _portal_client(portal, ca_bundle) as client:
-            module = open_module(settings)
-            ui = Ui(settings.lang)
-            result = reset_pin(
-                module,
-                client,
-                TerminalResetPrompts(ui),
-                product=Product(product.replace("-", "_")),
-                challenge_method=method.replace("-", "_"),
-            )
-        ui.success(text("cli.reset.done", settings.lang))
-        if not result.reported:
-            ui.note(text("cli.reset.not_reported", settings.lang))
-        return ExitCode.OK
-
-    return run_guarded(body, settings)
+    return run_guarded(
+        lambda: reset_pin_command(
+            settings,
+            portal=portal,
+            ca_bundle=ca_bundle,
+            product=product,
+            method=method,
+            wait=wait,
+        ),
+        settings,
+    )
 
 
 # ---- sandbox serve and sandbox provision ----------
@@ -583,11 +593,16 @@ def error_line_usage(err: click.UsageError, lang: Language, args: Sequence[str] 
     """One line for a usage error, without echoing what was typed: a PIN or a code put on the
     command line by mistake must not be printed back (nor reach a terminal log). Only the
     command's own words (its command names and the values its choices offer) are shown."""
-    message = " ".join(err.format_message().split())
+    if err.ctx is not None:
+        with err.ctx.scope(cleanup=False):  # click's words in the command's language
+            message = err.format_message()
+    else:
+        message = err.format_message()
+    message = " ".join(message.split())
     typed = {arg.partition("=")[2] if arg.startswith("-") else arg for arg in args}
     for value in sorted(typed - _command_words(), key=len, reverse=True):
-        if value:
-            message = message.replace(value, "…")
+        if value:  # the value itself, not the same letters inside a word ("de" in "değer")
+            message = re.sub(rf"(?<!\w){re.escape(value)}(?!\w)", "…", message)
     sys.stderr.write(text("cli.usage_error", lang, message=message) + "\n")
 
 

@@ -57,6 +57,44 @@ def resolve_lang(value: str | None) -> Language:
     return DEFAULT_LANGUAGE
 
 
+def printable(text: str, *, lines: bool = False) -> str:
+    """``text`` without control and format characters, for a terminal: a card's label or a
+    certificate's name can hold terminal escape sequences (``ESC [ 2 J``), which would then
+    act on the holder's terminal. What is left of a sequence is shown as plain text. With
+    ``lines``, line breaks stay (for our own multi-line messages). ``--json`` needs none of
+    this: JSON escapes them."""
+    if text.isprintable():
+        return text
+    return "".join(ch for ch in text if ch.isprintable() or ch == " " or (lines and ch == "\n"))
+
+
+def no_core_dumps() -> None:
+    """Keep the secrets this process is about to hold (PINs, codes) out of core dumps and away
+    from other processes of the same user: on Linux the process becomes non-dumpable
+    (``prctl(PR_SET_DUMPABLE, 0)``, which also refuses ``ptrace`` and ``/proc/PID/mem`` to
+    them); everywhere with ``resource``, the core file size limit becomes zero. Where neither
+    exists (Windows), nothing changes."""
+    if sys.platform.startswith("linux"):
+        import ctypes  # noqa: PLC0415 (only the commands that ask for secrets)
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+            logging.getLogger(__name__).warning(
+                "prctl(PR_SET_DUMPABLE) failed: errno %d", ctypes.get_errno()
+            )
+    try:
+        import resource  # noqa: PLC0415 (POSIX only)
+    except ImportError:  # pragma: no cover - Windows
+        return
+    try:
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    except (OSError, ValueError) as exc:  # pragma: no cover - a limit the system refuses
+        logging.getLogger(__name__).warning("the core size limit stays: %s", exc)
+
+
+_PR_SET_DUMPABLE = 4  # <linux/prctl.h>
+
+
 def setup_logging(debug: bool) -> None:
     """Debug records to stderr with ``--debug``; otherwise only warnings (the library never
     logs a secret at any level)."""
@@ -70,7 +108,7 @@ def setup_logging(debug: bool) -> None:
 def error_line(message: str, lang: Language, *, stream: TextIO | None = None) -> None:
     """Write one failure line: ``kamusm: hata: ...``."""
     out = stream if stream is not None else sys.stderr
-    out.write(text("cli.error", lang, message=" ".join(message.split())) + "\n")
+    out.write(text("cli.error", lang, message=printable(" ".join(message.split()))) + "\n")
     out.flush()
 
 
@@ -82,6 +120,10 @@ def run_guarded(action: Callable[[], int], settings: Settings) -> int:  # noqa: 
         try:
             return action()
         except StopWith as stop:
+            if stop.code is not None:
+                _traceback(settings)
+                error_line(stop.error.message(lang), lang)
+                return stop.code
             raise stop.error from stop
     except KamusmError as err:
         _traceback(settings)

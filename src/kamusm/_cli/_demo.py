@@ -66,7 +66,7 @@ class StepClock:
 # What finishing each step of the reset means, for the printout.
 _FINISHED: dict[ResetStep, str] = {
     ResetStep.REDEEM_CODE: "cli.demo.redeemed",
-    ResetStep.CHOOSE_CARD: "cli.demo.card_checked",
+    ResetStep.CHECK_CARD: "cli.demo.card_checked",
     ResetStep.ENTER_NEW_PIN: "cli.demo.new_pin",
     ResetStep.REQUEST_CHALLENGE: "cli.demo.challenge",
     ResetStep.WRITE_PIN: "cli.demo.written",
@@ -103,7 +103,7 @@ class DemoPrompts:
     def finish_step(self) -> None:
         """Print the step that just ended (the flow moved on, or returned)."""
         step, self._current = self._current, None
-        if step is ResetStep.ENTER_CODE:
+        if step is ResetStep.ENTER_CODE_AND_CHOOSE_CARD:
             shown = self.chosen.display(self._steps.ui.lang) if self.chosen else self._serial
             self._steps.done("cli.demo.code_entered", card=shown)
         elif step is ResetStep.ENTER_CONFIRMATION:

@@ -63,15 +63,23 @@ def run_checks(
     now: datetime,
     serial: str | None = None,
     label: str | None = None,
+    personal: bool = True,
 ) -> list[Check]:
     """Every check, in order, for every card or the one with this serial/label. Nothing raises
-    for a problem found: it becomes a :class:`Check`."""
+    for a problem found: it becomes a :class:`Check`. With ``personal=False`` (the report for a
+    help desk) a card is named by its label and serial, never by its holder."""
     lang = settings.lang
     checks: list[Check] = []
     module = _module_check(settings, checks)
     if module is not None:
         checks.append(_service_check(module.path, lang))
-        checks.extend(_card_checks(module, lang, now, serial=serial, label=label))
+    from kamusm._cli._readers import reader_checks  # noqa: PLC0415 (pyscard only if installed)
+
+    checks.extend(reader_checks(lang, None if module is None else module.path))
+    if module is not None:
+        checks.extend(
+            _card_checks(module, lang, now, serial=serial, label=label, personal=personal)
+        )
     checks.append(_portal_check(portal_url, ca_bundle, lang))
     return checks
 
@@ -130,9 +138,12 @@ def _card_checks(
     *,
     serial: str | None,
     label: str | None,
+    personal: bool = True,
 ) -> Iterator[Check]:
     try:
         cards = read_cards(module, serial=serial, label=label)
+        if not personal:
+            cards = [_Unnamed(c.info, c.certificates, c.unreadable, c.problem) for c in cards]
     except TokenError as err:
         yield Check("card", "fail", err.message(lang), text("cli.doctor.card.fix", lang))
         return
@@ -152,16 +163,25 @@ def _card_checks(
             yield from _certificate_checks(card, lang, now)
 
 
+class _Unnamed(CardRead):
+    """A card named by its label and serial, not by its holder."""
+
+    __slots__ = ()
+
+    def name(self, lang: Language) -> str:
+        return text("cli.card", lang, label=self.info.label, serial=self.info.serial)
+
+
 def _busy_check(card: CardRead, lang: Language) -> Check:
     name = f"busy:{card.info.serial}"
     if card.problem is None:
-        return Check(name, "ok", text("cli.doctor.busy.ok", lang, card=card.name()))
+        return Check(name, "ok", text("cli.doctor.busy.ok", lang, card=card.name(lang)))
     fix = text("cli.doctor.busy.fix", lang) if isinstance(card.problem, TokenBusyError) else None
-    return Check(name, "fail", f"{card.name()}: {card.problem.message(lang)}", fix)
+    return Check(name, "fail", f"{card.name(lang)}: {card.problem.message(lang)}", fix)
 
 
 def _pin_check(card: CardRead, lang: Language) -> Check:
-    name, label = f"pin:{card.info.serial}", card.name()
+    name, label = f"pin:{card.info.serial}", card.name(lang)
     state = card.info.pin_status.summary
     if state == "ok":
         return Check(name, "ok", text("cli.doctor.pin.ok", lang, card=label))
@@ -175,7 +195,7 @@ def _pin_check(card: CardRead, lang: Language) -> Check:
 
 
 def _certificate_checks(card: CardRead, lang: Language, now: datetime) -> Iterator[Check]:
-    name, label = f"certificates:{card.info.serial}", card.name()
+    name, label = f"certificates:{card.info.serial}", card.name(lang)
     own = [c for c in card.certificates if not c.is_ca]
     if not own:
         yield Check(

@@ -111,8 +111,9 @@ class CommandError(Exception):
 
 class StopWith(Exception):  # noqa: N818 (not an error of its own: it carries one)
     """Ends the command with a library error that a flow would otherwise answer by asking
-    again (a script's prompts have nobody to ask)."""
+    again (a script's prompts have nobody to ask), with that error's exit code or ``code``."""
 
-    def __init__(self, error: KamusmError) -> None:
+    def __init__(self, error: KamusmError, code: ExitCode | None = None) -> None:
         self.error = error
+        self.code = code
         super().__init__(str(error))

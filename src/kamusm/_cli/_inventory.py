@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from kamusm._cli._common import Settings
+from kamusm._cli._common import Settings, printable
 from kamusm._cli._exit import ExitCode
 from kamusm._cli._texts import text
 from kamusm.errors import KamusmError, TokenError, TokenNotFoundError
@@ -53,13 +53,13 @@ class CardRead:
             self._summary = CardSummary.from_certificates(certs) if certs else None
         return self._summary
 
-    def name(self) -> str:
+    def name(self, lang: Language) -> str:
         """How the card is named in messages: the holder with the masked T.C. Kimlik No when
         the certificates tell, else label and serial."""
         summary = self.summary
         if summary is not None and summary.holder_name:
             return holder_text(summary)
-        return self.info.describe()
+        return text("cli.card", lang, label=self.info.label, serial=self.info.serial)
 
 
 def open_module(settings: Settings) -> Pkcs11Module:
@@ -119,7 +119,7 @@ def products_text(summary: CardSummary | None, lang: Language) -> str:
 
 def format_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     """Columns padded to their widest cell, two spaces apart; no trailing blanks."""
-    lines = [list(headers), *(list(r) for r in rows)]
+    lines = [list(headers), *([printable(cell) for cell in r] for r in rows)]
     widths = [max(len(line[i]) for line in lines) for i in range(len(headers))]
     return "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
@@ -127,10 +127,17 @@ def format_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     )
 
 
-def write_json(data: object) -> None:
+#: The version of every ``--json`` output's layout (``schema_version``, docs/cli.md): raised
+#: when a field changes meaning or goes away; new fields may come without a new version.
+JSON_SCHEMA_VERSION = 1
+
+
+def write_json(body: dict[str, Any]) -> None:
+    """Write one ``--json`` answer: an object with ``schema_version`` first, then ``body``."""
     import json  # noqa: PLC0415 (only --json needs it)
 
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    answer = {"schema_version": JSON_SCHEMA_VERSION, **body}
+    sys.stdout.write(json.dumps(answer, ensure_ascii=False, indent=2) + "\n")
 
 
 # ---- kamusm tokens --------------------------------------------------------------------------
@@ -167,18 +174,30 @@ def token_json(card: CardRead, lang: Language) -> dict[str, Any]:
 
 
 def tokens_command(settings: Settings, *, as_json: bool) -> int:
-    """``kamusm tokens``: every card, its PIN state and its holder."""
+    """``kamusm tokens``: every card, its PIN state and its holder; exit 5 when there is none
+    (with ``--json`` the empty listing is written first)."""
     lang = settings.lang
-    cards = read_cards(open_module(settings))
+    module = open_module(settings)
+    cards = read_cards(module)
+    # The reader of each card, where the module names it in the slot description (extra pcsc).
+    from kamusm._cli._readers import readers_for_cards  # noqa: PLC0415
+
+    readers = readers_for_cards(module.path, [card.info.slot_description for card in cards])
     if as_json:
-        write_json([token_json(card, lang) for card in cards])
-        return ExitCode.OK
+        listing = [
+            {**token_json(card, lang), "reader": reader}
+            for card, reader in zip(cards, readers, strict=True)
+        ]
+        write_json({"cards": listing})
+        return ExitCode.OK if cards else ExitCode.CARD
     if not cards:
-        sys.stdout.write(text("cli.tokens.none", lang) + "\n")
-        return ExitCode.OK
-    headers = [text(f"cli.col.{c}", lang) for c in ("serial", "label", "pin", "holder", "products")]
+        raise TokenNotFoundError()  # exit 5: a script can tell "no card" from an empty list
+    columns = ["serial", "label", "pin", "holder", "products"]
+    if any(readers):
+        columns.append("reader")
+    headers = [text(f"cli.col.{c}", lang) for c in columns]
     rows = []
-    for card in cards:
+    for card, reader in zip(cards, readers, strict=True):
         summary = card.summary
         holder = holder_text(summary) if card.problem is None else card.problem.message(lang)
         rows.append(
@@ -188,6 +207,7 @@ def tokens_command(settings: Settings, *, as_json: bool) -> int:
                 pin_state(card.info.pin_status, lang),
                 holder,
                 products_text(summary, lang),
+                *([reader or "-"] if any(readers) else []),
             ]
         )
     sys.stdout.write(format_table(headers, rows) + "\n")

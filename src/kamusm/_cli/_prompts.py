@@ -15,12 +15,14 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, TextIO
 
+from kamusm._cli._common import printable
 from kamusm._cli._exit import CommandError, ExitCode, StopWith
-from kamusm._cli._terminal import LineReader
+from kamusm._cli._terminal import LineReader, TimeUp
 from kamusm._cli._texts import TEXTS, text
-from kamusm.errors import KamusmError
+from kamusm.errors import FlowCodeExpiredError, InputError, KamusmError, PinEntryTimeoutError
 from kamusm.flows import CardChoice, ChangeStep, ResetStep
 from kamusm.messages import Language
+from kamusm.values import VerificationCode
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -50,18 +52,23 @@ class Ui:
         self.lang = lang
         self.console = make_console()
         self.reader = reader if reader is not None else LineReader()
+        #: Whether a question was answered with Ctrl-C (a cancel that ends with exit 130).
+        self.interrupted = False
+
+    # Every line goes through printable(): they name cards, whose labels and certificate names
+    # come from the card and could carry terminal escape sequences.
 
     def say(self, message: str, *, style: str | None = None) -> None:
-        self.console.print(message, style=style)
+        self.console.print(printable(message, lines=True), style=style)
 
     def note(self, message: str) -> None:
-        self.console.print(message, style="dim")
+        self.console.print(printable(message, lines=True), style="dim")
 
     def problem(self, message: str) -> None:
-        self.console.print("✗ " + message, style="bold red")
+        self.console.print("✗ " + printable(message, lines=True), style="bold red")
 
     def success(self, message: str) -> None:
-        self.console.print("✓ " + message, style="bold green")
+        self.console.print("✓ " + printable(message, lines=True), style="bold green")
 
     def countdown(self, seconds: int) -> str:
         if seconds <= 0:
@@ -70,13 +77,15 @@ class Ui:
 
     def ask(self, prompt: str, *, hidden: bool, deadline: float | None = None) -> str | None:
         """One answer; ``None`` when the person stops (Ctrl-D, or Ctrl-C at the question), which
-        the flows take as "cancel": the card stays as it was and the portal is told."""
+        the flows take as "cancel": the card stays as it was and the portal is told. After
+        Ctrl-C, :attr:`interrupted` is set, so the command ends with exit 130."""
         self.console.file.flush()
         try:
             return self.reader.ask(
                 prompt, hidden=hidden, deadline=deadline, countdown=self.countdown
             )
         except KeyboardInterrupt:
+            self.interrupted = True  # the command then ends with 130, as the table says
             self.console.print()
             return None
 
@@ -87,12 +96,40 @@ def _step_note(ui: Ui, step: ResetStep | ChangeStep) -> None:
         ui.note(text(key, ui.lang))
 
 
+class Picked:
+    """One card in the picker: what identifies it, how it is named, its PIN state."""
+
+    __slots__ = ("name", "pin_summary", "serial")
+
+    def __init__(self, serial: str, name: str, pin_summary: str) -> None:
+        self.serial, self.name, self.pin_summary = serial, name, pin_summary
+
+
+def pick_card(ui: Ui, cards: Sequence[Picked]) -> str | None:
+    """ "Kart Seçiniz": the cards by number, each with its holder and PIN state; the serial of
+    the one chosen, or ``None`` when the person stops."""
+    lang = ui.lang
+    ui.say(text("cli.reset.cards", lang), style="bold")
+    for number, card in enumerate(cards, 1):
+        state = text(f"cli.pin.{card.pin_summary}", lang)
+        ui.say(f"  {number}) {card.name} · {card.serial}  [PIN: {state}]")
+    while True:
+        answer = ui.ask(text("cli.reset.card", lang), hidden=False)
+        if answer is None:
+            return None
+        choice = answer.strip() or ("1" if len(cards) == 1 else "")
+        if choice.isdigit() and 1 <= int(choice) <= len(cards):
+            return cards[int(choice) - 1].serial
+        ui.problem(text("cli.reset.card_range", lang, count=len(cards)))
+
+
 class TerminalResetPrompts:
     """:class:`kamusm.flows.ResetPrompts` at a terminal: the guided reset of the Kamu SM guides.
 
     The verification code, the new PIN and the SMS code are read without echo; the card is
-    picked by number from a list naming each card's holder. Ctrl-D at a question cancels
-    (the card stays as it was); a question with a time limit shows the time left, live.
+    picked by number from a list naming each card's holder. Ctrl-D at a question cancels (the
+    card stays as it was); a question with a time limit shows the time left, live, and ends
+    when it runs out (:attr:`timed_out` then says which limit).
     """
 
     def __init__(self, ui: Ui) -> None:
@@ -100,6 +137,18 @@ class TerminalResetPrompts:
         self._deadline: float | None = None
         self._introduced = False
         self._announced = False
+        self._code: VerificationCode | None = None  # kept only for the card chosen next
+        self._reuse = False
+        #: The limit that ran out at a question (the flow was cancelled for it), or ``None``.
+        self.timed_out: KamusmError | None = None
+
+    def reuse_code(self) -> None:
+        """Answer the next verification-code question with the code typed last (a card that
+        is not the code holder's was chosen: the code is still valid for another card)."""
+        self._reuse = self._code is not None
+
+    def forget_code(self) -> None:
+        self._code, self._reuse = None, False
 
     def progress(self, step: ResetStep, *, remaining: timedelta | None) -> None:
         self._deadline = None if remaining is None else time.monotonic() + remaining.total_seconds()
@@ -110,8 +159,12 @@ class TerminalResetPrompts:
     def problem(self, error: KamusmError) -> None:
         self.ui.problem(error.message(self.ui.lang))
 
-    def verification_code(self, *, length: int, expired: bool) -> str | None:
+    def verification_code(self, *, length: int, expired: bool) -> str | VerificationCode | None:
         ui, lang = self.ui, self.ui.lang
+        if self._reuse and not expired and self._code is not None:
+            self._reuse = False
+            return self._code
+        self.forget_code()
         if not self._introduced:
             self._introduced = True
             ui.say(text("cli.reset.intro", lang))
@@ -119,8 +172,15 @@ class TerminalResetPrompts:
         key = "cli.reset.new_code" if expired else "cli.reset.code"
         while True:
             answer = ui.ask(text(key, lang, length=length), hidden=True)
-            if answer is None or answer.strip():
-                return answer
+            if answer is None:
+                return None
+            if answer.strip():
+                break
+        try:
+            self._code = VerificationCode.parse(answer, length=length)
+        except InputError:
+            return answer  # the flow says what is wrong with it, and asks again
+        return self._code
 
     def choose_card(self, cards: Sequence[CardChoice]) -> str | None:
         ui, lang = self.ui, self.ui.lang
@@ -128,26 +188,23 @@ class TerminalResetPrompts:
             if ui.ask(text("cli.reset.no_card", lang), hidden=False) is None:
                 return None
             return ""  # the flow reads the card list again
-        ui.say(text("cli.reset.cards", lang), style="bold")
-        for number, card in enumerate(cards, 1):
-            state = text(f"cli.pin.{card.pin_status.summary}", lang)
-            ui.say(f"  {number}) {card.display(lang)} · {card.serial}  [PIN: {state}]")
-        while True:
-            answer = ui.ask(text("cli.reset.card", lang), hidden=False)
-            if answer is None:
-                return None
-            choice = answer.strip() or ("1" if len(cards) == 1 else "")
-            if choice.isdigit() and 1 <= int(choice) <= len(cards):
-                return cards[int(choice) - 1].serial
-            ui.problem(text("cli.reset.card_range", lang, count=len(cards)))
+        shown = [Picked(c.serial, c.display(lang), c.pin_status.summary) for c in cards]
+        return pick_card(ui, shown)
+
+    def _timed(self, prompt: str, error: KamusmError) -> str | None:
+        try:
+            return self.ui.ask(prompt, hidden=True, deadline=self._deadline)
+        except TimeUp:
+            self.timed_out = error  # the flow is cancelled; the command says which time ran out
+            return None
 
     def new_pin(self, *, min_length: int, max_length: int) -> tuple[str, str] | None:
         ui, lang = self.ui, self.ui.lang
         ui.say(text("cli.reset.pin_rules", lang, min_length=min_length, max_length=max_length))
-        first = ui.ask(text("cli.reset.new_pin", lang), hidden=True, deadline=self._deadline)
+        first = self._timed(text("cli.reset.new_pin", lang), PinEntryTimeoutError())
         if first is None:
             return None
-        again = ui.ask(text("cli.reset.new_pin_again", lang), hidden=True, deadline=self._deadline)
+        again = self._timed(text("cli.reset.new_pin_again", lang), PinEntryTimeoutError())
         if again is None:
             return None
         return first, again
@@ -160,7 +217,7 @@ class TerminalResetPrompts:
             ui.say(text("cli.reset.sms_sent", lang, phone=masked_phone))
         self._announced = True
         key = "cli.reset.sms" if method == "sms" else "cli.reset.web_password"
-        return ui.ask(text(key, lang), hidden=True, deadline=self._deadline)
+        return self._timed(text(key, lang), FlowCodeExpiredError())
 
 
 class TerminalChangePrompts:
@@ -204,7 +261,8 @@ class StdinChangePrompts:
     refused attempt ends the command with that refusal instead of asking again."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
-        self._stream = stream if stream is not None else sys.stdin
+        # sys.stdin is None when the process started with standard input closed.
+        self._stream: TextIO | None = stream if stream is not None else sys.stdin
         self._used = False
         self._last: KamusmError | None = None
 
@@ -223,7 +281,12 @@ class StdinChangePrompts:
                 raise StopWith(self._last)
             raise CommandError("cli.change.stdin", ExitCode.USAGE)
         self._used = True
-        lines = [self._stream.readline() for _ in range(3)]
+        if self._stream is None:
+            raise CommandError("cli.change.stdin_closed", ExitCode.USAGE)
+        try:
+            lines = [self._stream.readline() for _ in range(3)]
+        except (OSError, ValueError):  # closed, or not readable
+            raise CommandError("cli.change.stdin_closed", ExitCode.USAGE) from None
         if not all(line.strip() for line in lines):
             raise CommandError("cli.change.stdin", ExitCode.USAGE)
         old, new, again = (line.rstrip("\r\n") for line in lines)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from kamusm._cli._common import Settings
+from kamusm._cli._common import Settings, printable
 from kamusm._cli._doctor import run_checks
 from kamusm._cli._exit import ExitCode
 from kamusm._cli._inventory import (
@@ -18,6 +18,7 @@ from kamusm._cli._inventory import (
 )
 from kamusm._cli._prompts import make_console
 from kamusm._cli._texts import text
+from kamusm.errors import TokenNotFoundError
 from kamusm.messages import Language
 from kamusm.values import SystemClock
 
@@ -28,17 +29,17 @@ if TYPE_CHECKING:
 def certs_command(
     settings: Settings, *, serial: str | None, label: str | None, as_json: bool
 ) -> int:
-    """``kamusm certs``: the certificates of every card, or of the one named."""
+    """``kamusm certs``: the certificates of every card, or of the one named; exit 5 when there
+    is none."""
     lang = settings.lang
     cards = read_cards(open_module(settings), serial=serial, label=label)
     now = SystemClock().now()
     if as_json:
-        write_json(certs_json(cards, now, lang))
-        return ExitCode.OK
-    console = make_console()
+        write_json({"cards": certs_json(cards, now, lang)})
+        return ExitCode.OK if cards else ExitCode.CARD
     if not cards:
-        console.print(text("cli.tokens.none", lang))
-        return ExitCode.OK
+        raise TokenNotFoundError()  # exit 5, as for tokens
+    console = make_console()
     for card in cards:
         _draw_card(console, card, lang, now)
     return ExitCode.OK
@@ -49,9 +50,9 @@ def _draw_card(console: Console, card: CardRead, lang: Language, now: datetime) 
 
     title = text("cli.certs.title", lang, label=card.info.label, serial=card.info.serial)
     state = pin_state(card.info.pin_status, lang)
-    console.print(f"{title} · {text('cli.col.pin', lang)}: {state}", style="bold")
+    console.print(printable(f"{title} · {text('cli.col.pin', lang)}: {state}"), style="bold")
     if card.problem is not None:
-        console.print("✗ " + card.problem.message(lang), style="red")
+        console.print("✗ " + printable(card.problem.message(lang)), style="red")
         return
     if not card.certificates and not card.unreadable:
         console.print(text("cli.certs.none", lang))
@@ -67,17 +68,18 @@ def _draw_card(console: Console, card: CardRead, lang: Language, now: datetime) 
         holder = cert.holder_name or "-"
         if cert.tckn is not None:
             holder = f"{holder} ({cert.tckn.masked})"
-        table.add_row(
+        cells = (
             cert.kind.display(lang),
             holder,
             cert.serial_hex,
             cert.not_after.date().isoformat(),
             days_text,
             text("cli.yes" if cert.is_qualified else "cli.no", lang),
-            style=style,
         )
+        table.add_row(*(printable(cell) for cell in cells), style=style)
     for unreadable in card.unreadable:
-        table.add_row(text("cli.certs.unreadable", lang, label=unreadable), "", "", "", "", "")
+        shown = printable(text("cli.certs.unreadable", lang, label=unreadable))
+        table.add_row(shown, "", "", "", "", "")
     console.print(table)
     console.print()
 
@@ -104,19 +106,23 @@ def doctor_command(
         now=SystemClock().now(),
         serial=serial,
         label=label,
+        personal=not as_json,  # the JSON report is for a help desk: no holder's name in it
     )
     problems = sum(1 for c in checks if c.status in ("warn", "fail"))
     if as_json:
-        write_json({"ok": problems == 0, "checks": [c.as_json() for c in checks]})
+        from kamusm._cli._report import doctor_report  # noqa: PLC0415
+
+        report = doctor_report(settings, now=SystemClock().now())
+        write_json({"ok": problems == 0, "checks": [c.as_json() for c in checks], "report": report})
     else:
         console = make_console()
         console.print(text("cli.doctor.title", lang), style="bold")
         for check in checks:
             word = text(f"cli.doctor.{check.status}", lang)
             console.print(f"[{word:^7}] ", style=_STYLES[check.status], end="")
-            console.print(check.message)
+            console.print(printable(check.message))
             if check.fix and check.status in ("warn", "fail"):
-                console.print("          " + text("cli.doctor.fix", lang, fix=check.fix))
+                console.print(printable("          " + text("cli.doctor.fix", lang, fix=check.fix)))
         if problems:
             console.print(text("cli.doctor.summary.problems", lang, count=problems), style="bold")
         else:

@@ -9,15 +9,11 @@ card's first PIN and its SO PIN are random and shown to nobody: the SO PIN goes 
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import sys
-import urllib.error
-import urllib.request
 from datetime import date
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from kamusm._cli._common import Settings
@@ -26,7 +22,8 @@ from kamusm._cli._exit import CommandError, ExitCode
 from kamusm._cli._prompts import Ui
 from kamusm._cli._terminal import LineReader, is_terminal
 from kamusm._cli._texts import text
-from kamusm.errors import PortalConnectionError
+from kamusm._contract import LOOPBACK_HOSTS
+from kamusm._portal_admin import AdminRefused, SandboxAdmin
 from kamusm.policy import PinPolicy
 from kamusm.values import Product, Tckn
 
@@ -34,7 +31,7 @@ from kamusm.values import Product, Tckn
 ENV_HOLDER_PASSWORD = "KAMUSM_HOLDER_PASSWORD"
 #: Hex master secret that lets ``serve --database`` reopen its file after a restart.
 ENV_SANDBOX_SECRET = "KAMUSM_SANDBOX_SECRET"
-_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+_LOOPBACK = LOOPBACK_HOSTS
 
 
 def default_store() -> Path:
@@ -71,31 +68,18 @@ def serve_command(
     return ExitCode.OK
 
 
-def _admin_post(base_url: str, admin_token: str, path: str, body: dict[str, Any]) -> str | None:
-    """POST to the sandbox's admin API; returns ``None``, or the refusal's reason when it is
-    ``holder_exists`` (a holder registered before is fine)."""
-    request = urllib.request.Request(  # noqa: S310 (the URL was checked: http(s) on loopback)
-        base_url.rstrip("/") + "/api/v1/admin" + path,
-        data=json.dumps(body).encode(),
-        headers={"Authorization": f"Bearer {admin_token}", "Content-Type": "application/json"},
-        method="POST",
+def _admin(base_url: str, admin_token: str) -> SandboxAdmin:
+    """The sandbox's admin client; its refusals become this command's exit."""
+    return SandboxAdmin.over_http(base_url, admin_token)
+
+
+def _refused(err: AdminRefused) -> CommandError:
+    return CommandError(
+        "cli.sandbox.refused",
+        ExitCode.PORTAL_REFUSED,
+        status=err.status,
+        reason=err.reason or err.code,
     )
-    try:
-        with urllib.request.urlopen(request, timeout=10):  # noqa: S310 (checked above)
-            return None
-    except urllib.error.HTTPError as err:
-        try:
-            answer = json.loads(err.read() or b"{}")
-        except ValueError:
-            answer = {}
-        reason = str(answer.get("reason") or answer.get("error") or "-")
-        if reason == "holder_exists":
-            return reason
-        raise CommandError(
-            "cli.sandbox.refused", ExitCode.PORTAL_REFUSED, status=err.code, reason=reason
-        ) from err
-    except (urllib.error.URLError, OSError) as err:
-        raise PortalConnectionError() from err
 
 
 def _holder_password(settings: Settings) -> str:
@@ -158,19 +142,18 @@ def provision_command(
         certificates=[c.as_token_object() for c in issued],
         directory=directory,
     )
-    _admin_post(
-        url,
-        admin_token,
-        "/holders",
-        {
-            "tckn": holder.value,
-            "name": name,
-            "birth_date": born.isoformat(),
-            "password": password,
-            "phone": phone or f"05{holder.value[1:10]}",
-            "security_word": f"kelime-{secrets.token_hex(4)}",
-        },
-    )
+    admin = _admin(url, admin_token)
+    try:
+        admin.register_holder(
+            tckn=holder.value,
+            name=name,
+            birth_date=born,
+            password=password,
+            phone=phone or f"05{holder.value[1:10]}",
+            security_word=f"kelime-{secrets.token_hex(4)}",
+        )
+    except AdminRefused as err:
+        raise _refused(err) from None
     records = [
         {
             "serial_number": r.serial_number,
@@ -181,18 +164,16 @@ def provision_command(
         }
         for r in certificate_records(issued, product)
     ]
-    _admin_post(
-        url,
-        admin_token,
-        "/cards",
-        {
-            "serial": card.serial,
-            "holder": holder.value,
-            "product": product.value,
-            "so_credential": so_pin,
-            "certificates": records,
-        },
-    )
+    try:
+        admin.register_card(
+            serial=card.serial,
+            holder=holder.value,
+            product=product.value,
+            so_credential=so_pin,
+            certificates=records,
+        )
+    except AdminRefused as err:
+        raise _refused(err) from None
     out = sys.stdout
     out.write(text("cli.sandbox.card", lang, serial=card.serial, label=card.label) + "\n")
     out.write(text("cli.sandbox.holder", lang, name=name, tckn=holder.value) + "\n")

@@ -1,24 +1,28 @@
 """Reading one answer from a person at a terminal, with a live countdown in the prompt.
 
-In a terminal (stdin and stdout both a TTY, POSIX), the line is read with echo off, one key
-at a time, and the prompt line is redrawn every second with the time left, so the countdown
-runs while the person types. Hidden answers (PINs, codes) show nothing at all; visible ones
-(a card number) are echoed by the reader itself. Everything happens in one thread: ``select``
-waits for a key or the next second, so nothing races the person's typing.
+With ``termios`` and standard input a terminal (POSIX), the line is read with echo off, one key
+at a time. When standard output is a terminal too, the prompt line is redrawn every second with
+the time left, so the countdown runs while the person types; otherwise the prompt goes once to
+standard error, with the time left at that moment, and nothing is redrawn. Hidden answers (PINs,
+codes) show nothing at all; visible ones (a card number) are echoed by the reader itself.
+Everything happens in one thread: ``select`` waits for a key or the next second, so nothing
+races the person's typing. When the time is up the question ends (:class:`TimeUp`).
 
-Elsewhere (stdout redirected, or no ``termios``), the prompt is written once with the time left
-at that moment, and hidden answers are read with :func:`getpass.getpass`.
+Where ``termios`` is missing (Windows) or standard input is not a terminal, the prompt is
+written once with the time left, hidden answers are read with :func:`getpass.getpass`, and an
+answer given after the time is up counts as :class:`TimeUp` too.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import getpass
 import math
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TextIO
 
 try:
@@ -29,6 +33,11 @@ except ImportError:  # pragma: no cover - Windows
 
 #: How the time left is written: seconds (0 when the time is up) -> text.
 Countdown = Callable[[int], str]
+
+
+class TimeUp(Exception):  # noqa: N818 (an outcome of a question, like EOFError)
+    """The question's time ran out before it was answered."""
+
 
 _ERASE_LINE = "\r\x1b[2K"
 
@@ -48,7 +57,10 @@ class LineReader:
         self._in = stdin if stdin is not None else sys.stdin
         self._out = stdout if stdout is not None else sys.stdout
         self._pending = ""  # what was typed after an Enter, for the next question
-        self.live = termios is not None and is_terminal(self._in) and is_terminal(self._out)
+        #: Keys are read one at a time (echo off, a deadline ends the question).
+        self.keys = termios is not None and is_terminal(self._in)
+        #: And the prompt is redrawn with the time left every second.
+        self.live = self.keys and is_terminal(self._out)
 
     def ask(
         self,
@@ -58,11 +70,15 @@ class LineReader:
         deadline: float | None = None,
         countdown: Countdown | None = None,
     ) -> str | None:
-        """One answer. ``deadline`` is a :func:`time.monotonic` time shown as a countdown."""
+        """One answer. ``deadline`` is a :func:`time.monotonic` time shown as a countdown; when
+        it passes, :class:`TimeUp` is raised."""
         self._out.flush()
-        if self.live:
-            return self._ask_live(prompt, hidden=hidden, deadline=deadline, countdown=countdown)
-        return self._ask_plain(prompt, hidden=hidden, deadline=deadline, countdown=countdown)
+        if self.keys:
+            return self._ask_keys(prompt, hidden=hidden, deadline=deadline, countdown=countdown)
+        answer = self._ask_plain(prompt, hidden=hidden, deadline=deadline, countdown=countdown)
+        if deadline is not None and time.monotonic() >= deadline and answer is not None:
+            raise TimeUp  # answered, but too late: the answer is not used
+        return answer
 
     @staticmethod
     def _label(prompt: str, deadline: float | None, countdown: Countdown | None) -> str:
@@ -85,24 +101,38 @@ class LineReader:
         line = self._in.readline()
         return None if not line else line.rstrip("\r\n")
 
-    def _ask_live(
-        self, prompt: str, *, hidden: bool, deadline: float | None, countdown: Countdown | None
-    ) -> str | None:
-        assert termios is not None  # noqa: S101 (live is only set where termios exists)
+    @contextlib.contextmanager
+    def _raw(self) -> Iterator[int]:
+        """Standard input without echo and line editing (Ctrl-C still interrupts)."""
+        assert termios is not None  # noqa: S101 (keys is only set where termios exists)
         fd = self._in.fileno()
         saved = termios.tcgetattr(fd)
         raw = termios.tcgetattr(fd)
         raw[3] &= ~(termios.ECHO | termios.ICANON)  # keep ISIG: Ctrl-C still interrupts
         raw[6][termios.VMIN] = 1
         raw[6][termios.VTIME] = 0
-        line = _Line(self._out, hidden=hidden)
+        termios.tcsetattr(fd, termios.TCSADRAIN, raw)
+        try:
+            yield fd
+        finally:
+            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+    def _screen(self) -> TextIO:
+        """Where prompts and echo go: standard output when it is the terminal, else standard
+        error (standard output is then a pipe or a file; the questions still reach the person)."""
+        return self._out if self.live else sys.stderr
+
+    def _ask_keys(
+        self, prompt: str, *, hidden: bool, deadline: float | None, countdown: Countdown | None
+    ) -> str | None:
+        out = self._screen()
+        line = _Line(out, hidden=hidden, redraw=self.live)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
 
         def draw() -> None:
             line.draw(self._label(prompt, deadline, countdown))
 
-        termios.tcsetattr(fd, termios.TCSADRAIN, raw)
-        try:
+        with self._raw() as fd:
             draw()
             while True:
                 if self._pending:
@@ -110,11 +140,18 @@ class LineReader:
                 else:
                     ready, _, _ = select.select([fd], [], [], _next_tick(deadline))
                     if not ready:
-                        draw()
+                        if deadline is not None and time.monotonic() >= deadline:
+                            if self.live:
+                                draw()  # shows the time is up
+                            out.write("\n")
+                            out.flush()
+                            raise TimeUp
+                        if self.live:
+                            draw()
                         continue
                     chunk = os.read(fd, 4096)
                     if not chunk:  # the terminal went away
-                        self._out.write("\n")
+                        out.write("\n")
                         return None
                     data = decoder.decode(chunk)
                 for i, ch in enumerate(data):
@@ -122,12 +159,10 @@ class LineReader:
                     if outcome is not None:
                         rest = data[i + 1 :]
                         self._pending = rest[1:] if ch == "\r" and rest[:1] == "\n" else rest
-                        self._out.write("\n")
-                        self._out.flush()
+                        out.write("\n")
+                        out.flush()
                         return None if outcome is _EOF else line.text
-                self._out.flush()
-        finally:
-            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+                out.flush()
 
 
 _EOF = object()
@@ -137,9 +172,11 @@ _DONE = object()
 class _Line:
     """The answer being typed: keys in, echo (when not hidden) out."""
 
-    def __init__(self, out: TextIO, *, hidden: bool) -> None:
+    def __init__(self, out: TextIO, *, hidden: bool, redraw: bool = True) -> None:
         self._out = out
         self._hidden = hidden
+        self._redraw = redraw
+        self._drawn = False
         self._typed: list[str] = []
         self._escape = False
 
@@ -148,6 +185,14 @@ class _Line:
         return "".join(self._typed)
 
     def draw(self, label: str) -> None:
+        """The prompt and what is shown of the answer; without redrawing (into a pipe), the
+        prompt is written once and never erased."""
+        if not self._redraw:
+            if not self._drawn:
+                self._out.write(label)
+                self._out.flush()
+            self._drawn = True
+            return
         shown = "" if self._hidden else self.text
         self._out.write(_ERASE_LINE + label + shown)
         self._out.flush()
@@ -178,10 +223,11 @@ class _Line:
 
 
 def _next_tick(deadline: float | None) -> float | None:
-    """Seconds until the shown countdown changes (``None``: it never does)."""
+    """Seconds until the shown countdown changes (``None``: it never does; ``0``: the time is
+    already up)."""
     if deadline is None:
         return None
     left = deadline - time.monotonic()
     if left <= 0:
-        return None
+        return 0.0  # the time is up: look once more, without waiting
     return max(left - (math.ceil(left) - 1), 0.01)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+from kamusm._cli._reader_texts import READER_TEXTS
 from kamusm.messages import LANGUAGES, MESSAGES, Language
 
 __all__ = ["TEXTS", "text"]
@@ -27,8 +28,8 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": "An unexpected error occurred ({kind}). Run again with --debug for details.",
     },
     "cli.missing_dependency": {
-        "tr": "Bu komut için {package} paketi gerekli: pip install 'kamusm[{extra}]'",
-        "en": "This command needs the {package} package: pip install 'kamusm[{extra}]'",
+        "tr": 'Bu komut için {package} paketi gerekli: pip install "kamusm[{extra}]"',
+        "en": 'This command needs the {package} package: pip install "kamusm[{extra}]"',
     },
     "cli.softhsm_missing": {
         "tr": "SoftHSM2 kurulu değil: apt-get install softhsm2 (ya da ./scripts/demo).",
@@ -82,10 +83,7 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
     "cli.col.expiry": {"tr": "Son geçerlilik", "en": "Valid until"},
     "cli.col.days_left": {"tr": "Kalan gün", "en": "Days left"},
     "cli.col.qualified": {"tr": "Nitelikli", "en": "Qualified"},
-    "cli.tokens.none": {
-        "tr": "Takılı kart bulunamadı.",
-        "en": "No card found.",
-    },
+    "cli.card": {"tr": "{label} (seri no {serial})", "en": "{label} (serial {serial})"},
     "cli.certs.title": {
         "tr": "Kart {label} (seri no {serial})",
         "en": "Card {label} (serial {serial})",
@@ -326,6 +324,11 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "tr": "Son deneme hakkı betikten harcanmaz; PIN değiştirilmedi.",
         "en": "A script never spends the final try; the PIN was not changed.",
     },
+    "cli.change.stdin_closed": {
+        "tr": "Standart girdi kapalı; PIN'ler okunamadı (--pin-stdin üç satır bekler).",
+        "en": "Standard input is closed; the PINs could not be read (--pin-stdin expects three "
+        "lines).",
+    },
     "cli.change.stdin": {
         "tr": "Standart girdiden üç satır bekleniyor: mevcut PIN, yeni PIN, yeni PIN (tekrar).",
         "en": "Three lines expected on standard input: current PIN, new PIN, new PIN again.",
@@ -506,9 +509,6 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "code from the portal's outbox, verify the new PIN on the card, print every step with "
         "its timing.",
     },
-    "cli.help.usage": {"tr": "Kullanım:", "en": "Usage:"},
-    "cli.help.options": {"tr": "Seçenekler", "en": "Options"},
-    "cli.help.commands": {"tr": "Komutlar", "en": "Commands"},
     "cli.help.opt.help": {"tr": "Bu yardımı gösterir.", "en": "Show this help."},
     "cli.help.opt.version": {
         "tr": "Sürümü gösterir.",
@@ -561,7 +561,7 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": "Language: tr (the default) or en; KAMUSM_LANG works too.",
     },
     "cli.help.opt.debug": {
-        "tr": "Hata ayrıntısını (traceback) ve hata ayıklama kayıtlarını gösterir; gizli "
+        "tr": "Hata ayrıntısını (çağrı yığınını) ve hata ayıklama kayıtlarını gösterir; gizli "
         "değerler yine de yazılmaz.",
         "en": "Show tracebacks and debug log records; secrets are still never written.",
     },
@@ -678,6 +678,8 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": "doctor found problems",
     },
     "cli.exit.interrupted": {"tr": "Ctrl-C ile kesildi", "en": "interrupted by Ctrl-C"},
+    # the readers (kamusm._cli._readers)
+    **READER_TEXTS,
 }
 
 

@@ -9,6 +9,10 @@ messages go to an outbox that only the admin side reads. See ``docs/portal-api.m
 
 from __future__ import annotations
 
+from kamusm._extras import require
+
+require("sandbox", "starlette", "uvicorn", "cryptography")
+
 from kamusm.sandbox._app import create_app
 from kamusm.sandbox._portal import ApiError, CertificateRecord, SandboxPortal, SmsMessage
 from kamusm.sandbox._server import SandboxServer, main, serve

@@ -26,6 +26,7 @@ from typing import Any, Final
 
 import attrs
 
+from kamusm._contract import CHALLENGE_METHODS, EDEVLET_METHODS, ERRORS
 from kamusm.sandbox._settings import SandboxSettings
 from kamusm.sandbox._vault import Vault
 from kamusm.values import Clock, Product, SystemClock, Tckn
@@ -34,15 +35,6 @@ __all__ = ["ApiError", "CertificateRecord", "SandboxPortal", "SmsMessage"]
 
 log = logging.getLogger(__name__)
 
-#: The e-Devlet login methods of seed 002; only the password one works in the sandbox.
-EDEVLET_METHODS: Final = (
-    "password",
-    "mobile_signature",
-    "e_signature",
-    "id_card",
-    "internet_banking",
-)
-CERTIFICATE_STATUSES: Final = ("active", "suspended", "revoked")
 _CAPTCHA_ALPHABET: Final = "ABCDEFGHJKLMNPRSTUVYZ23456789"
 
 _SCHEMA = """
@@ -164,6 +156,8 @@ class ApiError(Exception):
         attempts_remaining: int | None = None,
         retry_after: int | None = None,
     ) -> None:
+        if code not in ERRORS:
+            raise ValueError(f"{code!r} is not an error code of the contract")
         super().__init__(code)
         self.status = status
         self.code = code
@@ -971,7 +965,7 @@ class SandboxPortal:
     ) -> dict[str, Any]:
         """Ask for the confirmation challenge: an SMS code to the registered phone, or the
         holder's web password ("SMS Onay veya WEB Parola"). Asking again re-sends."""
-        if method not in ("sms", "web_password"):
+        if method not in CHALLENGE_METHODS:
             raise ApiError(400, "bad_request", reason="method")
         now = self._now()
         with self._tx() as db:

@@ -16,9 +16,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
 
-import httpx
 import uvicorn
 
+from kamusm._contract import LOOPBACK_HOSTS
+from kamusm._portal_admin import AdminRefused, SandboxAdmin
+from kamusm.errors import PortalError
 from kamusm.sandbox._app import create_app
 from kamusm.sandbox._portal import SandboxPortal
 from kamusm.sandbox._settings import SandboxSettings
@@ -26,7 +28,7 @@ from kamusm.values import ManualClock, SystemClock
 
 __all__ = ["SandboxServer", "main", "serve"]
 
-_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+_LOOPBACK = LOOPBACK_HOSTS
 #: Environment variable holding the master secret (hex, 32 bytes or more) that lets a
 #: deployment reopen its SQLite file after a restart.
 SECRET_ENV = "KAMUSM_SANDBOX_SECRET"
@@ -182,38 +184,45 @@ def _secret(variable: str, what: str) -> str:
     return value
 
 
+MISSING_VALUE = "missing a value (options, or secrets in their environment variables)"
+
+
 def _provision(args: argparse.Namespace, out: TextIO) -> int:
     admin_token = args.admin_token or _secret("KAMUSM_SANDBOX_ADMIN_TOKEN", "admin token")
     if not admin_token:
         print("missing the admin token (KAMUSM_SANDBOX_ADMIN_TOKEN)", file=out)
         return 2
-    headers = {"Authorization": f"Bearer {admin_token}"}
-    if args.what == "holder":
-        path = "/api/v1/admin/holders"
-        body: dict[str, Any] = {
-            "tckn": args.tckn,
-            "name": args.name,
-            "birth_date": date.fromisoformat(args.birth_date).isoformat(),
-            "password": _secret("KAMUSM_HOLDER_PASSWORD", "e-Devlet password"),
-            "phone": args.phone,
-            "security_word": _secret("KAMUSM_SECURITY_WORD", "security word"),
-        }
-        if args.passport:
-            body["passport"] = args.passport
-    else:
-        path = "/api/v1/admin/cards"
-        body = {
-            "serial": args.serial,
-            "holder": args.holder,
-            "product": args.product,
-            "so_credential": _secret("KAMUSM_SO_CREDENTIAL", "SO credential (the card's PUK)"),
-        }
-    if not all(body.values()):
-        print("missing a value (options, or secrets in their environment variables)", file=out)
-        return 2
-    response = httpx.post(args.url.rstrip("/") + path, json=body, headers=headers, timeout=10)
-    if response.status_code >= 300:
-        print(f"refused: HTTP {response.status_code} {response.text}", file=out)
+    admin = SandboxAdmin.over_http(args.url, admin_token)
+    try:
+        if args.what == "holder":
+            holder: dict[str, Any] = {
+                "tckn": args.tckn,
+                "name": args.name,
+                "birth_date": date.fromisoformat(args.birth_date),
+                "password": _secret("KAMUSM_HOLDER_PASSWORD", "e-Devlet password"),
+                "phone": args.phone,
+                "security_word": _secret("KAMUSM_SECURITY_WORD", "security word"),
+            }
+            if not all(holder.values()):
+                print(MISSING_VALUE, file=out)
+                return 2
+            admin.register_holder(**holder, passport=args.passport or None, existing_ok=False)
+        else:
+            card = {
+                "serial": args.serial,
+                "holder": args.holder,
+                "product": args.product,
+                "so_credential": _secret("KAMUSM_SO_CREDENTIAL", "SO credential (the card's PUK)"),
+            }
+            if not all(card.values()):
+                print(MISSING_VALUE, file=out)
+                return 2
+            admin.register_card(**card)
+    except AdminRefused as err:
+        print(f"refused: HTTP {err.status} {err.code} {err.reason or ''}".rstrip(), file=out)
+        return 1
+    except PortalError as err:
+        print(f"the sandbox at {args.url} could not be reached ({type(err).__name__})", file=out)
         return 1
     print(f"registered {args.what}", file=out)
     return 0

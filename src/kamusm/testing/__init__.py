@@ -4,6 +4,8 @@ Everything here is for tests and training only. It creates throw-away SoftHSM2 a
 opencryptoki tokens with chosen PINs and SO PINs, issues test certificates, and runs the local
 sandbox portal. Nothing in the library proper imports this package.
 
-Use the pytest fixtures by adding ``pytest_plugins = ["kamusm.testing.pytest_plugin"]`` to your
-``conftest.py``.
+Install with the ``test`` extra (``pip install "kamusm[test]"``); a helper that needs it says
+so with an ImportError when it is missing. The pytest fixtures of
+:mod:`kamusm.testing.pytest_plugin` are registered with pytest through an entry point, so a
+test suite of an application gets them without a ``conftest.py``.
 """

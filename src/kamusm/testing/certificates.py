@@ -19,11 +19,15 @@ derived from what is issued and from the issue's sequence number in the process.
 calls in the same order therefore give certificates with the same fields in every run (ECDSA
 signatures are randomised, so the DER bytes differ).
 
-Needs ``cryptography`` (extras ``test`` and ``sandbox``); the library proper reads certificates
-with asn1crypto only.
+Needs ``cryptography`` (extra ``test``; ``sandbox`` brings it too); the library proper reads
+certificates with asn1crypto only.
 """
 
 from __future__ import annotations
+
+from kamusm._extras import require
+
+require("test", "cryptography")
 
 import enum
 import functools

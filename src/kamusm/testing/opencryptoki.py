@@ -112,6 +112,9 @@ def _daemon_binary() -> str | None:
 #: ``/etc/opencryptoki/opencryptoki.conf``, the pkcsslotd daemon, a token directory), so it
 #: happens only when asked: ``KAMUSM_TEST_OPENCRYPTOKI=1`` (``scripts/test`` sets it).
 OPT_IN = "KAMUSM_TEST_OPENCRYPTOKI"
+#: A file to which the pid of every pkcsslotd started here is appended, so that whoever set it
+#: (``scripts/test``) stops exactly the daemons its run started when it puts the machine back.
+STARTED_PIDS = "KAMUSM_OPENCRYPTOKI_STARTED_PIDS"
 #: Serialises every process's use of the one test token (pytest runs side by side, say).
 _PROCESS_LOCK_PATH = Path("/run/lock/kamusm-opencryptoki-tests.lock")
 _process_lock: IO[bytes] | None = None
@@ -235,6 +238,10 @@ def _start_daemon() -> None:
     logger.info("Starting pkcsslotd")
     subprocess.run([binary], check=True, capture_output=True, timeout=30)  # noqa: S603 (the installed pkcsslotd, no arguments)
     _wait_until(lambda: _daemon_pid() is not None, "pkcsslotd to start")
+    record = os.environ.get(STARTED_PIDS)
+    if record:
+        with open(record, "a", encoding="ascii") as out:
+            out.write(f"{_daemon_pid()}\n")
 
 
 def _finalize_in_process(module_path: str) -> None:

@@ -1,11 +1,17 @@
 """pytest fixtures for applications that test against real test tokens and the sandbox.
 
-Enable with ``pytest_plugins = ["kamusm.testing.pytest_plugin"]`` in ``conftest.py``.
+pytest loads this plugin by itself wherever kamusm is installed (the ``pytest11`` entry point
+``kamusm.testing.pytest_plugin``); ``-p no:kamusm.testing.pytest_plugin`` turns it off. Listing
+it in ``pytest_plugins`` as well does no harm.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+from kamusm._extras import require
+
+require("test", "pytest")
 
 import pytest
 
@@ -16,6 +22,7 @@ from kamusm.testing.opencryptoki import (
     fresh_opencryptoki_token,
     opencryptoki_unavailable_reason,
 )
+from kamusm.testing.pcsc import pcsc_unavailable_reason, socket_path_for
 from kamusm.testing.softhsm import (
     SOFTHSM2_LOCATIONS,
     SoftHsmToken,
@@ -27,6 +34,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from kamusm.testing.certificates import CertificateFactory
+    from kamusm.testing.pcsc import VirtualCard, VirtualReaderService
     from kamusm.testing.sandbox import RunningSandbox
 
 
@@ -84,3 +92,42 @@ def kamusm_sandbox() -> Iterator[RunningSandbox]:
 
     with running_sandbox() as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def pcsc_service() -> Iterator[VirtualReaderService]:
+    """The test session's own pcscd with the vpcd virtual reader (no card in it), in a private
+    namespace: a pcscd someone else runs is never touched. Skips, saying exactly which part is
+    missing, without root or the packages.
+
+    PC/SC clients in this process reach it through ``PCSCLITE_CSOCK_NAME``, which the client
+    library reads once: when it is already set (as this project's conftest does at start-up),
+    the service starts on that path; otherwise it is set here.
+    """
+    import os  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415
+
+    from kamusm.testing.pcsc import VirtualReaderService  # noqa: PLC0415
+
+    reason = pcsc_unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    path = os.environ.get("PCSCLITE_CSOCK_NAME")
+    if path:
+        directory = os.path.dirname(path)
+    else:
+        directory = tempfile.mkdtemp(prefix="kpcsc")
+        os.environ["PCSCLITE_CSOCK_NAME"] = socket_path_for(directory)
+    with VirtualReaderService(directory) as service:
+        yield service
+
+
+@pytest.fixture
+def virtual_card(pcsc_service: VirtualReaderService) -> Iterator[VirtualCard]:
+    """The virtual AKİS card, inserted in the session's virtual reader for this test and taken
+    out after it."""
+    card = pcsc_service.insert()
+    try:
+        yield card
+    finally:
+        pcsc_service.remove()

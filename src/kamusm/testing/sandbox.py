@@ -18,6 +18,12 @@ the test reads SMS codes through the admin side (:meth:`RunningSandbox.last_sms_
 
 from __future__ import annotations
 
+from kamusm._extras import require
+
+# Checked here, before kamusm.sandbox checks the same libraries, so that the message names the
+# extra of kamusm.testing.
+require("test", "cryptography", "starlette", "uvicorn")
+
 import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -28,12 +34,12 @@ import attrs
 from cryptography import x509
 
 from kamusm.sandbox import (
-    ApiError,
     CertificateRecord,
     SandboxPortal,
     SandboxServer,
     SandboxSettings,
 )
+from kamusm.sandbox._app import local_admin
 from kamusm.values import Clock, ManualClock, Pin, Product, SmsCode, Tckn
 
 if TYPE_CHECKING:
@@ -86,19 +92,15 @@ class TestHolder:
 
     def register(self, portal: SandboxPortal) -> None:
         """Register with the sandbox (again is fine: an existing holder is kept)."""
-        try:
-            portal.register_holder(
-                tckn=self.tckn,
-                name=self.name,
-                birth_date=self.birth_date,
-                password=self.password,
-                phone=self.phone,
-                security_word=self.security_word,
-                passport=self.passport,
-            )
-        except ApiError as err:
-            if err.reason != "holder_exists":
-                raise
+        local_admin(portal).register_holder(
+            tckn=self.tckn.value,
+            name=self.name,
+            birth_date=self.birth_date,
+            password=self.password,
+            phone=self.phone,
+            security_word=self.security_word,
+            passport=self.passport,
+        )
 
 
 def certificate_records(
