@@ -460,6 +460,28 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": "The card's signing certificate is not qualified; official documents cannot be "
         "signed with it.",
     },
+    "readiness.short.ready": {"tr": "hazır", "en": "ready"},
+    "readiness.short.wrong_pin_seen": {
+        "tr": "hazır, hatalı PIN görüldü",
+        "en": "ready, a wrong PIN was seen",
+    },
+    "readiness.short.final_try": {"tr": "son deneme hakkı", "en": "final try"},
+    "readiness.short.locked": {"tr": "PIN kilitli", "en": "PIN locked"},
+    "readiness.short.pin_not_initialized": {"tr": "PIN yok", "en": "no PIN"},
+    "readiness.short.no_signing_certificate": {
+        "tr": "imza sertifikası yok",
+        "en": "no signing certificate",
+    },
+    "readiness.short.expired": {"tr": "sertifika süresi dolmuş", "en": "certificate expired"},
+    "readiness.short.not_yet_valid": {
+        "tr": "sertifika henüz geçerli değil",
+        "en": "certificate not yet valid",
+    },
+    "readiness.short.expiring": {
+        "tr": "hazır, sertifika süresi doluyor",
+        "en": "ready, certificate expiring",
+    },
+    "readiness.short.not_qualified": {"tr": "nitelikli değil", "en": "not qualified"},
     "next.ask_pin": {
         "tr": "PIN'i sorun ve imzalayın.",
         "en": "Ask for the PIN and sign.",

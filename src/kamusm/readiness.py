@@ -64,6 +64,10 @@ class ReadinessState(enum.Enum):
     def message(self, lang: Language = DEFAULT_LANGUAGE, **fields: object) -> str:
         return text(f"readiness.{self.value}", lang, **fields)
 
+    def short(self, lang: Language = DEFAULT_LANGUAGE) -> str:
+        """A few words for a table cell ("hazır", "PIN kilitli")."""
+        return text(f"readiness.short.{self.value}", lang)
+
 
 class NextAction(enum.Enum):
     """What the DYS does next."""
@@ -151,6 +155,18 @@ class Readiness:
     def message(self, lang: Language = DEFAULT_LANGUAGE) -> str:
         """Every finding, worst first, in one text for the person at the card."""
         return " ".join(self._finding_text(f, lang) for f in self.findings)
+
+    def as_json(self, lang: Language = DEFAULT_LANGUAGE) -> dict[str, object]:
+        """Plain data for a JSON answer (nothing in it is secret)."""
+        return {
+            "state": self.state.value,
+            "findings": [f.value for f in self.findings],
+            "action": self.action.value,
+            "can_sign": self.can_sign,
+            "needs_acknowledgement": self.needs_acknowledgement,
+            "message": self.message(lang),
+            "next_step": self.next_step(lang),
+        }
 
     def next_step(self, lang: Language = DEFAULT_LANGUAGE) -> str:
         """What to do next, as a sentence."""

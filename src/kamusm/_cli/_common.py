@@ -27,6 +27,8 @@ _EXTRAS = {
     "uvicorn": "sandbox",
     "cryptography": "sandbox",
     "pytest": "test",
+    "pyhanko": "pdf",
+    "pyhanko_certvalidator": "pdf",
 }
 
 
