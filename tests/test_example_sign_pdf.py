@@ -84,3 +84,21 @@ def test_the_dys_stops_at_the_final_try_and_routes_a_locked_card_to_the_reset(
     assert code == 3, out
     assert "PIN Oluşturma/Kilit Çözme" in out and "PUK kullanmayın" in out
     assert not (tmp_path / "out.pdf").exists()
+
+
+def test_dys_check_before_signing_ends_in_a_real_signature(
+    certificate_factory: CertificateFactory, tmp_path: Path
+) -> None:
+    card = create_softhsm_token(pin=PIN)
+    certify_on_token(card, certificate_factory.nes, key=KeySpec.EC_P384)
+    source, target = tmp_path / "in.pdf", tmp_path / "out.pdf"
+    source.write_bytes(sample_pdf())
+    result = run_example(
+        "dys_check_before_signing", "--module", card.module_path, "--serial", card.serial,
+        "--pin-stdin", "--sign", str(source), str(target), stdin=PIN + "\n",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout
+    assert_no_secret(result.stdout + result.stderr, PIN)
+    roots = [certificate_factory.nes_ca.der, certificate_factory.root.der]
+    (report,) = validate_pdf(target.read_bytes(), trust_roots=roots)
+    assert report.ok and report.holder_name == DEFAULT_HOLDER

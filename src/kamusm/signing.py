@@ -25,6 +25,7 @@ from kamusm._extras import require
 require("pdf", "pyhanko", "pyhanko_certvalidator")
 
 import asyncio  # noqa: E402 - after the extra check, so a missing extra names itself
+import functools  # noqa: E402
 import io  # noqa: E402
 import logging  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
@@ -90,9 +91,9 @@ class SessionSigner(signers.Signer):
         prefer_pss: bool = False,
     ) -> None:
         self._session = session
-        signing_cert = x509.Certificate.load(session.certificate.der)
+        signing_cert = _certificate(session.certificate.der)
         registry = SimpleCertificateStore()  # type: ignore[no-untyped-call]  # untyped in pyHanko
-        registry.register_multiple([x509.Certificate.load(bytes(der)) for der in ca_certificates])
+        registry.register_multiple([_certificate(bytes(der)) for der in ca_certificates])
         super().__init__(
             prefer_pss=prefer_pss,
             signing_cert=signing_cert,
@@ -130,6 +131,13 @@ class SessionSigner(signers.Signer):
         # The session takes the PKCS#11 lock for this call alone; off the event loop.
         signature: bytes = await asyncio.to_thread(self._session.sign, data, scheme)
         return signature
+
+
+@functools.lru_cache(maxsize=64)
+def _certificate(der: bytes) -> x509.Certificate:
+    """A parsed certificate, kept: asn1crypto computes its hashes and key identifiers once per
+    object, and a DYS signs with the same certificate and chain all day."""
+    return x509.Certificate.load(der)
 
 
 def _scheme(algorithm: str, digest_algorithm: str) -> SignatureScheme:
@@ -233,7 +241,7 @@ class PdfSignatureReport:
 def validate_pdf(pdf: bytes, *, trust_roots: Sequence[bytes]) -> list[PdfSignatureReport]:
     """Validate every signature of ``pdf`` with pyHanko's validator against ``trust_roots``
     (DER certificates; no network: nothing is fetched, revocation is not checked)."""
-    roots = [x509.Certificate.load(bytes(der)) for der in trust_roots]
+    roots = [_certificate(bytes(der)) for der in trust_roots]
     reader = PdfFileReader(io.BytesIO(pdf))
     reports = []
     for embedded in reader.embedded_signatures:
