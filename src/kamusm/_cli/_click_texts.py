@@ -161,4 +161,6 @@ METAVARS_TR: Final[Mapping[str, str]] = {
     "URL": "ADRES",
     "TOKEN": "ANAHTAR",
     "YYYY-MM-DD": "YYYY-AA-GG",
+    "IN": "GİRDİ",
+    "OUT": "ÇIKTI",
 }
