@@ -18,6 +18,8 @@ APT_PACKAGES=(
   python3-virtualsmartcard
   libpcsclite-dev
   swig
+  chromium        # the browser tests of kamusm app and the training pages (headless)
+  chromium-driver # Selenium drives chromium through it; nothing downloads a browser
 )
 # What scripts/demo needs of the above (a SoftHSM2 card; Python's venv).
 APT_PACKAGES_DEMO=(python3-venv softhsm2)
@@ -55,7 +57,15 @@ _kamusm_python() {
     elif [ -n "$out" ]; then
       problems+="    $path is Python $out"$'\n'
     elif [[ "$path" == */shims/* ]]; then
-      problems+="    $path is a pyenv shim with no $candidate behind it in the pyenv version now in force ($(pyenv version-name 2>/dev/null || echo unknown)): 'pyenv install 3.11' or choose one that has it ('pyenv shell 3.11.x')"$'\n'
+      # pyenv knows which of its versions have this command (`pyenv whence`).
+      local has
+      has=$(pyenv whence "$candidate" 2>/dev/null | tr '\n' ' ')
+      problems+="    $path is a pyenv shim, not an interpreter: the pyenv version in force ($(pyenv version-name 2>/dev/null || echo unknown)) has no $candidate."
+      if [ -n "$has" ]; then
+        problems+=" These have it: ${has% }; choose one with 'pyenv shell VERSION' (or 'pyenv local VERSION')."$'\n'
+      else
+        problems+=" Install one with 'pyenv install 3.11'."$'\n'
+      fi
     else
       problems+="    $path does not run"$'\n'
     fi

@@ -578,7 +578,8 @@ def test_nes_card_summary(factory: CertificateFactory) -> None:
     assert DEFAULT_HOLDER in line
     assert "100******46" in line
     assert Product.NES.display("tr") in line
-    assert nes.not_after.date().isoformat() in line
+    assert nes.not_after.strftime("%d.%m.%Y") in line  # DD.MM.YYYY, as the portal shows it
+    assert nes.not_after.date().isoformat() in summary.display("en")
     assert DEFAULT_TCKN not in line + repr(summary) + summary.display("en")
 
 

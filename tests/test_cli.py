@@ -179,6 +179,9 @@ def test_certs_shows_kind_holder_expiry_and_qualified(factory: CertificateFactor
     assert table.returncode == 0, table.stderr
     assert card.serial in table.stdout and "Nitelikli elektronik sertifika (NES)" in table.stdout
     assert f"{HOLDER} ({TCKN.masked})" in table.stdout and "evet" in table.stdout
+    assert soon.info().not_after.strftime("%d.%m.%Y") in table.stdout  # as the portal writes it
+    english = kamusm("--lang", "en", "certs", *serial_of(card), card=card)
+    assert soon.info().not_after.date().isoformat() in english.stdout
     as_json = kamusm("certs", "--json", *serial_of(card), card=card)
     (listed,) = json.loads(as_json.stdout)["cards"]
     (cert,) = listed["certificates"]
@@ -266,12 +269,37 @@ def test_every_json_answer_has_its_schema_version_and_its_documented_fields(
         body = json.loads(result.stdout)
         assert next(iter(body)) == "schema_version" and body["schema_version"] == 1
         found, documented = json_paths(body), documented_fields(command)
-        # A documented list that is empty in this answer (``readers[]`` without a reader
-        # service) shows as its bare name; the fields of its elements cannot appear.
-        empty = {d for d in documented if d.endswith("[]") and d[:-2] in found}
-        found = (found - {e[:-2] for e in empty}) | empty
-        documented = {d for d in documented if not any(d.startswith(e + ".") for e in empty)}
+        # A documented list that is empty in an answer (``readers[]`` without a reader
+        # service, a card without certificates) shows as its bare name; when it is empty
+        # everywhere, the fields of its elements cannot appear.
+        for listed in sorted(d for d in documented if d.endswith("[]")):
+            if listed[:-2] in found:
+                found.discard(listed[:-2])
+                if listed not in found:
+                    found.add(listed)
+                    documented = {d for d in documented if not d.startswith(listed + ".")}
         assert found == documented, command
+
+
+def test_certs_by_holder_name_with_turkish_case_rules(factory: CertificateFactory) -> None:
+    """--holder takes part of the name in any case by Turkish rules: "ışıklı" finds IŞIKLI,
+    "ISIKLI" (dotted i) does not; no card of that holder is exit 5."""
+    theirs = create_softhsm_token(
+        pin=PIN,
+        certificates=[
+            c.as_token_object() for c in factory.nes_card(name="İLKER IŞIKLI", tckn=TCKN)
+        ],
+    )
+    module = theirs.module_path
+    found = kamusm("certs", "--json", "--module", module, "--holder", "ışıklı", card=theirs)
+    assert found.returncode == 0, found.stderr
+    cards = json.loads(found.stdout)["cards"]  # the store may hold this holder's cards of
+    assert theirs.serial in {c["serial"] for c in cards}  # other tests too, and no one else's
+    assert {cert["holder"] for c in cards for cert in c["certificates"]} == {"İLKER IŞIKLI"}
+    for query in ("ISIKLI", "ılker"):
+        missing = kamusm("certs", "--module", theirs.module_path, "--holder", query, card=theirs)
+        assert missing.returncode == 5, query
+        assert "Kart bulunamadı" in one_line(missing)
 
 
 # ---- doctor ---------------------------------------------------------------------------------

@@ -77,15 +77,18 @@ class Session:
         env: dict[str, str],
         shell_pipe: bool = False,
         prefix: list[str] | None = None,
+        python: tuple[str, ...] = ("-m", "kamusm"),
     ) -> None:
         self.log = io.StringIO()
-        if prefix:  # the command's own process, exec'd by the prefix (same pid)
+        if prefix or python != ("-m", "kamusm"):  # exec'd by the prefix: the same pid
+            run = [*(prefix or []), sys.executable, *python, *args]
             self.child = pexpect.spawn(
-                prefix[0],
-                [*prefix[1:], sys.executable, "-m", "kamusm", *args],
+                run[0],
+                run[1:],
                 env=env,
                 encoding="utf-8",
                 timeout=TIMEOUT,
+                dimensions=(50, 250),
             )
         elif shell_pipe:  # stdout into a pipe, stdin still the terminal
             command = shlex.join([sys.executable, "-m", "kamusm", *args]) + " | cat"
@@ -352,8 +355,11 @@ def test_change_pin_and_reset_pin_are_not_dumpable_while_they_ask(
         peer.stdin.close()
         peer.wait(timeout=TIMEOUT)
     for args, question in (
-        (["change-pin", "--module", card.module_path, "--serial", card.serial], "Mevcut PIN"),
-        (reset_args(sandbox, card), "Doğrulama Kodu"),
+        (
+            ["change-pin", "--module", card.module_path, "--serial", card.serial],
+            "Mevcut PIN Kodu: ",
+        ),
+        (reset_args(sandbox, card), "Doğrulama Kodu \\(15 hane\\): "),
     ):
         term = Session(args, env=env_for(card), prefix=NO_CAPABILITIES)
         term.expect(question)
@@ -385,6 +391,33 @@ def test_change_pin_with_several_cards_shows_the_card_picker(
     assert term.finish() == 0
     assert pin_verifies(card, NEW) and pin_verifies(other, OLD)
     assert_no_secret(term.transcript, OLD, NEW, card.so_pin)
+
+
+def test_holder_chooses_the_card_by_name_in_change_pin_and_reset_pin(
+    sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken
+) -> None:
+    """Cards of two holders in the store: --holder with part of a name, in another case,
+    picks that holder's one card without a picker, in change-pin and in reset-pin."""
+    stranger = TestHolder.make(Tckn("17291716060"), name="NİLAY IŞIKÇI")
+    stranger.register(sandbox.portal)
+    theirs = provision_softhsm_card(sandbox.portal, holder=stranger, pin=OLD)
+    args = ["change-pin", "--module", card.module_path, "--holder", "ışıkçı"]
+    term = Session(args, env=env_for(card))
+    term.expect(f"seri no {theirs.serial}")
+    term.expect("Mevcut PIN Kodu: ")
+    term.child.sendeof()
+    assert term.finish() == 10
+    assert "Kart Seçiniz" not in term.transcript
+    code = new_code(sandbox, stranger)
+    term = Session(reset_args(sandbox, card, "--holder", "nilay"), env=env_for(card))
+    term.expect("Doğrulama Kodu")
+    term.type(code.reveal())
+    term.expect("Kart: NİLAY IŞIKÇI")
+    term.expect(r"Yeni PIN Kodu \[Kalan süre: \d+ saniye\]: ")  # the question itself
+    term.child.sendeof()
+    assert term.finish() == 10
+    assert "Kart Seçiniz" not in term.transcript
+    assert pin_verifies(theirs, OLD)
 
 
 def test_reset_pin_asks_again_when_the_card_is_not_the_code_holders(
@@ -471,6 +504,34 @@ def test_change_pin_waits_for_the_card_and_goes_on_once_it_is_inserted(
     term.expect("Mevcut PIN Kodu: ")
     term.child.sendeof()
     assert term.finish() == 10
+
+
+#: ``python -m kamusm`` as it runs where termios does not exist (Windows): the module is made
+#: unimportable before kamusm loads. Only termios is faked; the terminal is real.
+WITHOUT_TERMIOS = (
+    "import sys; sys.modules['termios'] = None; "
+    "from kamusm._cli import main; sys.exit(main(sys.argv[1:]))"
+)
+
+
+def test_without_termios_every_timed_question_still_shows_the_time_left(
+    sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken
+) -> None:
+    """The fallback where termios is missing: each question with a time limit is written
+    once with the time left at that moment (no redrawing), and Ctrl-C still ends as the
+    table says."""
+    code = new_code(sandbox, holder)
+    term = Session(reset_args(sandbox, card), env=env_for(card), python=("-c", WITHOUT_TERMIOS))
+    term.expect("Doğrulama Kodu")
+    term.type(code.reveal())
+    term.pick(card.serial)
+    left = int(term.expect(r"Yeni PIN Kodu \[Kalan süre: (\d+) saniye\]: ").group(1))
+    assert 0 < left <= 300
+    term.child.sendintr()
+    term.expect("İşlem iptal edildi.")
+    assert term.finish() == 130
+    assert "\x1b[2K" not in term.transcript  # written once, never redrawn
+    assert pin_verifies(card, OLD)
 
 
 def test_a_plain_http_portal_off_loopback_is_refused_before_anything_is_asked(

@@ -9,14 +9,19 @@ code or verification code may appear in any log record, exception text or repr.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pkcs11
 import pytest
 
 from kamusm import (
     CardNotOwnedError,
+    CertificateExpiredError,
+    CertificateRevokedError,
+    CertificateSuspendedError,
     FlowBusyError,
     FlowCodeExpiredError,
     InputError,
@@ -32,10 +37,13 @@ from kamusm import (
     PortalTimeoutError,
     Product,
     ResetStep,
+    SmsCodeExpiredError,
     Tckn,
     TokenNotFoundError,
     TooManyAttemptsError,
     VerificationCode,
+    WebPasswordRejectedError,
+    WrongProductError,
     change_pin,
     reset_pin,
 )
@@ -632,3 +640,180 @@ def test_change_on_opencryptoki_final_try_needs_acknowledgement(leaks: Secrets) 
     assert token.token().pin_status().locked
     with pytest.raises(PinLockedUseResetError):
         change_pin(token.token(), ScriptedChangePrompts(pins=[(OLD, NEW, NEW)]))
+
+
+# ---- what the holder is told: the SMS step, the product's route, certificates ---------------
+
+
+def test_the_sms_question_counts_down_the_sms_codes_own_time(
+    kamusm_sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken, leaks: Secrets
+) -> None:
+    """The SMS code lives 180 s: the SMS question shows that, not the verification code's 300 s
+    or the operation's 600 s (``ChallengeSent.expires_at``)."""
+    prompts = prompts_for(kamusm_sandbox, holder, card.serial, leaks)
+    run_reset(kamusm_sandbox, card.module(), prompts, leaks)
+    at = prompts.steps.index(ResetStep.ENTER_CONFIRMATION)
+    assert prompts.remaining[at] == kamusm_sandbox.portal.settings.sms_validity
+    assert prompts.remaining[prompts.steps.index(ResetStep.REDEEM_CODE)] == timedelta(seconds=300)
+    assert_pin(card.module(), card.serial, NEW)
+
+
+def test_an_expired_sms_code_is_explained_and_a_new_one_is_sent(
+    kamusm_sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken, leaks: Secrets
+) -> None:
+    """The holder answers after the SMS code ran out but while the verification code is valid:
+    told the SMS code expired, a new challenge is sent, and its code finishes the reset."""
+    code = new_code(kamusm_sandbox, holder, Product.NES)
+    leaks.add(code)
+    validity = kamusm_sandbox.portal.settings.sms_validity.total_seconds()
+
+    def too_late() -> str:
+        answer = sms(kamusm_sandbox, holder, leaks)
+        kamusm_sandbox.advance(validity + 1)  # 181 s: the SMS code is gone, the code is not
+        return answer
+
+    prompts = ScriptedResetPrompts(
+        codes=[code],
+        card=card.serial,
+        pins=[(NEW, NEW)],
+        confirmations=[too_late, lambda: sms(kamusm_sandbox, holder, leaks)],
+    )
+    run_reset(kamusm_sandbox, card.module(), prompts, leaks)
+    assert [type(p) for p in prompts.problems] == [SmsCodeExpiredError]
+    assert "SMS onay kodunun süresi doldu" in prompts.problems[0].message("tr")
+    assert prompts.asked.count("confirmation") == 2
+    assert events(kamusm_sandbox, card.serial).count("operation.challenged") == 2
+    assert_pin(card.module(), card.serial, NEW)
+
+
+def test_a_wrong_web_password_is_reported_as_such_with_its_attempts_left(
+    kamusm_sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken, leaks: Secrets
+) -> None:
+    code = new_code(kamusm_sandbox, holder, Product.NES)
+    leaks.add(code, "not-the-password")
+    prompts = ScriptedResetPrompts(
+        codes=[code],
+        card=card.serial,
+        pins=[(NEW, NEW)],
+        confirmations=["not-the-password", holder.password],
+    )
+    with PortalClient(kamusm_sandbox.url, clock=kamusm_sandbox.clock) as client:
+        reset_pin(
+            card.module(),
+            client,
+            prompts,
+            clock=kamusm_sandbox.clock,
+            challenge_method="web_password",
+        )
+    leaks.seen(prompts, *prompts.problems)
+    (wrong,) = prompts.problems
+    assert isinstance(wrong, WebPasswordRejectedError)
+    assert wrong.attempts_remaining == 2
+    assert wrong.message("tr") == "WEB Parola hatalı. Kalan deneme hakkı: 2."
+    assert "SMS" not in wrong.message("tr")
+    assert_pin(card.module(), card.serial, NEW)
+
+
+def test_a_mali_muhur_card_in_an_nes_reset_is_told_its_own_route(
+    kamusm_sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken, leaks: Secrets
+) -> None:
+    """The card carries Mali Mühür: the holder is told so, and where its own reset is (seed
+    003, "Mali Mühür PIN Oluşturma/Değiştirme"); both cards are unchanged."""
+    seal = provision_softhsm_card(
+        kamusm_sandbox.portal, holder=holder, product=Product.MALI_MUHUR, pin=OLD
+    )
+    leaks.add(seal.pin, seal.so_pin)
+    prompts = prompts_for(kamusm_sandbox, holder, seal.serial, leaks, Product.NES)
+    with pytest.raises(WrongProductError) as info:
+        run_reset(kamusm_sandbox, seal.module(), prompts, leaks)
+    assert info.value.found == (Product.MALI_MUHUR,)
+    told = info.value.message("tr")
+    assert "bu bir Mali Mühür kartı" in told
+    assert "Mali Mühür PIN Oluşturma/Değiştirme" in told
+    assert "product_mismatch" not in told + info.value.message("en")
+    assert "new_pin" not in prompts.asked
+    assert_pin(seal.module(), seal.serial, OLD)
+    assert_pin(card.module(), card.serial, OLD)
+
+
+def change_certificates(
+    sandbox: RunningSandbox, holder: TestHolder, serial: str, action: str
+) -> None:
+    """The holder suspends or revokes the card's certificates on the portal."""
+    with PortalClient(sandbox.url, clock=sandbox.clock) as client:
+        client.login_edevlet(holder.tckn, holder.password)
+        for cert in client.list_certificates():
+            if cert.card_serial == serial and action == "suspend":
+                client.suspend_certificate(cert.serial_number)
+            elif cert.card_serial == serial:
+                client.revoke_certificate(cert.serial_number, confirm=True)
+
+
+def test_a_card_whose_certificates_are_revoked_gets_no_pin(
+    kamusm_sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken, leaks: Secrets
+) -> None:
+    change_certificates(kamusm_sandbox, holder, card.serial, "revoke")
+    prompts = prompts_for(kamusm_sandbox, holder, card.serial, leaks)
+    with pytest.raises(CertificateRevokedError) as info:
+        run_reset(kamusm_sandbox, card.module(), prompts, leaks)
+    assert "new_pin" not in prompts.asked  # refused before any PIN is asked
+    assert "yeni sertifika için başvurun" in info.value.message("tr")
+    assert_pin(card.module(), card.serial, OLD)
+    assert events(kamusm_sandbox, card.serial)[-1] == "operation.failed"
+
+
+def expired_card(
+    sandbox: RunningSandbox, holder: TestHolder, factory: CertificateFactory, *, portal_knows: bool
+) -> SoftHsmToken:
+    """A card whose only NES has expired; the portal's records say so, or (``portal_knows``
+    false) list a valid certificate instead, so only the card itself tells."""
+    from kamusm.testing.softhsm import create_softhsm_token
+
+    days_ago = (factory.now - sandbox.clock.now()).days + 3  # by the clock the flow reads
+    expired = [factory.expired_nes(days_ago=days_ago, name=holder.name, tckn=holder.tckn)]
+    token = create_softhsm_token(pin=OLD, certificates=[c.as_token_object() for c in expired])
+    listed = expired if portal_knows else factory.nes_card(name=holder.name, tckn=holder.tckn)
+    sandbox.portal.register_card(
+        serial=token.serial,
+        holder=holder.tckn,
+        product=Product.NES,
+        so_credential=token.so_pin.reveal(),
+        certificates=certificate_records(listed, Product.NES),
+    )
+    return token
+
+
+@pytest.mark.parametrize("portal_knows", [True, False], ids=["portal", "card"])
+def test_a_card_whose_only_certificates_expired_gets_no_pin(
+    kamusm_sandbox: RunningSandbox,
+    holder: TestHolder,
+    certificate_factory: CertificateFactory,
+    leaks: Secrets,
+    portal_knows: bool,
+) -> None:
+    """Seed 004: a new e-signature comes with a new card and a new PIN. Refused before any
+    PIN is asked, whether the portal says so or only the card's certificates do."""
+    token = expired_card(kamusm_sandbox, holder, certificate_factory, portal_knows=portal_knows)
+    leaks.add(token.pin, token.so_pin)
+    prompts = prompts_for(kamusm_sandbox, holder, token.serial, leaks)
+    with pytest.raises(CertificateExpiredError) as info:
+        run_reset(kamusm_sandbox, token.module(), prompts, leaks)
+    assert "new_pin" not in prompts.asked
+    told = info.value.message("tr")
+    assert "yeni bir kartla ve yeni bir PIN ile gelir" in told
+    if not portal_knows:  # the card's own certificate names the day, DD.MM.YYYY
+        assert re.search(r"\d\d\.\d\d\.\d{4} tarihinde doldu", told)
+    assert_pin(token.module(), token.serial, OLD)
+
+
+def test_a_suspended_certificate_does_not_stop_the_reset(
+    kamusm_sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken, leaks: Secrets
+) -> None:
+    change_certificates(kamusm_sandbox, holder, card.serial, "suspend")
+    prompts = prompts_for(kamusm_sandbox, holder, card.serial, leaks)
+    run_reset(kamusm_sandbox, card.module(), prompts, leaks)
+    (notice,) = prompts.problems
+    assert isinstance(notice, CertificateSuspendedError)
+    assert '"Askıdan İndirme"' in notice.message("tr")
+    assert prompts.asked.index("new_pin") > 0  # told first, then the PIN was asked
+    assert_pin(card.module(), card.serial, NEW)

@@ -75,6 +75,9 @@ EDEVLET_METHODS: Final = (
 CHALLENGE_METHODS: Final = ("sms", "web_password")
 SESSION_METHODS: Final = ("edevlet", "sifreli_giris")
 CERTIFICATE_STATUSES: Final = ("active", "suspended", "revoked")
+#: What an operation says of the card's certificates of its product: the best of them that
+#: has not expired ("active", then "suspended", then "revoked"), or "expired" when all have.
+OPERATION_CERTIFICATE_STATUSES: Final = (*CERTIFICATE_STATUSES, "expired")
 PRODUCTS: Final = tuple(p.value for p in Product)
 
 
@@ -110,6 +113,7 @@ ERRORS: Final[Mapping[str, ErrorCode]] = _errors(
     ("verification_code_used", 409, "The verification code has been used already."),
     ("card_not_owned", 403, "The card does not belong to the code's holder."),
     ("sms_code_rejected", 422, "The confirmation answer is wrong."),
+    ("web_password_rejected", 422, "The web password is wrong."),
     ("sms_code_expired", 410, "The confirmation code has expired."),
     ("operation_cancelled", 409, "The operation was cancelled."),
     ("rate_limited", 429, "Too many failed attempts; wait before trying again."),
@@ -256,6 +260,13 @@ ANSWERS: Final[Mapping[str, Schema]] = {
         _out("card_serial"),
         _out("expires_at", _MOMENT),
         _out("pin_entry_deadline", _MOMENT),
+        _out(
+            "certificate_status",
+            "choice",
+            options=OPERATION_CERTIFICATE_STATUSES,
+            nullable=True,
+            required=False,
+        ),
     ),
     "Challenge": _schema(
         _out("method", "choice", options=CHALLENGE_METHODS),

@@ -165,6 +165,9 @@ BY_CODE: Final[Mapping[str, Callable[[Refusal], PortalError]]] = {
     "sms_code_rejected": lambda r: errors.SmsCodeRejectedError(
         attempts_remaining=_attempts(r.body), status=r.status
     ),
+    "web_password_rejected": lambda r: errors.WebPasswordRejectedError(
+        attempts_remaining=_attempts(r.body), status=r.status
+    ),
     "sms_code_expired": _plain(errors.SmsCodeExpiredError),
     "operation_cancelled": _plain(errors.OperationCancelledError),
     "rate_limited": lambda r: errors.RateLimitedError(retry_after=r.retry_after, status=r.status),

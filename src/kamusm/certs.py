@@ -34,7 +34,7 @@ from asn1crypto import core as _core
 from asn1crypto import x509 as _x509
 
 from kamusm.errors import CertificateParseError
-from kamusm.messages import DEFAULT_LANGUAGE, Language, text
+from kamusm.messages import DEFAULT_LANGUAGE, Language, format_date, text
 from kamusm.values import Product, Tckn
 
 __all__ = [
@@ -386,7 +386,7 @@ class CertificateInfo:
             name=self.holder_name or "-",
             kind=self.kind.display(lang),
             serial=self.serial_hex,
-            expiry=self.not_after.date().isoformat(),
+            expiry=format_date(self.not_after.date(), lang),
         )
 
     def __repr__(self) -> str:
@@ -595,7 +595,7 @@ class CardSummary:
             name=self.holder_name or "-",
             tckn=self.masked_tckn or "-",
             products=", ".join(p.display(lang) for p in self.products) or "-",
-            expiry="-" if self.expires_at is None else self.expires_at.date().isoformat(),
+            expiry=format_date(None if self.expires_at is None else self.expires_at.date(), lang),
         )
 
     def __repr__(self) -> str:

@@ -46,6 +46,7 @@
     │   ├── VerificationCodeExpiredError
     │   ├── VerificationCodeUsedError
     │   ├── SmsCodeRejectedError           .attempts_remaining
+    │   │   └── WebPasswordRejectedError       the web password ("WEB Parola") was wrong
     │   ├── SmsCodeExpiredError
     │   ├── OperationCancelledError
     │   ├── CardNotOwnedError
@@ -63,30 +64,36 @@
         ├── PinEntryTimeoutError
         ├── FlowCancelledError
         ├── WrongHolderError
-        ├── WrongProductError              .product
+        ├── WrongProductError              .product, .found
         ├── WrongCardError
         ├── TooManyAttemptsError           .attempts
         ├── PinLockedUseResetError
         ├── FlowBusyError
-        └── PinVerificationFailedError
+        ├── PinVerificationFailedError
+        ├── CertificateRevokedError        .product: no PIN set, apply for a new certificate
+        ├── CertificateExpiredError        .product, .expired_on: a new card, a new PIN
+        └── CertificateSuspendedError      .product: a notice; the reset goes on
 
 Each error knows its holder-facing text in Turkish and English: ``err.message("tr")`` (the
-default) and ``err.message("en")``. ``str(err)`` is the English text, for logs and developers.
+default) and ``err.message("en")``: what happened and what to do, never a code. The codes stay
+on the error for logs and programs (``TokenError.code``, ``ConflictError.reason``,
+``PortalError.status``). ``str(err)`` is the English text, for logs and developers.
 Context lives in keyword-only attributes; no error ever carries a PIN, SO PIN, SMS code,
 verification code or unblock credential, so an error can be logged and shown as it is.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
 from typing import TYPE_CHECKING, ClassVar
 
-from kamusm.messages import DEFAULT_LANGUAGE, Language, text
+from kamusm.messages import DEFAULT_LANGUAGE, MESSAGES, Language, format_date, text
 
 if TYPE_CHECKING:
     from kamusm.policy import PolicyViolation
     from kamusm.readiness import Readiness
-    from kamusm.values import PinStatus
+    from kamusm.values import PinStatus, Product
 
 __all__ = [
     "AmbiguousTokenError",
@@ -98,7 +105,10 @@ __all__ = [
     "BadRequestError",
     "CardBusyError",
     "CardNotOwnedError",
+    "CertificateExpiredError",
     "CertificateParseError",
+    "CertificateRevokedError",
+    "CertificateSuspendedError",
     "ConflictError",
     "FinalTryNotAcknowledgedError",
     "FlowBusyError",
@@ -153,6 +163,7 @@ __all__ = [
     "VerificationCodeExpiredError",
     "VerificationCodeInvalidError",
     "VerificationCodeUsedError",
+    "WebPasswordRejectedError",
     "WrongCardError",
     "WrongHolderError",
     "WrongProductError",
@@ -195,6 +206,21 @@ def _rebuild(cls: type[KamusmError], state: dict[str, object]) -> KamusmError:
     err.__dict__.update(state)
     Exception.__init__(err, err.message("en"))
     return err
+
+
+def _variants(prefix: str) -> tuple[str, ...]:
+    """The message keys ``prefix.*``: one text for each reason an error may carry."""
+    return tuple(k for k in MESSAGES if k.startswith(prefix + "."))
+
+
+def _route(product: Product | None, lang: Language = DEFAULT_LANGUAGE) -> str:
+    """Where a holder sets a new PIN for a card of ``product`` (both routes when unknown)."""
+    return text("route.any" if product is None else f"route.{product.value}", lang)
+
+
+def _routed(err: KamusmError, product: Product | None, lang: Language) -> str:
+    """``err``'s text with the portal route of the card's product filled in."""
+    return text(err.message_key(), lang, route=_route(product, lang), **err.fields())
 
 
 # ---- bad input ----------------------------------------------------------------------------
@@ -294,7 +320,7 @@ class UnsupportedSignatureSchemeError(InputError):
 class AuthorizationError(KamusmError):
     """The single-use unblock authorization cannot be spent."""
 
-    key = "authorization.spent"
+    key = "authorization.error"
 
 
 class AuthorizationSpentError(AuthorizationError):
@@ -326,16 +352,32 @@ class TokenError(KamusmError):
 
 
 class Pkcs11ModuleNotFoundError(TokenError):
-    """No PKCS#11 module could be loaded. ``tried`` lists ``(place, reason)`` for each."""
+    """No PKCS#11 module could be loaded. ``tried`` lists ``(place, reason)`` for each (the
+    reason in English, for logs). ``problems``, when given, says the same as ``(place, key,
+    fields)`` with a message key under ``module_search.`` (``"no_such_file"``,
+    ``"wrong_architecture"``, ``"not_loadable"``): the holder reads those in their language."""
 
     key = "token.module_not_found"
 
-    def __init__(self, *, tried: Sequence[tuple[str, str]]) -> None:
+    def __init__(
+        self,
+        *,
+        tried: Sequence[tuple[str, str]],
+        problems: Sequence[tuple[str, str, Mapping[str, str]]] = (),
+    ) -> None:
         self.tried = tuple(tried)
+        self.problems = tuple(problems)
         super().__init__()
 
-    def fields(self) -> Mapping[str, object]:
-        return {"tried": "; ".join(f"{place}: {why}" for place, why in self.tried) or "-"}
+    def message(self, lang: Language = DEFAULT_LANGUAGE) -> str:
+        if self.problems:
+            places = "; ".join(
+                f"{place}: {text(f'module_search.{key}', lang, **fields)}"
+                for place, key, fields in self.problems
+            )
+        else:
+            places = "; ".join(f"{place}: {why}" for place, why in self.tried)
+        return text(self.key, lang, tried=places or "-")
 
 
 class TokenNotFoundError(TokenError):
@@ -347,12 +389,15 @@ class AmbiguousTokenError(TokenError):
 
     key = "token.ambiguous"
 
-    def __init__(self, *, candidates: Sequence[str]) -> None:
+    def __init__(self, *, candidates: Sequence[str], cards: Sequence[tuple[str, str]] = ()) -> None:
         self.candidates = tuple(candidates)
+        #: ``(label, serial)`` of each card, named in the holder's language when given.
+        self.cards = tuple(cards)
         super().__init__()
 
-    def fields(self) -> Mapping[str, object]:
-        return {"candidates": ", ".join(self.candidates)}
+    def message(self, lang: Language = DEFAULT_LANGUAGE) -> str:
+        named = [text("token.describe", lang, label=label, serial=s) for label, s in self.cards]
+        return text(self.key, lang, candidates=", ".join(named or self.candidates))
 
 
 class TokenRemovedError(TokenError):
@@ -425,9 +470,19 @@ class PinIncorrectError(TokenError):
         "token.pin_incorrect.locked",
     )
 
-    def __init__(self, *, status: PinStatus | None = None, code: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        status: PinStatus | None = None,
+        code: str | None = None,
+        product: Product | None = None,
+    ) -> None:
         self.status = status
+        self.product = product
         super().__init__(code=code)
+
+    def message(self, lang: Language = DEFAULT_LANGUAGE) -> str:
+        return _routed(self, self.product, lang)
 
     @property
     def attempts_remaining(self) -> int | None:
@@ -443,9 +498,17 @@ class PinIncorrectError(TokenError):
 
 
 class PinLockedError(TokenError):
-    """The PIN is locked: the way out is the portal reset, never the PUK."""
+    """The PIN is locked: the way out is the portal reset of the card's product (``product``,
+    when known), never the PUK."""
 
     key = "token.pin_locked"
+
+    def __init__(self, *, code: str | None = None, product: Product | None = None) -> None:
+        self.product = product
+        super().__init__(code=code)
+
+    def message(self, lang: Language = DEFAULT_LANGUAGE) -> str:
+        return _routed(self, self.product, lang)
 
 
 class FinalTryNotAcknowledgedError(TokenError):
@@ -462,6 +525,13 @@ class PinRejectedByTokenError(TokenError):
 
 class PinNotInitializedError(TokenError):
     key = "token.pin_not_initialized"
+
+    def __init__(self, *, code: str | None = None, product: Product | None = None) -> None:
+        self.product = product
+        super().__init__(code=code)
+
+    def message(self, lang: Language = DEFAULT_LANGUAGE) -> str:
+        return _routed(self, self.product, lang)
 
 
 class SoPinLockedError(TokenError):
@@ -571,14 +641,27 @@ class VerificationCodeUsedError(PortalError):
 
 
 class SmsCodeRejectedError(PortalError):
+    """The SMS confirmation code was wrong; ``attempts_remaining`` more are allowed."""
+
     key = "portal.sms_rejected"
+    variant_keys = ("portal.sms_rejected", "portal.sms_rejected.one")
 
     def __init__(self, *, attempts_remaining: int, status: int | None = None) -> None:
         self.attempts_remaining = attempts_remaining
         super().__init__(status=status)
 
+    def message_key(self) -> str:
+        return f"{self.key}.one" if self.attempts_remaining == 1 else self.key
+
     def fields(self) -> Mapping[str, object]:
         return {"attempts_remaining": self.attempts_remaining}
+
+
+class WebPasswordRejectedError(SmsCodeRejectedError):
+    """The web password ("WEB Parola", seed 002) was wrong; ``attempts_remaining`` left."""
+
+    key = "portal.web_password_rejected"
+    variant_keys = ("portal.web_password_rejected", "portal.web_password_rejected.one")
 
 
 class SmsCodeExpiredError(PortalError):
@@ -602,33 +685,46 @@ class NotFoundError(PortalError):
 
 
 class ConflictError(PortalError):
+    """The request does not fit the record's state. ``reason`` (a code, never shown to the
+    holder) picks the text that says what happened and what to do."""
+
     key = "portal.conflict"
+    variant_keys = _variants(key)
 
     def __init__(self, *, reason: str, status: int | None = None) -> None:
         self.reason = reason
         super().__init__(status=status)
 
-    def fields(self) -> Mapping[str, object]:
-        return {"reason": self.reason}
+    def message_key(self) -> str:
+        specific = f"{self.key}.{self.reason}"
+        return specific if specific in MESSAGES else self.key
 
 
 class BadRequestError(PortalError):
+    """The portal refused the request's shape. ``reason`` stays on the error for logs."""
+
     key = "portal.bad_request"
+    variant_keys = _variants(key)
 
     def __init__(self, *, reason: str, status: int | None = None) -> None:
         self.reason = reason
         super().__init__(status=status)
 
-    def fields(self) -> Mapping[str, object]:
-        return {"reason": self.reason}
+    def message_key(self) -> str:
+        specific = f"{self.key}.{self.reason}"
+        return specific if specific in MESSAGES else self.key
 
 
 class RateLimitedError(PortalError):
     key = "portal.rate_limited"
+    variant_keys = ("portal.rate_limited", "portal.rate_limited.one")
 
     def __init__(self, *, retry_after: int, status: int | None = None) -> None:
         self.retry_after = retry_after
         super().__init__(status=status)
+
+    def message_key(self) -> str:
+        return f"{self.key}.one" if self.retry_after == 1 else self.key
 
     def fields(self) -> Mapping[str, object]:
         return {"retry_after": self.retry_after}
@@ -661,8 +757,8 @@ class IllegalTransitionError(FlowError):
         self.event = event
         super().__init__()
 
-    def fields(self) -> Mapping[str, object]:
-        return {"state": self.state, "event": self.event}
+    def __str__(self) -> str:  # for developers: which event, in which state
+        return f"{self.message('en')} [{self.event} in state {self.state}]"
 
 
 class FlowFailedError(FlowError):
@@ -688,14 +784,27 @@ class WrongHolderError(FlowError):
 
 
 class WrongProductError(FlowError):
-    key = "flow.wrong_product"
+    """The card (or the operation) is not of ``product``; ``found`` are the products the
+    card's certificates do belong to, whose route the holder is told to take."""
 
-    def __init__(self, *, product: str) -> None:
+    key = "flow.wrong_product"
+    variant_keys = ("flow.wrong_product", "flow.wrong_product.other")
+
+    def __init__(self, *, product: Product | str, found: Iterable[Product] = ()) -> None:
         self.product = product
+        self.found = tuple(sorted(set(found), key=lambda p: p.value))
         super().__init__()
 
-    def fields(self) -> Mapping[str, object]:
-        return {"product": self.product}
+    def message_key(self) -> str:
+        return "flow.wrong_product.other" if self.found else self.key
+
+    def message(self, lang: Language = DEFAULT_LANGUAGE) -> str:
+        product = self.product if isinstance(self.product, str) else self.product.display(lang)
+        found = " / ".join(p.display(lang) for p in self.found)
+        other = self.found[0] if len(self.found) == 1 else None
+        return text(
+            self.message_key(), lang, product=product, found=found, route=_route(other, lang)
+        )
 
 
 class WrongCardError(FlowError):
@@ -704,17 +813,31 @@ class WrongCardError(FlowError):
 
 class TooManyAttemptsError(FlowError):
     key = "flow.too_many_attempts"
+    variant_keys = ("flow.too_many_attempts", "flow.too_many_attempts.one")
 
     def __init__(self, *, attempts: int) -> None:
         self.attempts = attempts
         super().__init__()
+
+    def message_key(self) -> str:
+        return f"{self.key}.one" if self.attempts == 1 else self.key
 
     def fields(self) -> Mapping[str, object]:
         return {"attempts": self.attempts}
 
 
 class PinLockedUseResetError(FlowError):
+    """The PIN is locked, so it cannot be changed: the way out is the portal reset of the
+    card's ``product`` (both routes are named when it is not known)."""
+
     key = "flow.locked_use_reset"
+
+    def __init__(self, *, product: Product | None = None) -> None:
+        self.product = product
+        super().__init__()
+
+    def message(self, lang: Language = DEFAULT_LANGUAGE) -> str:
+        return _routed(self, self.product, lang)
 
 
 class FlowBusyError(FlowError):
@@ -723,3 +846,47 @@ class FlowBusyError(FlowError):
 
 class PinVerificationFailedError(FlowError):
     key = "flow.verify_failed"
+
+
+class CertificateRevokedError(FlowError):
+    """Every certificate of ``product`` on the card is revoked: no PIN is set (a revoked
+    certificate never signs again), and the holder is told to apply for a new one."""
+
+    key = "flow.certificate_revoked"
+
+    def __init__(self, *, product: Product) -> None:
+        self.product = product
+        super().__init__()
+
+    def message(self, lang: Language = DEFAULT_LANGUAGE) -> str:
+        return text(self.key, lang, product=self.product.display(lang))
+
+
+class CertificateExpiredError(FlowError):
+    """The card's only certificates of ``product`` have expired (the last on ``expired_on``):
+    no PIN is set; a new e-signature comes with a new card and a new PIN (seed 004)."""
+
+    key = "flow.certificate_expired"
+
+    def __init__(self, *, product: Product, expired_on: date | None = None) -> None:
+        self.product = product
+        self.expired_on = expired_on
+        super().__init__()
+
+    def message(self, lang: Language = DEFAULT_LANGUAGE) -> str:
+        expiry = format_date(self.expired_on, lang)
+        return text(self.key, lang, product=self.product.display(lang), expiry=expiry)
+
+
+class CertificateSuspendedError(FlowError):
+    """The card's certificate of ``product`` is suspended. Not a refusal: the reset goes on,
+    and the holder is told that "Askıdan İndirme" re-activates the certificate."""
+
+    key = "flow.certificate_suspended"
+
+    def __init__(self, *, product: Product) -> None:
+        self.product = product
+        super().__init__()
+
+    def message(self, lang: Language = DEFAULT_LANGUAGE) -> str:
+        return text(self.key, lang, product=self.product.display(lang))

@@ -14,9 +14,10 @@ counts, lengths, names of states and masked values.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Final, Literal, get_args
 
-__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "MESSAGES", "Language", "text"]
+__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "MESSAGES", "Language", "format_date", "text"]
 
 Language = Literal["tr", "en"]
 LANGUAGES: Final[tuple[Language, ...]] = get_args(Language)
@@ -30,6 +31,29 @@ _PORTAL_ROUTE_EN = (
     "Set a new PIN through the Kamu SM online portal: NES İşlemleri → Bireysel İşlemler → "
     '"PIN Oluşturma/Kilit Çözme". Do not use the PUK.'
 )
+# The route of each product (seed 003): a Mali Mühür card has its own button and its own reset.
+_ROUTE_MALI_MUHUR_TR = (
+    'Kamu SM "Kilit Çözme" sayfasında "Mali Mühür PIN Oluşturma/Değiştirme" yolu ile yeni PIN '
+    "belirleyin. PUK kullanmayın."
+)
+_ROUTE_MALI_MUHUR_EN = (
+    'Set a new PIN through the Kamu SM "Kilit Çözme" page, "Mali Mühür PIN '
+    'Oluşturma/Değiştirme". Do not use the PUK.'
+)
+_ROUTE_ANY_TR = (
+    'NES kartı için Kamu SM Online İşlemler → NES İşlemleri → "PIN Oluşturma/Kilit Çözme", '
+    'Mali Mühür kartı için "Mali Mühür PIN Oluşturma/Değiştirme" ile yeni PIN belirleyin. '
+    "PUK kullanmayın."
+)
+_ROUTE_ANY_EN = (
+    "Set a new PIN through the Kamu SM portal: for an NES card Online İşlemler → NES "
+    'İşlemleri → "PIN Oluşturma/Kilit Çözme", for a Mali Mühür card "Mali Mühür PIN '
+    'Oluşturma/Değiştirme". Do not use the PUK.'
+)
+_UPDATE_TR = "Uygulamanızı güncelleyin; sorun sürerse Kamu SM ile iletişime geçin (444 5 576)."
+_UPDATE_EN = "Update your application; if this goes on, contact Kamu SM (444 5 576)."
+_NEW_CODE_TR = 'Portalda "Tekrar Kod Al" ile yeni bir doğrulama kodu alıp baştan başlayın.'
+_NEW_CODE_EN = 'Get a new verification code on the portal with "Tekrar Kod Al" and start again.'
 
 # key -> {language: template}
 MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
@@ -40,8 +64,8 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
     },
     # ---- bad input -----------------------------------------------------------------------
     "input.invalid": {
-        "tr": "Girilen değer geçersiz.",
-        "en": "The value entered is not valid.",
+        "tr": "Girilen değer geçersiz. Kontrol edip yeniden girin.",
+        "en": "The value entered is not valid. Check it and enter it again.",
     },
     "input.pin_format": {
         "tr": "PIN yalnızca rakamlardan oluşmalıdır.",
@@ -121,6 +145,10 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": "The card's PIN length ({min_length}-{max_length}) does not fit the rules.",
     },
     # ---- single-use secrets --------------------------------------------------------------
+    "authorization.error": {
+        "tr": "Kilit çözme yetkisi kullanılamıyor. " + _NEW_CODE_TR,
+        "en": "The unblock authorization cannot be used. " + _NEW_CODE_EN,
+    },
     "authorization.spent": {
         "tr": "Bu kilit çözme yetkisi zaten kullanıldı. Portaldan yeni bir doğrulama kodu "
         'alın ("Tekrar Kod Al").',
@@ -134,19 +162,32 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
         'portal ("Tekrar Kod Al").',
     },
     "authorization.wrong_card": {
-        "tr": "Bu kilit çözme yetkisi başka bir kart içindir.",
-        "en": "This unblock authorization is for another card.",
+        "tr": "Bu kilit çözme yetkisi başka bir kart içindir. Kodu girerken seçtiğiniz kartı "
+        "takın ya da yeni bir kod alın.",
+        "en": "This unblock authorization is for another card. Insert the card you chose with "
+        "the code, or get a new code.",
     },
     # ---- token ---------------------------------------------------------------------------
     "token.error": {
-        "tr": "Kart işlemi başarısız oldu ({code}).",
-        "en": "The card operation failed ({code}).",
+        "tr": "Kart işlemi başarısız oldu. Kartı çıkarıp yeniden takın ve yeniden deneyin; "
+        "sorun sürerse kart sürücüsünü yeniden kurun.",
+        "en": "The card operation failed. Take the card out, insert it again and retry; if this "
+        "goes on, reinstall the card driver.",
     },
     "token.module_not_found": {
         "tr": "PKCS#11 kütüphanesi bulunamadı ya da yüklenemedi. AKİS kart sürücüsünü kurun "
         "ya da KAMUSM_PKCS11_MODULE ile yolunu belirtin. Denenen yerler: {tried}",
         "en": "No PKCS#11 module could be found or loaded. Install the AKİS card driver or "
         "name its path in KAMUSM_PKCS11_MODULE. Places tried: {tried}",
+    },
+    "module_search.no_such_file": {"tr": "dosya yok", "en": "no such file"},
+    "module_search.wrong_architecture": {
+        "tr": "mimari uymuyor: modül {built} için derlenmiş, bu Python {host} üzerinde çalışıyor",
+        "en": "wrong architecture: the module is built for {built}, this Python runs on {host}",
+    },
+    "module_search.not_loadable": {
+        "tr": "yüklenemedi ya da başlatılamadı",
+        "en": "could not be loaded or initialised",
     },
     "token.not_found": {
         "tr": "Kart bulunamadı. Kartınızın takılı olduğundan emin olun.",
@@ -175,12 +216,12 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": "Wrong PIN. The next wrong entry will lock the PIN.",
     },
     "token.pin_incorrect.locked": {
-        "tr": "Hatalı PIN. PIN kilitlendi. " + _PORTAL_ROUTE_TR,
-        "en": "Wrong PIN. The PIN is now locked. " + _PORTAL_ROUTE_EN,
+        "tr": "Hatalı PIN. PIN kilitlendi. {route}",
+        "en": "Wrong PIN. The PIN is now locked. {route}",
     },
     "token.pin_locked": {
-        "tr": "PIN kilitli. " + _PORTAL_ROUTE_TR,
-        "en": "The PIN is locked. " + _PORTAL_ROUTE_EN,
+        "tr": "PIN kilitli. {route}",
+        "en": "The PIN is locked. {route}",
     },
     "token.final_try": {
         "tr": "Bu, PIN için son deneme hakkınız: bir hatalı giriş daha PIN'i kilitler. "
@@ -193,8 +234,8 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": "The card did not accept the new PIN (length or format not allowed).",
     },
     "token.pin_not_initialized": {
-        "tr": 'Kartta henüz PIN belirlenmemiş. Portaldan "PIN Oluşturma" işlemini yapın.',
-        "en": 'The card has no PIN yet. Create one through the portal ("PIN Oluşturma").',
+        "tr": "Kartta henüz PIN belirlenmemiş. {route}",
+        "en": "The card has no PIN yet. {route}",
     },
     "token.so_locked": {
         "tr": "Kartın yönetici kilidi açılamıyor; kart kullanılamaz durumda. Kamu SM ile "
@@ -247,8 +288,8 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
     },
     # ---- portal --------------------------------------------------------------------------
     "portal.error": {
-        "tr": "Kamu SM portalı ile işlem başarısız oldu.",
-        "en": "The operation with the Kamu SM portal failed.",
+        "tr": "Kamu SM portalı ile işlem başarısız oldu. Biraz sonra yeniden deneyin.",
+        "en": "The operation with the Kamu SM portal failed. Try again shortly.",
     },
     "portal.connection": {
         "tr": "Kamu SM portalına bağlanılamadı. İnternet bağlantınızı kontrol edin.",
@@ -259,24 +300,26 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": "The Kamu SM portal did not answer in time. Try again shortly.",
     },
     "portal.tls": {
-        "tr": "Kamu SM portalının kimliği doğrulanamadı (TLS sertifikası güvenilir değil).",
-        "en": "The Kamu SM portal's identity could not be verified (untrusted TLS certificate).",
+        "tr": "Kamu SM portalının kimliği doğrulanamadı: sunucunun TLS sertifikası güvenilir "
+        "değil. Bağlanılan adresi kontrol edin; bilgi girmeyin.",
+        "en": "The Kamu SM portal's identity could not be verified: the server's TLS "
+        "certificate is not trusted. Check the address; do not enter anything.",
     },
     "portal.auth_required": {
         "tr": "Oturumunuz sona erdi ya da giriş yapılmadı. e-Devlet ile yeniden giriş yapın.",
         "en": "Your session has ended or you are not logged in. Log in again through e-Devlet.",
     },
     "portal.login_failed": {
-        "tr": "Giriş bilgileri doğrulanamadı.",
-        "en": "The login details could not be verified.",
+        "tr": "Giriş bilgileri doğrulanamadı. Bilgilerinizi kontrol edip yeniden deneyin.",
+        "en": "The login details could not be verified. Check them and try again.",
     },
     "portal.method_unavailable": {
-        "tr": "Bu giriş yöntemi bu kurulumda kullanılamıyor.",
-        "en": "This login method is not available in this deployment.",
+        "tr": "Bu giriş yöntemi bu kurulumda kullanılamıyor; başka bir giriş yöntemi seçin.",
+        "en": "This login method is not available in this deployment; choose another one.",
     },
     "portal.code_invalid": {
-        "tr": "Doğrulama kodu hatalı.",
-        "en": "The verification code is wrong.",
+        "tr": "Doğrulama kodu hatalı. Portalda gösterilen kodu yeniden girin.",
+        "en": "The verification code is wrong. Type the code the portal shows again.",
     },
     "portal.code_expired": {
         "tr": 'Doğrulama kodunun süresi doldu. Portalda "Tekrar Kod Al" ile yeni bir kod alın.',
@@ -293,9 +336,17 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
         "tr": "SMS onay kodu hatalı. Kalan deneme hakkı: {attempts_remaining}.",
         "en": "The SMS confirmation code is wrong. Attempts left: {attempts_remaining}.",
     },
+    "portal.sms_rejected.one": {
+        "tr": "SMS onay kodu hatalı. Kalan deneme hakkı: 1. Bir hatalı giriş daha işlemi iptal "
+        "eder.",
+        "en": "The SMS confirmation code is wrong. One attempt left: one more wrong answer "
+        "cancels the operation.",
+    },
     "portal.sms_expired": {
-        "tr": "SMS onay kodunun süresi doldu. Yeni bir kod isteyin.",
-        "en": "The SMS confirmation code has expired. Ask for a new one.",
+        "tr": "SMS onay kodunun süresi doldu. Doğrulama kodunuz hâlâ geçerliyse yeni bir SMS "
+        "onay kodu gönderilir; yeni gelen kodu girin.",
+        "en": "The SMS confirmation code has expired. While your verification code is still "
+        "valid a new SMS code is sent: enter the new one.",
     },
     "portal.cancelled": {
         "tr": "İşlem iptal edildi. Portaldan yeni bir doğrulama kodu alarak baştan başlayın.",
@@ -303,45 +354,148 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
         "the portal.",
     },
     "portal.card_not_owned": {
-        "tr": "Bu kart doğrulama kodunu alan kişiye ait değil.",
-        "en": "This card does not belong to the person the verification code was issued to.",
+        "tr": "Bu kart doğrulama kodunu alan kişiye ait değil. Kendi kartınızı seçin; kartınızda "
+        "bir değişiklik yapılmadı.",
+        "en": "This card does not belong to the person the verification code was issued to. "
+        "Choose your own card; no card was changed.",
     },
     "portal.forbidden": {
-        "tr": "Bu işlem için yetkiniz yok.",
-        "en": "You are not allowed to do this.",
+        "tr": "Bu işlem için yetkiniz yok. Gerekirse portala yeniden giriş yapın.",
+        "en": "You are not allowed to do this. Log in to the portal again if needed.",
     },
     "portal.not_found": {
-        "tr": "İstenen kayıt bulunamadı.",
-        "en": "The requested record was not found.",
+        "tr": "İstenen kayıt bulunamadı. Kart ya da sertifika seri numarasını kontrol edin.",
+        "en": "The requested record was not found. Check the card or certificate serial number.",
     },
     "portal.conflict": {
-        "tr": "İşlem kaydın şu anki durumuyla uyuşmuyor ({reason}).",
-        "en": "The operation does not fit the record's current state ({reason}).",
+        "tr": "İstenen işlem kaydın şu anki durumuna uymuyor; sayfayı yenileyip yeniden deneyin.",
+        "en": "The request does not fit the record's current state; reload and try again.",
+    },
+    # A conflict's reason, told as what happened and what to do (the reason stays on the error).
+    "portal.conflict.product_mismatch": {
+        "tr": "Doğrulama kodu bu kartın ürünü için alınmamış. Kartınızın ürününe ait yoldan "
+        "(NES ya da Mali Mühür) yeni bir doğrulama kodu alın.",
+        "en": "The verification code was not issued for this card's product. Get a new code "
+        "on the route of your card's product (NES or Mali Mühür).",
+    },
+    "portal.conflict.no_card_for_product": {
+        "tr": "Bu ürün için adınıza kayıtlı bir kart yok. Kartınız başka bir ürüne aitse (NES ya "
+        'da Mali Mühür) o ürünün yolunu izleyin: Mali Mühür için "Mali Mühür PIN '
+        'Oluşturma/Değiştirme", NES için "PIN Oluşturma/Kilit Çözme".',
+        "en": "No card of this product is registered to you. If your card is of the other "
+        'product (NES or Mali Mühür), take its route: "Mali Mühür PIN Oluşturma/Değiştirme" for '
+        'Mali Mühür, "PIN Oluşturma/Kilit Çözme" for NES.',
+    },
+    "portal.conflict.initial_pin_already_shown": {
+        "tr": "Kartın ilk PIN bilgisi daha önce gösterildi ya da silindi; yeniden gösterilemez. "
+        'PIN\'inizi bilmiyorsanız "PIN Oluşturma/Kilit Çözme" ile yeni PIN belirleyin.',
+        "en": "The card's initial PIN was shown or deleted before and cannot be shown again. If "
+        'you do not know your PIN, set a new one with "PIN Oluşturma/Kilit Çözme".',
+    },
+    "portal.conflict.too_many_challenges": {
+        "tr": "Bu işlem için izin verilen sayıda SMS onay kodu gönderildi. " + _NEW_CODE_TR,
+        "en": "As many SMS confirmation codes as allowed were sent for this operation. "
+        + _NEW_CODE_EN,
+    },
+    "portal.conflict.already_authorized": {
+        "tr": "Bu işlem zaten onaylandı; ikinci kez onaylanamaz. " + _NEW_CODE_TR,
+        "en": "This operation has been confirmed already and cannot be confirmed twice. "
+        + _NEW_CODE_EN,
+    },
+    "portal.conflict.already_confirmed": {
+        "tr": "Bu giriş zaten onaylandı. Yeniden giriş yapın.",
+        "en": "This login has been confirmed already. Log in again.",
+    },
+    "portal.conflict.no_challenge": {
+        "tr": "Henüz SMS onay kodu istenmedi. Önce yeni PIN'i girip onay kodu isteyin.",
+        "en": "No SMS confirmation code was asked for yet. Enter the new PIN first, then ask "
+        "for the code.",
+    },
+    "portal.conflict.not_authorized": {
+        "tr": "Bu işlem henüz onaylanmadı; sonuç bildirilemez. " + _NEW_CODE_TR,
+        "en": "This operation has not been confirmed yet, so no result can be reported. "
+        + _NEW_CODE_EN,
+    },
+    "portal.conflict.certificate_active": {
+        "tr": "Sertifika zaten kullanımda; askıya alınmamış.",
+        "en": "The certificate is in use already; it is not suspended.",
+    },
+    "portal.conflict.certificate_suspended": {
+        "tr": 'Sertifika askıda. "Askıdan İndirme" ile yeniden kullanıma açabilirsiniz.',
+        "en": 'The certificate is suspended. "Askıdan İndirme" makes it usable again.',
+    },
+    "portal.conflict.certificate_revoked": {
+        "tr": "Sertifika iptal edilmiş; bu işlem yapılamaz. İptal geri alınamaz: yeni sertifika "
+        "için başvurun (Başvuru İşlemleri).",
+        "en": "The certificate has been revoked, so this cannot be done. A revocation cannot be "
+        "undone: apply for a new certificate (Başvuru İşlemleri).",
+    },
+    "portal.conflict.holder_exists": {
+        "tr": "Bu T.C. Kimlik No ile bir kart sahibi zaten kayıtlı.",
+        "en": "A holder with this T.C. Kimlik No is registered already.",
+    },
+    "portal.conflict.card_exists": {
+        "tr": "Bu seri numaralı kart zaten kayıtlı.",
+        "en": "A card with this serial number is registered already.",
+    },
+    "portal.conflict.certificate_exists": {
+        "tr": "Bu seri numaralı sertifika zaten kayıtlı.",
+        "en": "A certificate with this serial number is registered already.",
+    },
+    "portal.conflict.clock_not_manual": {
+        "tr": "Deneme portalının saati elle yönetilmiyor; saat ileri alınamaz.",
+        "en": "The sandbox's clock is not a manual one, so it cannot be moved.",
     },
     "portal.rate_limited": {
-        "tr": "Çok fazla deneme yapıldı. {retry_after} saniye sonra yeniden deneyin.",
-        "en": "Too many attempts. Try again in {retry_after} seconds.",
+        "tr": "Çok fazla hatalı deneme yapıldı. {retry_after} saniye sonra yeniden deneyin.",
+        "en": "Too many failed attempts. Try again in {retry_after} seconds.",
+    },
+    "portal.rate_limited.one": {
+        "tr": "Çok fazla hatalı deneme yapıldı. 1 saniye sonra yeniden deneyin.",
+        "en": "Too many failed attempts. Try again in a second.",
     },
     "portal.server": {
-        "tr": "Kamu SM portalında bir sorun oluştu (HTTP {status}). Biraz sonra yeniden deneyin.",
-        "en": "The Kamu SM portal had a problem (HTTP {status}). Try again shortly.",
+        "tr": "Kamu SM portalında bir sorun oluştu. Biraz sonra yeniden deneyin.",
+        "en": "The Kamu SM portal had a problem. Try again shortly.",
     },
     "portal.protocol": {
-        "tr": "Kamu SM portalından beklenmeyen bir yanıt geldi.",
-        "en": "The Kamu SM portal sent an unexpected answer.",
+        "tr": "Kamu SM portalından beklenmeyen bir yanıt geldi. " + _UPDATE_TR,
+        "en": "The Kamu SM portal sent an unexpected answer. " + _UPDATE_EN,
     },
     "portal.bad_request": {
-        "tr": "Portal isteği kabul etmedi: {reason}",
-        "en": "The portal did not accept the request: {reason}",
+        "tr": "Portal isteği kabul etmedi: istek sözleşmeye uymuyor. " + _UPDATE_TR,
+        "en": "The portal did not accept the request: it does not follow the contract. "
+        + _UPDATE_EN,
+    },
+    "portal.bad_request.payload_too_large": {
+        "tr": "Portal isteği kabul etmedi: gönderilen veri çok büyük. " + _UPDATE_TR,
+        "en": "The portal did not accept the request: it is too large. " + _UPDATE_EN,
+    },
+    "portal.bad_request.method_not_allowed": {
+        "tr": "Portal bu isteği bu yolla kabul etmiyor. " + _UPDATE_TR,
+        "en": "The portal does not take this request this way. " + _UPDATE_EN,
+    },
+    "portal.bad_request.confirmation_required": {
+        "tr": "Sertifikanın iptali için açık onayınız gerekiyor; iptal geri alınamaz.",
+        "en": "Revoking the certificate needs your explicit confirmation; it cannot be undone.",
+    },
+    "portal.web_password_rejected": {
+        "tr": "WEB Parola hatalı. Kalan deneme hakkı: {attempts_remaining}.",
+        "en": "The web password (WEB Parola) is wrong. Attempts left: {attempts_remaining}.",
+    },
+    "portal.web_password_rejected.one": {
+        "tr": "WEB Parola hatalı. Kalan deneme hakkı: 1. Bir hatalı giriş daha işlemi iptal eder.",
+        "en": "The web password (WEB Parola) is wrong. One attempt left: one more wrong answer "
+        "cancels the operation.",
     },
     # ---- flows ---------------------------------------------------------------------------
     "flow.error": {
-        "tr": "PIN işlemi tamamlanamadı.",
-        "en": "The PIN operation could not be completed.",
+        "tr": "PIN işlemi tamamlanamadı. Baştan başlayın.",
+        "en": "The PIN operation could not be completed. Start again.",
     },
     "flow.illegal": {
-        "tr": "Bu adım şu anda yapılamaz ({state} durumunda {event}).",
-        "en": "This step is not possible now ({event} in state {state}).",
+        "tr": "Bu adım şu anda yapılamaz; işlem sırası bozuldu. Baştan başlayın.",
+        "en": "This step is not possible now; the steps came out of order. Start again.",
     },
     "flow.failed": {
         "tr": "İşlem daha önce başarısız oldu; baştan başlayın.",
@@ -354,47 +508,93 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
         'Kod Al" and start again.',
     },
     "flow.pin_entry_timeout": {
-        "tr": "PIN girişi için verilen süre doldu. Baştan başlayın.",
-        "en": "The time allowed for entering the PIN ran out. Start again.",
+        "tr": "PIN girişi için verilen süre doldu. " + _NEW_CODE_TR,
+        "en": "The time allowed for entering the PIN ran out. " + _NEW_CODE_EN,
     },
     "flow.cancelled": {
         "tr": "İşlem iptal edildi. Kartınızda bir değişiklik yapılmadı.",
         "en": "The operation was cancelled. Your card was not changed.",
     },
     "flow.wrong_holder": {
-        "tr": "Seçilen kart doğrulama kodunu alan kişiye ait değil.",
-        "en": "The chosen card does not belong to the person the verification code was issued to.",
+        "tr": "Seçilen kart doğrulama kodunu alan kişiye ait değil. Kendi kartınızı seçin; "
+        "kartta bir değişiklik yapılmadı.",
+        "en": "The chosen card does not belong to the person the verification code was issued "
+        "to. Choose your own card; the card was not changed.",
     },
     "flow.wrong_product": {
-        "tr": "Seçilen kartta {product} sertifikası yok.",
-        "en": "The chosen card holds no {product} certificate.",
+        "tr": "Seçilen kartta {product} sertifikası yok. Kartta bir değişiklik yapılmadı.",
+        "en": "The chosen card holds no {product} certificate. The card was not changed.",
+    },
+    "flow.wrong_product.other": {
+        "tr": "Seçilen kartta {product} sertifikası yok; bu bir {found} kartı ve kartta bir "
+        "değişiklik yapılmadı. {route}",
+        "en": "The chosen card holds no {product} certificate; it is a {found} card, and it was "
+        "not changed. {route}",
     },
     "flow.wrong_card": {
-        "tr": "Seçilen kart, doğrulama kodunun kullanıldığı kart değil.",
-        "en": "The chosen card is not the card the verification code was redeemed for.",
+        "tr": "Seçilen kart, doğrulama kodunun kullanıldığı kart değil. Kodu girerken seçtiğiniz "
+        "kartı takın ya da yeni bir kod alın.",
+        "en": "The chosen card is not the card the verification code was redeemed for. Insert "
+        "the card you chose with the code, or get a new code.",
     },
     "flow.too_many_attempts": {
-        "tr": "Onay kodu {attempts} kez hatalı girildi; işlem iptal edildi.",
-        "en": "The confirmation code was wrong {attempts} times; the operation was cancelled.",
+        "tr": "Onay kodu {attempts} kez hatalı girildi; işlem iptal edildi. " + _NEW_CODE_TR,
+        "en": "The confirmation code was wrong {attempts} times; the operation was cancelled. "
+        + _NEW_CODE_EN,
+    },
+    "flow.too_many_attempts.one": {
+        "tr": "Onay kodu hatalı girildi; işlem iptal edildi. " + _NEW_CODE_TR,
+        "en": "The confirmation code was wrong; the operation was cancelled. " + _NEW_CODE_EN,
+    },
+    "flow.certificate_revoked": {
+        "tr": "Kartınızdaki {product} sertifikası iptal edilmiş; bu kartla artık imza "
+        "atılamaz, bu yüzden PIN belirlenmedi. İptal geri alınamaz: yeni sertifika için başvurun "
+        "(Başvuru İşlemleri).",
+        "en": "The {product} certificate on your card has been revoked; the card can no longer "
+        "sign, so no PIN was set. A revocation cannot be undone: apply for a new certificate "
+        "(Başvuru İşlemleri).",
+    },
+    "flow.certificate_expired": {
+        "tr": "Kartınızdaki {product} sertifikasının süresi {expiry} tarihinde doldu; bu kartla "
+        "artık imza atılamaz, bu yüzden PIN belirlenmedi. Yeni e-imza yeni bir kartla ve yeni bir "
+        'PIN ile gelir: yeni kartınızın PIN\'ini "Şifreli Giriş" ile Nitelikli Elektronik '
+        "Sertifika İşlemleri sayfasından alın.",
+        "en": "The {product} certificate on your card expired on {expiry}; the card can no longer "
+        "sign, so no PIN was set. A new e-signature comes with a new card and a new PIN: get "
+        'the new card\'s PIN through "Şifreli Giriş" on the Nitelikli Elektronik Sertifika '
+        "İşlemleri page.",
+    },
+    "flow.certificate_suspended": {
+        "tr": "Kartınızdaki {product} sertifikası askıda. PIN belirlenebilir, ancak imza atmak "
+        'için sertifikayı portalda "Askıdan İndirme" ile yeniden kullanıma açın.',
+        "en": "The {product} certificate on your card is suspended. The PIN can be set, but to "
+        'sign, re-activate the certificate on the portal with "Askıdan İndirme".',
     },
     "flow.locked_use_reset": {
-        "tr": "PIN kilitli; değiştirilemez. " + _PORTAL_ROUTE_TR,
-        "en": "The PIN is locked and cannot be changed. " + _PORTAL_ROUTE_EN,
+        "tr": "PIN kilitli; değiştirilemez. {route}",
+        "en": "The PIN is locked and cannot be changed. {route}",
     },
     "flow.busy": {
-        "tr": "Bu kart için başka bir PIN işlemi sürüyor.",
-        "en": "Another PIN operation is in progress for this card.",
+        "tr": "Bu kart için başka bir PIN işlemi sürüyor. O işlem bitince yeniden deneyin.",
+        "en": "Another PIN operation is in progress for this card. Try again once it ends.",
     },
     "flow.verify_failed": {
-        "tr": "Yeni PIN karta yazıldı ancak doğrulanamadı.",
-        "en": "The new PIN was written but could not be verified.",
+        "tr": "Yeni PIN karta yazıldı ancak doğrulanamadı. Kartı çıkarıp takın ve yeni PIN ile "
+        "giriş yapmayı deneyin.",
+        "en": "The new PIN was written but could not be verified. Take the card out, insert it "
+        "again and try logging in with the new PIN.",
     },
+    # ---- the route of each product -------------------------------------------------------
+    "route.nes": {"tr": _PORTAL_ROUTE_TR, "en": _PORTAL_ROUTE_EN},
+    "route.mali_muhur": {"tr": _ROUTE_MALI_MUHUR_TR, "en": _ROUTE_MALI_MUHUR_EN},
+    "route.any": {"tr": _ROUTE_ANY_TR, "en": _ROUTE_ANY_EN},
     # ---- product names -------------------------------------------------------------------
     "product.nes": {
         "tr": "NES (nitelikli elektronik sertifika)",
         "en": "NES (qualified e-signature)",
     },
     "product.mali_muhur": {"tr": "Mali Mühür", "en": "Mali Mühür (financial seal)"},
+    "token.describe": {"tr": "{label} (seri no {serial})", "en": "{label} (serial {serial})"},
     # ---- certificates (kamusm.certs) -----------------------------------------------------
     "certificate_kind.nes": {
         "tr": "Nitelikli elektronik sertifika (NES)",
@@ -550,6 +750,14 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": "{name} · T.C. Kimlik No {tckn} · {products} · valid until {expiry}",
     },
 }
+
+
+def format_date(day: date | None, lang: Language = DEFAULT_LANGUAGE) -> str:
+    """A date as a holder reads it: ``DD.MM.YYYY`` in Turkish (as the portal shows it),
+    ``YYYY-MM-DD`` in English; ``-`` when there is none."""
+    if day is None:
+        return "-"
+    return day.strftime("%d.%m.%Y") if lang == "tr" else day.isoformat()
 
 
 def text(key: str, lang: Language = DEFAULT_LANGUAGE, /, **fields: object) -> str:

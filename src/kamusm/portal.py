@@ -184,6 +184,10 @@ class Operation:
     card_serial: str
     expires_at: datetime = attrs.field(validator=_aware)
     pin_entry_deadline: datetime | None = attrs.field(default=None, validator=_aware)
+    #: The card's certificates of the product as the portal knows them: "active",
+    #: "suspended", "revoked" (every one not expired) or "expired" (every one); ``None``
+    #: when the portal does not say.
+    certificate_status: str | None = None
     verification_code: VerificationCode = attrs.field(eq=False)
 
     def __repr__(self) -> str:
@@ -642,6 +646,7 @@ class _PortalCore:
                 card_serial=f.text("card_serial"),
                 expires_at=f.moment("expires_at"),
                 pin_entry_deadline=f.optional_moment("pin_entry_deadline"),
+                certificate_status=f.optional_text("certificate_status"),
                 verification_code=code,
             )
             if op.card_serial != serial:

@@ -579,7 +579,10 @@ class Pkcs11Module:
         if not matches:
             raise TokenNotFoundError()
         if len(matches) > 1:
-            raise AmbiguousTokenError(candidates=[info.describe() for info in matches])
+            raise AmbiguousTokenError(
+                candidates=[info.describe() for info in matches],
+                cards=[(info.label, info.serial) for info in matches],
+            )
         return Token(self, matches[0])
 
     async def atoken(self, *, serial: str | None = None, label: str | None = None) -> Token:

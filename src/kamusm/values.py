@@ -42,6 +42,7 @@ __all__ = [
     "Tckn",
     "UnblockAuthorization",
     "VerificationCode",
+    "holder_matches",
 ]
 
 #: The portal's verification code ("Doğrulama Kodu"): 15 digits, about 300 s (seeds 000-003).
@@ -456,3 +457,24 @@ class PinStatus:
         if self.count_low:
             return "count_low"
         return "ok"
+
+
+# ---- names ------------------------------------------------------------------------------------
+# A minimal matcher for the command line's --holder (the flows' own holder API may replace it).
+
+
+def _fold_turkish(text: str) -> str:
+    """``text`` for comparing names regardless of case by Turkish rules: I and ı are one
+    letter, İ and i another (Python's own ``"I".lower()`` is ``"i"``)."""
+    import unicodedata  # noqa: PLC0415 (only when names are compared)
+
+    text = unicodedata.normalize("NFC", text)
+    return " ".join(text.replace("I", "ı").replace("İ", "i").lower().split())
+
+
+def holder_matches(name: str | None, query: str) -> bool:
+    """Whether ``query`` is part of the holder's ``name`` ("yılmaz" in "AYŞE YILMAZ"),
+    regardless of case by Turkish rules (I/ı and İ/i: "ışıl" matches "IŞIL", "isil" does
+    not). An empty query matches nothing."""
+    wanted = _fold_turkish(query)
+    return bool(name) and bool(wanted) and wanted in _fold_turkish(name or "")

@@ -303,14 +303,17 @@ def tokens(ctx: click.Context, as_json: bool) -> int:
 @_common
 @_opt("--serial", help="cli.help.opt.serial")
 @_opt("--label", help="cli.help.opt.label")
+@_opt("--holder", metavar="NAME", help="cli.help.opt.holder")
 @_opt("--json", "as_json", is_flag=True, help="cli.help.opt.json")
 @click.pass_context
-def certs(ctx: click.Context, serial: str | None, label: str | None, as_json: bool) -> int:
+def certs(
+    ctx: click.Context, serial: str | None, label: str | None, holder: str | None, as_json: bool
+) -> int:
     from kamusm._cli._render import certs_command  # noqa: PLC0415
 
     settings = _settings(ctx)
     return run_guarded(
-        lambda: certs_command(settings, serial=serial, label=label, as_json=as_json),
+        lambda: certs_command(settings, serial=serial, label=label, holder=holder, as_json=as_json),
         settings,
     )
 
@@ -424,18 +427,25 @@ def sign_pdf_command(  # noqa: PLR0917 (click passes every option by position)
 @_common
 @_opt("--serial", help="cli.help.opt.serial")
 @_opt("--label", help="cli.help.opt.label")
+@_opt("--holder", metavar="NAME", help="cli.help.opt.holder")
 @_opt("--pin-stdin", is_flag=True, help="cli.help.opt.pin_stdin")
 @_opt("--wait", "wait", type=int, default=120, help="cli.help.opt.wait")
 @click.pass_context
 def change_pin_command(
-    ctx: click.Context, serial: str | None, label: str | None, pin_stdin: bool, wait: int
+    ctx: click.Context,
+    *,
+    serial: str | None,
+    label: str | None,
+    holder: str | None,
+    pin_stdin: bool,
+    wait: int,
 ) -> int:
     from kamusm._cli._pin import change_pin_command  # noqa: PLC0415
 
     settings = _settings(ctx)
     return run_guarded(
         lambda: change_pin_command(
-            settings, serial=serial, label=label, pin_stdin=pin_stdin, wait=wait
+            settings, serial=serial, label=label, holder=holder, pin_stdin=pin_stdin, wait=wait
         ),
         settings,
     )
@@ -462,6 +472,7 @@ def change_pin_command(
     default="sms",
     help="cli.help.opt.method",
 )
+@_opt("--holder", metavar="NAME", help="cli.help.opt.holder")
 @_opt("--wait", "wait", type=int, default=120, help="cli.help.opt.wait")
 @click.pass_context
 def reset_pin_command(
@@ -471,6 +482,7 @@ def reset_pin_command(
     ca_bundle: str | None,
     product: str,
     method: str,
+    holder: str | None,
     wait: int,
 ) -> int:
     from kamusm._cli._pin import reset_pin_command  # noqa: PLC0415
@@ -483,6 +495,7 @@ def reset_pin_command(
             ca_bundle=ca_bundle,
             product=product,
             method=method,
+            holder=holder,
             wait=wait,
         ),
         settings,
@@ -515,6 +528,7 @@ def sandbox() -> None:
 @_opt("--port", type=int, default=8080, show_default=True, help="cli.help.opt.port")
 @_opt("--database", type=click.Path(dir_okay=False), help="cli.help.opt.database")
 @_opt("--manual-clock", is_flag=True, help="cli.help.opt.manual_clock")
+@_opt("--training", is_flag=True, help="cli.help.opt.training")
 @_opt(
     "--ssl-certfile", type=click.Path(exists=True, dir_okay=False), help="cli.help.opt.ssl_certfile"
 )
@@ -529,6 +543,7 @@ def serve(
     port: int,
     database: str | None,
     manual_clock: bool,
+    training: bool,
     ssl_certfile: str | None,
     ssl_keyfile: str | None,
 ) -> int:
@@ -544,6 +559,7 @@ def serve(
             manual_clock=manual_clock,
             ssl_certfile=ssl_certfile,
             ssl_keyfile=ssl_keyfile,
+            training=training,
         ),
         settings,
     )
@@ -611,6 +627,10 @@ def provision(
         ),
         settings,
     )
+
+
+# kamusm app lives in its own file and registers itself on the group.
+from kamusm._cli import _browser  # noqa: E402, F401 (after the group it adds to)
 
 
 def run(args: Sequence[str]) -> int:

@@ -160,6 +160,7 @@ METAVARS_TR: Final[Mapping[str, str]] = {
     "DIRECTORY": "DİZİN",
     "URL": "ADRES",
     "TOKEN": "ANAHTAR",
+    "NAME": "AD",
     "YYYY-MM-DD": "YYYY-AA-GG",
     "IN": "GİRDİ",
     "OUT": "ÇIKTI",

@@ -8,12 +8,15 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from kamusm._cli._exit import CommandError, ExitCode, StopWith, exit_code_for
 from kamusm._cli._texts import text
 from kamusm.errors import KamusmError
 from kamusm.messages import DEFAULT_LANGUAGE, LANGUAGES, Language
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 #: Environment variables the command reads (none of them ever holds a PIN).
 ENV_LANG = "KAMUSM_LANG"
@@ -27,6 +30,7 @@ _EXTRAS = {
     "uvicorn": "sandbox",
     "cryptography": "sandbox",
     "pytest": "test",
+    "jinja2": "app",
     "pyhanko": "pdf",
     "pyhanko_certvalidator": "pdf",
 }
@@ -57,6 +61,13 @@ def resolve_lang(value: str | None) -> Language:
         if candidate in LANGUAGES:
             return candidate
     return DEFAULT_LANGUAGE
+
+
+def date_text(moment: datetime, lang: Language) -> str:
+    """A date as the holder reads it: ``31.10.2029`` in Turkish, as the portal shows dates;
+    ``2029-10-31`` in English."""
+    day = moment.date()
+    return f"{day.day:02d}.{day.month:02d}.{day.year}" if lang == "tr" else day.isoformat()
 
 
 def printable(text: str, *, lines: bool = False) -> str:

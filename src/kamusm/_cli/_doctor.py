@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from kamusm._cli._common import Settings
+from kamusm._cli._common import Settings, date_text
 from kamusm._cli._inventory import CardRead, read_cards
 from kamusm._cli._texts import text
 from kamusm.errors import (
@@ -209,7 +209,7 @@ def _certificate_checks(card: CardRead, lang: Language, now: datetime) -> Iterat
     fix = text("cli.doctor.certs.renew.fix", lang)
     found = False
     for cert in sorted(own, key=lambda c: c.not_after):
-        days, expiry = cert.days_left(now), cert.not_after.date().isoformat()
+        days, expiry = cert.days_left(now), date_text(cert.not_after, lang)
         kind = cert.kind.display(lang)
         if now > cert.not_after:
             message = text("cli.doctor.certs.expired", lang, card=label, kind=kind, expiry=expiry)
@@ -227,7 +227,7 @@ def _certificate_checks(card: CardRead, lang: Language, now: datetime) -> Iterat
             "cli.doctor.certs.ok",
             lang,
             card=label,
-            expiry=first.not_after.date().isoformat(),
+            expiry=date_text(first.not_after, lang),
             days=first.days_left(now),
         )
         yield Check(name, "ok", message)

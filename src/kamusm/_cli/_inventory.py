@@ -85,10 +85,16 @@ def open_module(settings: Settings) -> Pkcs11Module:
 
 
 def read_cards(
-    module: Pkcs11Module, *, serial: str | None = None, label: str | None = None
+    module: Pkcs11Module,
+    *,
+    serial: str | None = None,
+    label: str | None = None,
+    holder: str | None = None,
 ) -> list[CardRead]:
-    """Every card (or the ones with this serial/label) and its certificates, read without a
-    PIN. A card whose certificates cannot be read is listed with the reason."""
+    """Every card (or the ones with this serial/label, and whose holder's name holds
+    ``holder``, compared by Turkish case rules) and its certificates, read without a PIN. A
+    card whose certificates cannot be read is listed with the reason (and is left out when a
+    holder is asked for: it cannot say whose it is)."""
     from kamusm.certs import read_certificates  # noqa: PLC0415
     from kamusm.token import Token  # noqa: PLC0415
 
@@ -108,7 +114,16 @@ def read_cards(
             continue
         parsed, unreadable = read_certificates(objects)
         cards.append(CardRead(info, tuple(parsed), tuple(unreadable)))
-    return cards
+    if holder is None:
+        return cards
+    from kamusm.values import holder_matches  # noqa: PLC0415
+
+    mine = [
+        c for c in cards if c.summary is not None and holder_matches(c.summary.holder_name, holder)
+    ]
+    if not mine:
+        raise TokenNotFoundError()
+    return mine
 
 
 # ---- words ----------------------------------------------------------------------------------

@@ -44,16 +44,24 @@ def _interrupt_ends_with_130(ui: Ui) -> Iterator[None]:
 
 
 def choose_token(
-    module: Pkcs11Module, ui: Ui | None, *, serial: str | None, label: str | None
+    module: Pkcs11Module,
+    ui: Ui | None,
+    *,
+    serial: str | None,
+    label: str | None,
+    holder: str | None = None,
 ) -> Token:
-    """The card to work on: the one named, or the only one; with several, the picker ("Kart
-    Seçiniz"), each card named by its holder. Without a person to ask (``ui`` is ``None``),
-    several cards end the command (exit 5), as before."""
-    if ui is None:
+    """The card to work on: the one named, or the only one (of the holder, with ``holder``);
+    with several, the picker ("Kart Seçiniz"), each card named by its holder: never one of
+    several chosen silently. Without a person to ask (``ui`` is ``None``), several cards end
+    the command (exit 5)."""
+    if ui is None and holder is None:
         return module.token(serial=serial, label=label)
-    cards = read_cards(module, serial=serial, label=label)
-    if len(cards) <= 1:
-        return module.token(serial=serial, label=label)  # the one, or the error saying why
+    cards = read_cards(module, serial=serial, label=label, holder=holder)
+    if len(cards) == 1:
+        return module.token(serial=cards[0].info.serial)
+    if ui is None or not cards:
+        return module.token(serial=serial, label=label)  # the error saying why
     lang = ui.lang
     shown = [Picked(c.info.serial, c.name(lang), c.info.pin_status.summary) for c in cards]
     chosen = pick_card(ui, shown)
@@ -69,6 +77,7 @@ def change_pin_command(
     label: str | None,
     pin_stdin: bool,
     wait: int = 0,
+    holder: str | None = None,
 ) -> int:
     from kamusm.flows import change_pin  # noqa: PLC0415
 
@@ -81,7 +90,9 @@ def change_pin_command(
         wait_for_card(module, lang, timeout=max(0, wait), serial=serial, label=label)
     ui = Ui(lang)
     with _interrupt_ends_with_130(ui):
-        token = choose_token(module, None if pin_stdin else ui, serial=serial, label=label)
+        token = choose_token(
+            module, None if pin_stdin else ui, serial=serial, label=label, holder=holder
+        )
         prompts = StdinChangePrompts() if pin_stdin else TerminalChangePrompts(ui)
         if not pin_stdin:
             card = text("cli.card", lang, label=token.info.label, serial=token.info.serial)
@@ -118,6 +129,7 @@ def reset_pin_command(
     product: str,
     method: str,
     wait: int = 0,
+    holder: str | None = None,
 ) -> int:
     from kamusm.flows import reset_pin  # noqa: PLC0415
 
@@ -129,7 +141,7 @@ def reset_pin_command(
         module = open_module(settings)
         wait_for_card(module, lang, timeout=max(0, wait))  # "Kartınızı takınız", time left
         ui = Ui(lang)
-        prompts = TerminalResetPrompts(ui)
+        prompts = TerminalResetPrompts(ui, holder=holder)
         with _interrupt_ends_with_130(ui), _time_up_ends_with_11(prompts):
             while True:
                 try:

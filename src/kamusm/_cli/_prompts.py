@@ -22,7 +22,7 @@ from kamusm._cli._texts import TEXTS, text
 from kamusm.errors import FlowCodeExpiredError, InputError, KamusmError, PinEntryTimeoutError
 from kamusm.flows import CardChoice, ChangeStep, ResetStep
 from kamusm.messages import Language
-from kamusm.values import VerificationCode
+from kamusm.values import VerificationCode, holder_matches
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -132,8 +132,9 @@ class TerminalResetPrompts:
     when it runs out (:attr:`timed_out` then says which limit).
     """
 
-    def __init__(self, ui: Ui) -> None:
+    def __init__(self, ui: Ui, *, holder: str | None = None) -> None:
         self.ui = ui
+        self._holder = holder  # --holder: the cards of this holder only, when any is in
         self._deadline: float | None = None
         self._introduced = False
         self._announced = False
@@ -188,6 +189,18 @@ class TerminalResetPrompts:
             if ui.ask(text("cli.reset.no_card", lang), hidden=False) is None:
                 return None
             return ""  # the flow reads the card list again
+        if self._holder is not None:
+            mine = [
+                c
+                for c in cards
+                if c.summary is not None and holder_matches(c.summary.holder_name, self._holder)
+            ]
+            if len(mine) == 1:  # the one card of that holder: no question to ask
+                ui.say(text("cli.reset.card_of_holder", lang, card=mine[0].display(lang)))
+                return mine[0].serial
+            if not mine:  # say so, and offer every card rather than stop
+                ui.problem(text("cli.no_card_of_holder", lang, holder=self._holder))
+            cards = mine or cards
         shown = [Picked(c.serial, c.display(lang), c.pin_status.summary) for c in cards]
         return pick_card(ui, shown)
 

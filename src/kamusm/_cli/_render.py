@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from kamusm._cli._common import Settings, printable
+from kamusm._cli._common import Settings, date_text, printable
 from kamusm._cli._doctor import run_checks
 from kamusm._cli._exit import ExitCode
 from kamusm._cli._inventory import (
@@ -27,12 +27,17 @@ if TYPE_CHECKING:
 
 
 def certs_command(
-    settings: Settings, *, serial: str | None, label: str | None, as_json: bool
+    settings: Settings,
+    *,
+    serial: str | None,
+    label: str | None,
+    as_json: bool,
+    holder: str | None = None,
 ) -> int:
     """``kamusm certs``: the certificates of every card, or of the one named; exit 5 when there
     is none."""
     lang = settings.lang
-    cards = read_cards(open_module(settings), serial=serial, label=label)
+    cards = read_cards(open_module(settings), serial=serial, label=label, holder=holder)
     now = SystemClock().now()
     if as_json:
         write_json({"cards": certs_json(cards, now, lang)})
@@ -72,7 +77,7 @@ def _draw_card(console: Console, card: CardRead, lang: Language, now: datetime) 
             cert.kind.display(lang),
             holder,
             cert.serial_hex,
-            cert.not_after.date().isoformat(),
+            date_text(cert.not_after, lang),
             days_text,
             text("cli.yes" if cert.is_qualified else "cli.no", lang),
         )

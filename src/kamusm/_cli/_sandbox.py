@@ -49,6 +49,7 @@ def serve_command(
     manual_clock: bool,
     ssl_certfile: str | None,
     ssl_keyfile: str | None,
+    training: bool = False,
 ) -> int:
     from kamusm.sandbox import serve  # noqa: PLC0415 (starlette and uvicorn only here)
 
@@ -62,6 +63,7 @@ def serve_command(
             master_secret=bytes.fromhex(secret_hex) if secret_hex else None,
             ssl_certfile=ssl_certfile,
             ssl_keyfile=ssl_keyfile,
+            training=training,
         )
     except KeyboardInterrupt:  # Ctrl-C is how it is stopped
         sys.stdout.write(text("cli.sandbox.stopped", settings.lang) + "\n")

@@ -252,6 +252,18 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "tr": "1 ile {count} arasında bir numara girin.",
         "en": "Enter a number from 1 to {count}.",
     },
+    "cli.reset.card_of_holder": {"tr": "Kart: {card}", "en": "Card: {card}"},
+    "cli.no_card_of_holder": {
+        "tr": 'Takılı kartlarda adı "{holder}" içeren bir kart sahibi yok; kartı listeden seçin.',
+        "en": 'No inserted card\'s holder has "{holder}" in their name; choose the card from the '
+        "list.",
+    },
+    "cli.help.opt.holder": {
+        "tr": "Kartı sahibinin adıyla seçer (adın bir bölümü; büyük/küçük harf Türkçe kurallarla, "
+        "I/ı ve İ/i).",
+        "en": "Choose the card by its holder's name (part of it; case by Turkish rules, I/ı and "
+        "İ/i).",
+    },
     "cli.reset.no_card": {
         "tr": "Takılı kart bulunamadı. Kartınızı takıp Enter'a basın",
         "en": "No card found. Insert your card and press Enter",
@@ -559,6 +571,41 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "tr": "Deneme kart sahibi ve SoftHSM2 kartı ekler.",
         "en": "Add a demo holder and a SoftHSM2 card.",
     },
+    "cli.help.app": {
+        "tr": "Kart sahipleri için tarayıcı sihirbazı: PIN Oluşturma/Kilit Çözme ve PIN "
+        "değiştirme ekranlarını bu bilgisayarda (127.0.0.1) açar ve varsayılan tarayıcıda "
+        "gösterir. Adres bu başlatmaya özel bir anahtar taşır ve tek bir oturum açar.",
+        "en": "The browser wizard for card holders: serves the PIN reset and PIN change "
+        "screens on this computer (127.0.0.1) and opens them in the default browser. The "
+        "address carries a key made for this start and opens a single session.",
+    },
+    "cli.short.app": {
+        "tr": "Kart sahipleri için tarayıcı sihirbazı.",
+        "en": "The browser wizard for card holders.",
+    },
+    "cli.help.opt.app_port": {
+        "tr": "127.0.0.1 üzerinde dinlenecek port (0: boş bir port).",
+        "en": "Port to listen on at 127.0.0.1 (0: any free port).",
+    },
+    "cli.help.opt.training": {
+        "tr": "Eğitim sayfalarını /portal altında aç (giriş, doğrulama kodu, sertifikalar ve "
+        "gönderilen SMS'leri gösteren telefon sayfası).",
+        "en": "Serve the training pages under /portal (login, verification code, certificates "
+        "and a phone page showing the SMS sent).",
+    },
+    "cli.help.opt.no_browser": {
+        "tr": "Tarayıcıyı açma; yalnızca adresi yaz.",
+        "en": "Do not open a browser; only print the address.",
+    },
+    "cli.app.url": {
+        "tr": "Sihirbaz açılıyor. Tarayıcı açılmazsa bu adresi açın: {url}",
+        "en": "Opening the wizard. If no browser opens, open this address: {url}",
+    },
+    "cli.app.stop": {
+        "tr": "Durdurmak için Ctrl-C.",
+        "en": "Press Ctrl-C to stop.",
+    },
+    "cli.app.stopped": {"tr": "Sihirbaz durduruldu.", "en": "The wizard stopped."},
     "cli.short.demo": {
         "tr": "Uçtan uca PIN sıfırlama demosu (gözetimsiz).",
         "en": "The whole PIN reset, unattended, as a demo.",

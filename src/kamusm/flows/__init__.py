@@ -26,8 +26,11 @@ from kamusm.flows._drivers import (
     ResetResult,
     achange_pin,
     areset_pin,
+    cards_of_holder,
     change_pin,
+    list_cards,
     reset_pin,
+    with_holder,
 )
 from kamusm.flows._machines import (
     CHANGE_MOVES,
@@ -113,6 +116,9 @@ __all__ = [
     "StatusRead",
     "achange_pin",
     "areset_pin",
+    "cards_of_holder",
     "change_pin",
+    "list_cards",
     "reset_pin",
+    "with_holder",
 ]

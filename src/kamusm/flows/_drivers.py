@@ -17,23 +17,26 @@ import inspect
 import logging
 import threading
 from collections.abc import Awaitable, Callable, Generator, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, assert_never
 
 import attrs
 
 from kamusm.errors import (
+    ConflictError,
     FinalTryNotAcknowledgedError,
     FlowBusyError,
     IllegalTransitionError,
     InputError,
     KamusmError,
     PinIncorrectError,
+    SmsCodeExpiredError,
     SmsCodeRejectedError,
     TokenBusyError,
     TokenNotFoundError,
     TokenRemovedError,
     VerificationCodeInvalidError,
+    WrongProductError,
 )
 from kamusm.flows._machines import (
     DEFAULT_PIN_ENTRY_TIMEOUT,
@@ -74,6 +77,7 @@ from kamusm.values import (
     Tckn,
     UnblockAuthorization,
     VerificationCode,
+    holder_matches,
 )
 
 if TYPE_CHECKING:
@@ -97,8 +101,11 @@ __all__ = [
     "ResetResult",
     "achange_pin",
     "areset_pin",
+    "cards_of_holder",
     "change_pin",
+    "list_cards",
     "reset_pin",
+    "with_holder",
 ]
 
 logger = logging.getLogger("kamusm.flows")
@@ -121,6 +128,22 @@ class CardChoice:
         if self.summary is None:
             return self.label
         return self.summary.display(lang)
+
+    @property
+    def holder_name(self) -> str | None:
+        """The holder's name in the card's certificates, when they name one."""
+        return None if self.summary is None else self.summary.holder_name
+
+    def matches_holder(self, query: str) -> bool:
+        """Whether this card's holder name contains ``query`` (Turkish case rules, see
+        :func:`kamusm.values.holder_matches`)."""
+        return holder_matches(self.holder_name, query)
+
+
+def cards_of_holder(cards: Sequence[CardChoice], holder: str) -> list[CardChoice]:
+    """The cards whose holder's name contains ``holder``, without case by Turkish rules
+    (``"ışık"`` finds ``"IŞIK"``, ``"ince"`` finds ``"İNCE"``), in the order given."""
+    return [card for card in cards if card.matches_holder(holder)]
 
 
 @attrs.frozen
@@ -167,7 +190,9 @@ class ResetPrompts(Protocol):
         ...
 
     def problem(self, error: KamusmError) -> None:
-        """Show an error after which the same question is asked again."""
+        """Show an error after which the flow goes on: the same question is asked again, or
+        (a notice such as :class:`~kamusm.errors.CertificateSuspendedError`) the next step
+        follows."""
         ...
 
 
@@ -349,10 +374,16 @@ def _read_card(module: Pkcs11Module, serial: str) -> _Program[CardFacts]:
     except TokenBusyError:
         return CardFacts(serial=serial, busy=True)
     info = token.info
+    valid_until: dict[Product, datetime] = {}
+    for cert in certs:
+        if cert.product is not None:
+            latest = valid_until.get(cert.product)
+            valid_until[cert.product] = max(cert.not_after, latest or cert.not_after)
     return CardFacts(
         serial=info.serial,
-        products=frozenset(c.product for c in certs if c.product is not None),
+        products=frozenset(valid_until),
         holders=frozenset(c.tckn for c in certs if c.tckn is not None),
+        valid_until=valid_until,
         min_pin_length=info.min_pin_length,
         max_pin_length=info.max_pin_length,
         pin_status=info.pin_status,
@@ -400,8 +431,8 @@ def _required(value: _T | None, flow: PinResetFlow | PinChangeFlow, what: str) -
 
 
 # Errors after which the same question is asked again: bad input, and answers the portal
-# refused while the flow goes on.
-_ASK_AGAIN = (InputError, SmsCodeRejectedError, VerificationCodeInvalidError)
+# refused while the flow goes on (an expired SMS code: a new one is sent).
+_ASK_AGAIN = (InputError, SmsCodeRejectedError, SmsCodeExpiredError, VerificationCodeInvalidError)
 
 
 def _challenge_method(method: str) -> ChallengeMethod:
@@ -544,12 +575,32 @@ class _ResetProgram:
         flow = self.flow
         code = _required(flow.code, flow, "(no code)")
         serial = _required(flow.card_serial, flow, "(no card)")
-        op = yield from _perform(
-            flow, functools.partial(self.portal.redeem, code, card_serial=serial)
-        )
+        call = functools.partial(self.portal.redeem, code, card_serial=serial)
+        try:
+            op = yield from _perform(flow, call, passthrough=(ConflictError,))
+        except ConflictError as exc:
+            yield from self._refused_at_redeem(exc, serial)
+            return
         if op is not None:
+            self.operation = op  # reported as failed if the flow refuses it once accepted
             flow.send(CodeRedeemed(op))
-            self.operation = op
+            for notice in flow.take_notices():  # a suspended certificate: told, and on we go
+                yield from _do(functools.partial(self.prompts.problem, error=notice))
+
+    def _refused_at_redeem(self, exc: ConflictError, serial: str) -> _Effects:
+        """The portal refused the code for this card. When the card is of another product
+        than the code (a Mali Mühür card in an NES reset), the card is read so the holder is
+        told which product it carries and which route to take; the card is unchanged."""
+        wrong: KamusmError = exc
+        if exc.reason == "product_mismatch":
+            try:
+                facts = yield from _read_card(self.module, serial)
+            except KamusmError:
+                facts = None
+            found = facts.products - {self.flow.product} if facts is not None else frozenset()
+            if found:
+                wrong = WrongProductError(product=self.flow.product, found=found)
+        self.flow.send(ErrorOccurred(wrong))
 
     def _check_card(self) -> _Effects:
         try:
@@ -710,7 +761,10 @@ class _ChangeProgram:
             return
         holders = {c.tckn for c in certs if c.tckn is not None}
         self.holder = next(iter(holders)) if len(holders) == 1 else None
-        self.flow.send(StatusRead(info.pin_status, info.min_pin_length, info.max_pin_length))
+        products = frozenset(c.product for c in certs if c.product is not None)
+        self.flow.send(
+            StatusRead(info.pin_status, info.min_pin_length, info.max_pin_length, products)
+        )
 
     def _acknowledge_final_try(self) -> _Effects:
         accepted = yield from _do(self.prompts.acknowledge_final_try)
@@ -747,6 +801,58 @@ class _ChangeProgram:
         yield from _perform(flow, call)
         if flow.state is ChangeState.CHANGED:
             flow.send(NewPinVerified())
+
+
+# ==== choosing a card by its holder ==============================================================
+
+
+class _HolderPicker:
+    """:class:`ResetPrompts` whose card picker offers only the cards of one holder."""
+
+    def __init__(self, prompts: ResetPrompts, holder: str) -> None:
+        self._prompts = prompts
+        self._holder = holder
+
+    def verification_code(self, *, length: int, expired: bool) -> str | VerificationCode | None:
+        return self._prompts.verification_code(length=length, expired=expired)
+
+    def choose_card(self, cards: Sequence[CardChoice]) -> str | None:
+        matching = cards_of_holder(cards, self._holder)
+        if len(matching) == 1:
+            return matching[0].serial  # the holder named it: the one card of that name
+        # none (insert the card) or several (never chosen silently): the person picks
+        return self._prompts.choose_card(cards=matching)
+
+    def new_pin(self, *, min_length: int, max_length: int) -> tuple[str | Pin, str | Pin] | None:
+        return self._prompts.new_pin(min_length=min_length, max_length=max_length)
+
+    def confirmation(
+        self, *, method: str, attempts_remaining: int | None, masked_phone: str | None
+    ) -> str | None:
+        return self._prompts.confirmation(
+            method=method, attempts_remaining=attempts_remaining, masked_phone=masked_phone
+        )
+
+    def progress(self, step: ResetStep, *, remaining: timedelta | None) -> None:
+        self._prompts.progress(step=step, remaining=remaining)
+
+    def problem(self, error: KamusmError) -> None:
+        self._prompts.problem(error=error)
+
+
+def with_holder(prompts: ResetPrompts, holder: str) -> ResetPrompts:
+    """``prompts`` whose card picker ("Kart Seçiniz") is narrowed to the cards whose holder's
+    name contains ``holder`` (Turkish case rules, part of the name is enough). One such card
+    is chosen; when several match the picker is still asked, with only those, so a card is
+    never chosen silently among several; when none does it is asked with none (insert the
+    card, answer ``""`` to look again)."""
+    return _HolderPicker(prompts, holder)
+
+
+def list_cards(module: Pkcs11Module) -> list[CardChoice]:
+    """The cards present, as the reset's card picker offers them (holder's name, masked T.C.
+    Kimlik No, products and expiry, when the certificates tell). Spends no PIN try."""
+    return _run(_card_choices(module))
 
 
 # ==== the drivers ================================================================================

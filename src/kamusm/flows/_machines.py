@@ -34,6 +34,9 @@ import attrs
 from kamusm.errors import (
     AuthorizationCardMismatchError,
     AuthorizationSpentError,
+    CertificateExpiredError,
+    CertificateRevokedError,
+    CertificateSuspendedError,
     FinalTryNotAcknowledgedError,
     FlowCancelledError,
     FlowCodeExpiredError,
@@ -119,7 +122,12 @@ DEFAULT_MAX_CONFIRMATION_ATTEMPTS = 3
 
 class OperationFacts(Protocol):
     """What the portal says about a redeemed verification code (``kamusm.portal.Operation``
-    satisfies this)."""
+    satisfies this).
+
+    An operation may also have ``certificate_status``: the state of the card's certificates of
+    the product as the portal knows it, ``"active"``, ``"suspended"``, ``"revoked"`` (every
+    one) or ``"expired"`` (every one); the flow reads it when it is there.
+    """
 
     @property
     def holder(self) -> Tckn: ...
@@ -141,8 +149,9 @@ class OperationFacts(Protocol):
 class CardFacts:
     """What the driver read from the chosen card, for the machine to judge.
 
-    ``holders`` are the T.C. Kimlik numbers found in the card's certificates and ``products``
-    the products those certificates belong to.
+    ``holders`` are the T.C. Kimlik numbers found in the card's certificates, ``products``
+    the products those certificates belong to, and ``valid_until`` for each product the end of
+    its latest certificate's validity.
     """
 
     serial: str
@@ -150,6 +159,7 @@ class CardFacts:
     busy: bool = False
     products: frozenset[Product] = frozenset()
     holders: frozenset[Tckn] = frozenset()
+    valid_until: Mapping[Product, datetime] = attrs.field(factory=dict, hash=False)
     min_pin_length: int | None = None
     max_pin_length: int | None = None
     pin_status: PinStatus = attrs.field(factory=PinStatus)
@@ -276,6 +286,8 @@ class StatusRead(Event):
     status: PinStatus = attrs.field(validator=_is(PinStatus))
     min_pin_length: int | None = attrs.field(default=None, validator=_is(int, optional=True))
     max_pin_length: int | None = attrs.field(default=None, validator=_is(int, optional=True))
+    #: The products of the card's certificates (their route is named when the PIN is locked).
+    products: frozenset[Product] = attrs.field(default=frozenset(), validator=_is(frozenset))
 
 
 @attrs.frozen
@@ -334,8 +346,10 @@ class FlowExit(enum.Enum):
     CODE_MISTYPED = "code mistyped"
     OPERATION_REFUSED = "operation for another card or product"
     CARD_REFUSED = "card refused by a rule"
+    CERTIFICATE_UNUSABLE = "the certificates are revoked or expired"
     PIN_REFUSED = "PIN refused by the policy, typed again"
     TOO_MANY_ATTEMPTS = "too many wrong answers"
+    SMS_EXPIRED = "the SMS code expired, a new one is asked for"
     AUTHORIZATION_REFUSED = "authorization for another card, or spent"
     PORTAL_EXPIRED = "the portal says the code expired"
     PORTAL_CANCELLED = "the portal cancelled the operation"
@@ -545,12 +559,17 @@ RESET_MOVES: Mapping[ResetState, Mapping[type[Event], FlowMove[ResetState]]] = {
         FlowCancelled: _CANCEL,
     },
     _R.CODE_ENTERED: {
-        CodeRedeemed: FlowMove(_R.CODE_REDEEMED, {_X.OPERATION_REFUSED: _R.FAILED}),
+        CodeRedeemed: FlowMove(
+            _R.CODE_REDEEMED,
+            {_X.OPERATION_REFUSED: _R.FAILED, _X.CERTIFICATE_UNUSABLE: _R.FAILED},
+        ),
         ErrorOccurred: _step_failed({_X.CODE_MISTYPED: _R.AWAITING_CODE}),
         FlowCancelled: _CANCEL,
     },
     _R.CODE_REDEEMED: {
-        CardChosen: FlowMove(_R.CARD_CHOSEN, {_X.CARD_REFUSED: _R.FAILED}),
+        CardChosen: FlowMove(
+            _R.CARD_CHOSEN, {_X.CARD_REFUSED: _R.FAILED, _X.CERTIFICATE_UNUSABLE: _R.FAILED}
+        ),
         ErrorOccurred: _step_failed(),
         FlowCancelled: _CANCEL,
     },
@@ -567,7 +586,13 @@ RESET_MOVES: Mapping[ResetState, Mapping[type[Event], FlowMove[ResetState]]] = {
     _R.CHALLENGE_SENT: {
         Confirmed: FlowMove(_R.CONFIRMED),
         ConfirmationRejected: FlowMove(_R.CHALLENGE_SENT, {_X.TOO_MANY_ATTEMPTS: _R.CANCELLED}),
-        ErrorOccurred: _step_failed({_X.TOO_MANY_ATTEMPTS: _R.CANCELLED}),
+        ErrorOccurred: _step_failed(
+            {
+                _X.TOO_MANY_ATTEMPTS: _R.CANCELLED,
+                _X.SMS_EXPIRED: _R.PIN_CHOSEN,
+                _X.TIME_RAN_OUT: _R.EXPIRED,
+            }
+        ),
         FlowCancelled: _CANCEL,
     },
     _R.CONFIRMED: {
@@ -658,8 +683,10 @@ class PinResetFlow(_Machine[ResetState, ResetStep]):
         self._new_pin: Pin | None = None
         self._confirmation_failures = 0
         self._portal_attempts: int | None = None
+        self._challenge_deadline: datetime | None = None
         self._authorization: UnblockAuthorization | None = None
         self._reported = False
+        self._notices: list[KamusmError] = []
 
     def __repr__(self) -> str:
         return f"PinResetFlow(product={self.product.name}, state={self._state.name})"
@@ -714,10 +741,20 @@ class PinResetFlow(_Machine[ResetState, ResetStep]):
         """Whether the portal acknowledged the result of a written PIN."""
         return self._reported
 
+    def take_notices(self) -> list[KamusmError]:
+        """What the holder should be told although the flow goes on (a suspended certificate),
+        each once."""
+        notices, self._notices = self._notices, []
+        return notices
+
     def deadline(self) -> datetime | None:
         """When the current step stops being possible (for a countdown)."""
         if self.state is ResetState.CARD_CHOSEN and self._pin_deadline is not None:
             return self._pin_deadline
+        if self.state is ResetState.CHALLENGE_SENT and self._challenge_deadline is not None:
+            # the SMS code's own time, within the verification code's
+            ends = [self._challenge_deadline, self._code_deadline()]
+            return min(d for d in ends if d is not None)
         if _X.TIME_RAN_OUT in RESET_TIMEOUTS.get(self.state, {}):
             return self._code_deadline()
         return None
@@ -805,6 +842,7 @@ class PinResetFlow(_Machine[ResetState, ResetStep]):
                 exit_ = self._pin_chosen(event)
             case ChallengeSent():
                 self._portal_attempts = event.attempts_remaining
+                self._challenge_deadline = event.expires_at
             case ConfirmationRejected():
                 exit_ = self._confirmation_rejected(event)
             case Confirmed():
@@ -831,6 +869,8 @@ class PinResetFlow(_Machine[ResetState, ResetStep]):
         self._pin_deadline = None
         self._confirmation_failures = 0
         self._portal_attempts = None
+        self._challenge_deadline = None
+        self._notices = []
         self._error = None
         return None
 
@@ -839,9 +879,18 @@ class PinResetFlow(_Machine[ResetState, ResetStep]):
         if op.card_serial != self._card_serial:
             raise self._leave(_X.OPERATION_REFUSED, WrongCardError())
         if op.product is not self.product:
-            raise self._leave(
-                _X.OPERATION_REFUSED, WrongProductError(product=self.product.display("en"))
-            )
+            other = WrongProductError(product=self.product, found={op.product})
+            raise self._leave(_X.OPERATION_REFUSED, other)
+        self._operation = op  # from here on, a refusal is reported to the portal
+        # The portal knows the certificates' state: one that can no longer sign gets no PIN.
+        status = getattr(op, "certificate_status", None)
+        if status == "revoked":
+            raise self._leave(_X.CERTIFICATE_UNUSABLE, CertificateRevokedError(product=op.product))
+        if status == "expired":
+            expired = CertificateExpiredError(product=op.product)
+            raise self._leave(_X.CERTIFICATE_UNUSABLE, expired)
+        if status == "suspended":
+            self._notices.append(CertificateSuspendedError(product=op.product))
         self._operation = op
         return None
 
@@ -859,17 +908,26 @@ class PinResetFlow(_Machine[ResetState, ResetStep]):
         elif card.serial != op.card_serial:
             refusal = WrongCardError()
         elif self.product not in card.products:
-            refusal = WrongProductError(product=self.product.display("en"))
+            refusal = WrongProductError(product=self.product, found=card.products)
         elif names_person and op.holder not in card.holders:
             refusal = WrongHolderError()
         if refusal is not None:
             raise self._leave(_X.CARD_REFUSED, refusal)
+        self._check_card_certificates(card)
         self._card = card
         limits = [self._now() + self.pin_entry_timeout]
         if op.pin_entry_deadline is not None:
             limits.append(op.pin_entry_deadline)
         self._pin_deadline = min(limits)
         return None
+
+    def _check_card_certificates(self, card: CardFacts) -> None:
+        """The card's own certificates: when the latest of the product has expired, the card
+        can no longer sign, whatever the portal said."""
+        valid_until = card.valid_until.get(self.product)
+        if valid_until is not None and valid_until <= self._now():
+            error = CertificateExpiredError(product=self.product, expired_on=valid_until.date())
+            raise self._leave(_X.CERTIFICATE_UNUSABLE, error)
 
     def _pin_chosen(self, event: PinChosen) -> FlowExit | None:
         op = self._redeemed()
@@ -909,6 +967,14 @@ class PinResetFlow(_Machine[ResetState, ResetStep]):
             logger.info("PIN written; the result could not be reported: %s", type(err).__name__)
             self._forget_secrets()
             return None
+        if isinstance(err, SmsCodeExpiredError) and self.state is ResetState.CHALLENGE_SENT:
+            # Only the SMS code ran out: a new one is asked for while the verification code
+            # and the operation are still valid (the portal limits how many it sends).
+            end = self._code_deadline()
+            if end is not None and self._now() >= end:
+                raise self._leave(_X.TIME_RAN_OUT, FlowCodeExpiredError())
+            self._challenge_deadline = None
+            raise self._leave(_X.SMS_EXPIRED, err)
         if isinstance(err, VerificationCodeExpiredError | SmsCodeExpiredError):
             raise self._leave(_X.PORTAL_EXPIRED, FlowCodeExpiredError())
         if isinstance(err, VerificationCodeInvalidError) and self.state is ResetState.CODE_ENTERED:
@@ -1019,6 +1085,7 @@ class PinChangeFlow(_Machine[ChangeState, ChangeStep]):
         self.policy = policy if policy is not None else PinPolicy()
         self._status: PinStatus | None = None
         self._limits: tuple[int | None, int | None] = (None, None)
+        self._product: Product | None = None
         self._acknowledged = False
         self._old: Pin | None = None
         self._new: Pin | None = None
@@ -1059,7 +1126,7 @@ class PinChangeFlow(_Machine[ChangeState, ChangeStep]):
         acknowledged goes to the acknowledgement."""
         self._status = status
         if status.locked:
-            raise self._leave(_X.LOCKED, PinLockedUseResetError())
+            raise self._leave(_X.LOCKED, PinLockedUseResetError(product=self._product))
         if status.final_try and not self._acknowledged:
             return _X.FINAL_TRY
         return None
@@ -1069,6 +1136,8 @@ class PinChangeFlow(_Machine[ChangeState, ChangeStep]):
         match event:
             case StatusRead():
                 self._limits = (event.min_pin_length, event.max_pin_length)
+                only = next(iter(event.products)) if len(event.products) == 1 else None
+                self._product = only
                 exit_ = self._judge_status(event.status)
             case FinalTryAcknowledged():
                 self._acknowledged = True
@@ -1112,10 +1181,12 @@ class PinChangeFlow(_Machine[ChangeState, ChangeStep]):
             self._acknowledged = False
             self._status = err.status
             if err.status.locked:
+                if err.product is None:
+                    err.product = self._product  # its advice names the card's own route
                 raise self._leave(_X.LOCKED, err)
             raise self._leave(self._judge_status(err.status) or _X.WRONG_OLD_PIN, err)
         if isinstance(err, PinLockedError):
-            raise self._leave(_X.LOCKED, PinLockedUseResetError())
+            raise self._leave(_X.LOCKED, PinLockedUseResetError(product=self._product))
         if isinstance(err, FinalTryNotAcknowledgedError):
             raise self._leave(_X.FINAL_TRY, err)
         raise self._leave(None, err)

@@ -206,9 +206,14 @@ def _no_content() -> Response:
 # ---- the application ------------------------------------------------------------------
 
 
-def create_app(portal: SandboxPortal, *, admin_token: str | None = None) -> Starlette:
+def create_app(
+    portal: SandboxPortal, *, admin_token: str | None = None, training: bool = False
+) -> Starlette:
     """The Starlette application serving ``portal`` under ``/api/v1``, one route for each
     endpoint of the contract (:data:`kamusm._contract.ENDPOINTS`).
+
+    ``training`` adds the holder's pages under ``/portal`` (``kamusm.sandbox._pages``),
+    including the "telefon" page that shows the SMS messages sent to a phone number.
 
     ``admin_token`` guards the admin endpoints (provisioning, SMS outbox, audit, clock); a
     random one is made when not given and is readable as ``app.state.admin_token``.
@@ -243,6 +248,10 @@ def create_app(portal: SandboxPortal, *, admin_token: str | None = None) -> Star
             status_code=500,
         )
 
+    if training:
+        from kamusm.sandbox._pages import training_routes  # noqa: PLC0415 (opt-in pages)
+
+        routes.extend(training_routes(portal))
     app = Starlette(
         routes=routes,
         exception_handlers={

@@ -140,6 +140,16 @@ CREATE TABLE IF NOT EXISTS audit (
 """
 
 
+def _certificate_status(rows: list[sqlite3.Row], now: datetime) -> str | None:
+    """What an operation tells of a card's certificates of its product: the best state among
+    those not expired (active, suspended, revoked), "expired" when every one has, ``None``
+    when the portal knows of none."""
+    if not rows:
+        return None
+    valid = {row["status"] for row in rows if now < _at(row["not_after"])}
+    return next((s for s in ("active", "suspended", "revoked") if s in valid), "expired")
+
+
 class ApiError(Exception):
     """A refusal of the contract: HTTP ``status`` and machine-readable ``code``.
 
@@ -912,6 +922,10 @@ class SandboxPortal:
             holder = db.execute(
                 "SELECT tckn FROM holders WHERE id = ?", (code["holder_id"],)
             ).fetchone()
+            certificates = db.execute(
+                "SELECT status, not_after FROM certificates WHERE card_serial = ? AND product = ?",
+                (card_serial, code["product"]),
+            ).fetchall()
         log.info("Sandbox operation opened for card %s", card_serial)
         return {
             "operation_id": operation_id,
@@ -920,6 +934,7 @@ class SandboxPortal:
             "card_serial": card_serial,
             "expires_at": _iso(expires),
             "pin_entry_deadline": _iso(deadline),
+            "certificate_status": _certificate_status(certificates, now),
         }
 
     def _operation(
@@ -1049,7 +1064,9 @@ class SandboxPortal:
                 if left <= 0:
                     self._cancel(db, op, "too_many_wrong_answers")
                     raise ApiError(409, "operation_cancelled", reason="too_many_wrong_answers")
-                raise ApiError(422, "sms_code_rejected", attempts_remaining=left)
+                if op["challenge_method"] == "sms":
+                    raise ApiError(422, "sms_code_rejected", attempts_remaining=left)
+                raise ApiError(422, "web_password_rejected", attempts_remaining=left)
             expires = min(now + self.settings.authorization_validity, _at(op["expires_at"]))
             db.execute(
                 "UPDATE operations SET state = 'authorized', challenge_mac = NULL, "

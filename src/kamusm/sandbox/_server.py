@@ -88,12 +88,13 @@ class SandboxServer:
         admin_token: str | None = None,
         ssl_certfile: str | None = None,
         ssl_keyfile: str | None = None,
+        training: bool = False,
     ) -> None:
         self._socket = _bind(host, port)
         self._own_portal = portal is None
         self.portal = portal if portal is not None else SandboxPortal()
         self.admin_token = admin_token if admin_token is not None else secrets.token_urlsafe(24)
-        self.app = create_app(self.portal, admin_token=self.admin_token)
+        self.app = create_app(self.portal, admin_token=self.admin_token, training=training)
         self.url = _url(self._socket, tls=ssl_certfile is not None)
         self._server = uvicorn.Server(
             _config(self.app, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
@@ -145,6 +146,7 @@ def serve(
     ssl_certfile: str | None = None,
     ssl_keyfile: str | None = None,
     out: TextIO | None = None,
+    training: bool = False,
 ) -> None:
     """Serve the sandbox in the foreground until interrupted; prints its URL and admin token.
 
@@ -159,11 +161,13 @@ def serve(
         master_secret=master_secret,
     )
     token = admin_token if admin_token is not None else secrets.token_urlsafe(24)
-    app = create_app(portal, admin_token=token)
+    app = create_app(portal, admin_token=token, training=training)
     sock = _bind(host, port)
     url = _url(sock, tls=ssl_certfile is not None)
     print(f"kamusm sandbox portal: {url}/api/v1", file=out)
     print(f"OpenAPI document:      {url}/api/v1/openapi.json", file=out)
+    if training:
+        print(f"training pages:        {url}/portal/", file=out)
     print(f"admin token:           {token}", file=out)
     print(f"database:              {portal.database}", file=out)
     out.flush()
@@ -238,6 +242,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--port", type=int, default=8080)
     run.add_argument("--database", help="SQLite file (a temporary one by default)")
     run.add_argument("--manual-clock", action="store_true", help="time moves only on request")
+    run.add_argument(
+        "--training", action="store_true", help="serve the training pages under /portal"
+    )
     run.add_argument("--ssl-certfile")
     run.add_argument("--ssl-keyfile")
     prov = sub.add_parser(
@@ -289,4 +296,5 @@ def _serve_from(args: argparse.Namespace, secret_hex: str | None, out: TextIO) -
         ssl_certfile=getattr(args, "ssl_certfile", None),
         ssl_keyfile=getattr(args, "ssl_keyfile", None),
         out=out,
+        training=getattr(args, "training", False),
     )
