@@ -97,7 +97,7 @@ def test_dys_check_before_signing_ends_in_a_real_signature(
         "dys_check_before_signing", "--module", card.module_path, "--serial", card.serial,
         "--pin-stdin", "--sign", str(source), str(target), stdin=PIN + "\n",
     )  # fmt: skip
-    assert result.returncode == 0, result.stdout
+    assert result.returncode == 0, result.stdout + result.stderr
     assert_no_secret(result.stdout + result.stderr, PIN)
     roots = [certificate_factory.nes_ca.der, certificate_factory.root.der]
     (report,) = validate_pdf(target.read_bytes(), trust_roots=roots)

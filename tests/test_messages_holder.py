@@ -22,6 +22,7 @@ from kamusm._contract import ERRORS
 from kamusm._portal_errors import BY_CODE, error_from_response
 from kamusm.messages import LANGUAGES, MESSAGES, format_date, text
 from kamusm.policy import PinPolicy
+from kamusm.readiness import Readiness, ReadinessState
 from kamusm.values import ManualClock, PinStatus, Product
 
 SANDBOX = Path(errors.__file__).resolve().parent / "sandbox"
@@ -86,6 +87,14 @@ SAMPLES: dict[str, object] = {
     "state": "CARD_CHOSEN",
     "event": "PinChosen",
     "product": Product.NES,
+    "readiness": Readiness(
+        findings=(ReadinessState.LOCKED,),
+        pin_status=PinStatus(locked=True),
+        certificate=None,
+        product=Product.NES,
+        days_left=None,
+    ),
+    "scheme": "rsa-pss-sha256",
     "found": [Product.MALI_MUHUR],
     "attempts": 3,
     "violations": VIOLATIONS,

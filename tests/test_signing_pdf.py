@@ -217,3 +217,30 @@ def sign_with(card: SoftHsmToken, pin: Pin, *, final_try: bool = False) -> bytes
         )
     with token.signing_session(pin) as session:
         return sign_pdf(session, sample_pdf())
+
+
+def test_certificates_read_before_pyhanko_is_imported_still_encode(
+    certificate_factory: CertificateFactory, tmp_path: Path
+) -> None:
+    """A DYS reads the card (kamusm.certs) before it imports kamusm.signing: the certificate
+    with its QC statements must still re-encode (pyHanko's OID names reach asn1crypto's index).
+    In a fresh interpreter, as the order matters only there."""
+    import sys
+
+    der = tmp_path / "nes.der"
+    der.write_bytes(certificate_factory.nes().der)
+    code = (
+        "import sys\n"
+        "from kamusm.certs import CertificateInfo\n"
+        "data = open(sys.argv[1], 'rb').read()\n"
+        "CertificateInfo.from_der(data)\n"
+        "import kamusm.signing\n"
+        "from asn1crypto import x509\n"
+        "cert = x509.Certificate.load(data)\n"
+        "cert.native\n"
+        "assert cert.dump(force=True) == data\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(der)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr

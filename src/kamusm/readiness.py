@@ -178,14 +178,12 @@ class Readiness:
 
     def _finding_text(self, finding: ReadinessState, lang: Language) -> str:
         cert = self.certificate
-        fields: dict[str, object] = {}
-        if finding is ReadinessState.READY:
-            fields["certificate"] = cert.describe(lang) if cert is not None else "-"
-        elif finding in (ReadinessState.EXPIRED, ReadinessState.EXPIRING) and cert is not None:
-            fields["date"] = cert.not_after.date().isoformat()
-            fields["days"] = self.days_left
-        elif finding is ReadinessState.NOT_YET_VALID and cert is not None:
-            fields["date"] = cert.not_before.date().isoformat()
+        # Every field a template may name, so a readiness made by hand never fails to render.
+        fields: dict[str, object] = {"certificate": "-", "date": "-", "days": self.days_left}
+        if cert is not None:
+            fields["certificate"] = cert.describe(lang)
+            start = finding is ReadinessState.NOT_YET_VALID
+            fields["date"] = (cert.not_before if start else cert.not_after).date().isoformat()
         return finding.message(lang, **fields)
 
 

@@ -59,6 +59,20 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+
+def _refresh_asn1_names() -> None:
+    """pyHanko adds names to asn1crypto's OID tables when it is imported (``qc_statements``,
+    CMS attributes), but not to the reverse index asn1crypto builds on first use. When
+    :mod:`kamusm.certs` read a certificate before pyHanko was imported, that index is stale,
+    and re-encoding a certificate with a QC statements extension (a CMS dumped again while the
+    PDF is signed) fails. Rebuild the indexes that are already built."""
+    for table in (x509.ExtensionId, cms.CMSAttributeType):
+        if table._reverse_map is not None:
+            table._reverse_map = {name: oid for oid, name in table._map.items()}
+
+
+_refresh_asn1_names()
+
 _SCHEMES = {
     ("rsa", "sha256"): SignatureScheme.RSA_PKCS1_SHA256,
     ("rsa", "sha384"): SignatureScheme.RSA_PKCS1_SHA384,
