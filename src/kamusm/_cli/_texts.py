@@ -46,7 +46,7 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "scripts use --pin-stdin.",
     },
     "cli.no_portal": {
-        "tr": "Portal adresi verilmedi: --portal URL ya da KAMUSM_PORTAL_URL ortam değişkeni.",
+        "tr": "Portal adresi verilmedi: --portal ADRES ya da KAMUSM_PORTAL_URL ortam değişkeni.",
         "en": "No portal address: give --portal URL or the KAMUSM_PORTAL_URL variable.",
     },
     "cli.interrupted": {"tr": "Kesildi.", "en": "Interrupted."},
@@ -606,6 +606,10 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": "Press Ctrl-C to stop.",
     },
     "cli.app.stopped": {"tr": "Sihirbaz durduruldu.", "en": "The wizard stopped."},
+    "cli.app.bad_port": {
+        "tr": "Port 0 ile 65535 arasında olmalıdır.",
+        "en": "The port must be between 0 and 65535.",
+    },
     "cli.short.demo": {
         "tr": "Uçtan uca PIN sıfırlama demosu (gözetimsiz).",
         "en": "The whole PIN reset, unattended, as a demo.",
