@@ -56,6 +56,7 @@ __all__ = [
     "find_opencryptoki_module",
     "fresh_opencryptoki_token",
     "opencryptoki_unavailable_reason",
+    "started_by_kamusm",
     "stop_started_daemon",
 ]
 
@@ -230,6 +231,10 @@ def _wait_until(done: Callable[[], bool], what: str, timeout: float = 10.0) -> N
 #: The pkcsslotd this process started: its pid and its start time (``/proc/PID/stat``), so a
 #: pid the system has given to another process since is never signalled.
 _started: tuple[int, str] | None = None
+#: Every pkcsslotd a kamusm process started, as ``pid start-time`` lines. A daemon listed here
+#: whose process has ended may be stopped by the next holder of the test token's lock; a
+#: daemon not listed (the machine's own, or one started by anything else) never is.
+_REGISTRY = Path("/run/lock/kamusm-pkcsslotd-started")
 
 
 def _start_time(pid: int) -> str | None:
@@ -239,27 +244,54 @@ def _start_time(pid: int) -> str | None:
         return None
 
 
+def _registered() -> set[tuple[int, str]]:
+    """The daemons kamusm started that still run (each the same process as when started)."""
+    try:
+        lines = _REGISTRY.read_text(encoding="ascii").split("\n")
+    except OSError:
+        return set()
+    alive = set()
+    for line in lines:
+        pid, _, start = line.partition(" ")
+        if pid.isdigit() and start and _start_time(int(pid)) == start:
+            alive.add((int(pid), start))
+    return alive
+
+
+def _register(pid: int, start: str) -> None:
+    kept = _registered() | {(pid, start)}
+    _REGISTRY.write_text("".join(f"{p} {t}\n" for p, t in sorted(kept)), encoding="ascii")
+
+
+def started_by_kamusm(pid: int) -> bool:
+    """Whether the pkcsslotd ``pid`` was started by kamusm's test machinery (this process or
+    an earlier one); only such a daemon is ever stopped here."""
+    start = _start_time(pid)
+    return start is not None and (pid, start) in ({_started} | _registered())
+
+
 def _ours(pid: int) -> bool:
-    """Whether ``pid`` is the pkcsslotd this process started (and still the same process)."""
-    return _started is not None and _started[0] == pid and _start_time(pid) == _started[1]
+    """Whether ``pid`` is a pkcsslotd this module started (and still the same process)."""
+    return started_by_kamusm(pid)
 
 
 def _stop_daemon(pid: int) -> None:
-    """Stop the pkcsslotd this process started; any other is left alone."""
+    """Stop a pkcsslotd that kamusm started; any other is left alone."""
     global _started  # noqa: PLW0603 (the one daemon this process started)
     if not _ours(pid):
-        raise RuntimeError(f"opencryptoki: pkcsslotd (pid {pid}) was not started here")
+        raise RuntimeError(f"opencryptoki: pkcsslotd (pid {pid}) was not started by kamusm")
     logger.info("Stopping pkcsslotd (pid %s), started by this process", pid)
     os.kill(pid, signal.SIGTERM)
     _wait_until(lambda: _start_time(pid) is None or _daemon_pid() != pid, "pkcsslotd to stop")
-    _started = None
+    if _started is not None and _started[0] == pid:
+        _started = None
 
 
 def stop_started_daemon() -> None:
     """Stop the pkcsslotd this process started, if it did and it still runs (called when the
     process ends). A daemon started by anything else is never signalled."""
     started = _started
-    if started is None or not _ours(started[0]):
+    if started is None or _start_time(started[0]) != started[1]:
         return
     module_path = find_opencryptoki_module()
     if module_path is not None:
@@ -284,6 +316,7 @@ def _start_daemon() -> None:
         if _started is None:
             atexit.register(stop_started_daemon)
         _started = (pid, start)
+        _register(pid, start)
     record = os.environ.get(STARTED_PIDS)
     if record:
         with open(record, "a", encoding="ascii") as out:
