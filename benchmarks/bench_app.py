@@ -294,6 +294,7 @@ def library_reset(pin: str) -> float:
                 module,
                 client,
                 Scripted(code, card.serial, pin, lambda: last_sms(sb.portal, holder.phone)),
+                clock=sb.portal.clock,
             )
         card.token().verify_pin(Pin(pin))
         return time.perf_counter() - start

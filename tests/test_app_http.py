@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -25,10 +26,10 @@ from tests.app_parts import Stage, stage, training_sandbox
 class Browser:
     """What a browser sends to the wizard: its origin on every POST, the session cookie."""
 
-    def __init__(self, st: Stage) -> None:
-        self.st = st
-        self.http = httpx.Client(base_url=st.app.url, headers={"Origin": st.app.url})
-        opened = self.http.get(st.app.launch_url.removeprefix(st.app.url))
+    def __init__(self, app: AppServer) -> None:
+        self.app = app
+        self.http = httpx.Client(base_url=app.url, headers={"Origin": app.url})
+        opened = self.http.get(app.launch_url.removeprefix(app.url))
         assert opened.status_code == 303 and opened.headers["location"] == "/"
         home = self.http.get("/")
         found = re.search(r'name="csrf" value="([^"]+)"', home.text)
@@ -52,7 +53,7 @@ def st() -> Iterator[Stage]:
 
 @pytest.fixture
 def browser(st: Stage) -> Browser:
-    return Browser(st)
+    return Browser(st.app)
 
 
 def issue_code(st: Stage, product: Product = Product.NES) -> str:
@@ -93,9 +94,9 @@ def test_the_launch_url_opens_one_session_only(st: Stage, browser: Browser) -> N
 
 def test_a_foreign_host_header_is_refused_even_with_the_cookie(browser: Browser) -> None:
     """DNS rebinding: a page of evil.example resolving to 127.0.0.1 sends its own Host."""
-    for host in ("evil.example", "localhost", f"evil.example:{browser.st.app.port}"):
+    for host in ("evil.example", "localhost", f"evil.example:{browser.app.port}"):
         refused(browser.http.get("/", headers={"Host": host}))
-    refused(httpx.get(browser.st.app.launch_url, headers={"Host": "evil.example"}))
+    refused(httpx.get(browser.app.launch_url, headers={"Host": "evil.example"}))
 
 
 def test_a_foreign_origin_is_refused_for_pages_and_forms(browser: Browser) -> None:
@@ -107,14 +108,14 @@ def test_a_foreign_origin_is_refused_for_pages_and_forms(browser: Browser) -> No
             )
         )
     refused(browser.http.get("/", headers={"Sec-Fetch-Site": "cross-site"}))
-    assert browser.st.app.app.state.session.conversation is None  # nothing was started
+    assert browser.app.app.state.session.conversation is None  # nothing was started
 
 
 def test_a_form_without_origin_or_without_the_csrf_token_changes_nothing(
     browser: Browser,
 ) -> None:
     no_origin = httpx.post(
-        browser.st.app.url + "/reset/start",
+        browser.app.url + "/reset/start",
         data={"csrf": browser.csrf, "product": "nes"},
         cookies=browser.http.cookies,
     )
@@ -123,12 +124,12 @@ def test_a_form_without_origin_or_without_the_csrf_token_changes_nothing(
     refused(browser.http.post("/reset/start", data={"csrf": "x" * 43, "product": "nes"}))
     text = refused(browser.http.post("/lang", data={"next": "/"}))
     assert "güvenlik anahtarı" in text
-    assert browser.st.app.app.state.session.conversation is None
-    assert browser.st.app.app.state.session.lang == "tr"
+    assert browser.app.app.state.session.conversation is None
+    assert browser.app.app.state.session.lang == "tr"
 
 
 def test_no_cors_no_query_strings_only_get_and_post(browser: Browser) -> None:
-    answer = browser.http.get("/", headers={"Origin": browser.st.app.url})
+    answer = browser.http.get("/", headers={"Origin": browser.app.url})
     assert not [h for h in answer.headers if h.lower().startswith("access-control-")]
     preflight = browser.http.options("/flow", headers={"Access-Control-Request-Method": "POST"})
     refused(preflight, 405)
@@ -138,7 +139,7 @@ def test_no_cors_no_query_strings_only_get_and_post(browser: Browser) -> None:
 
 
 def test_every_answer_carries_a_csp_without_inline_script(browser: Browser) -> None:
-    for response in (browser.http.get("/"), httpx.get(browser.st.app.url + "/")):
+    for response in (browser.http.get("/"), httpx.get(browser.app.url + "/")):
         csp = response.headers["content-security-policy"]
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp
         assert "frame-ancestors 'none'" in csp
@@ -148,8 +149,6 @@ def test_every_answer_carries_a_csp_without_inline_script(browser: Browser) -> N
     page = browser.http.get("/").text
     assert "<script>" not in page and " on" + "click=" not in page
     assert re.findall(r'src="([^"]+)"', page) == ["/static/app.js", "/static/logo.svg"]
-    cookie = browser.http.get(browser.st.app.launch_url)  # refused, but check the first one
-    del cookie
 
 
 def test_the_session_cookie_is_httponly_and_samesite_strict(st: Stage) -> None:
@@ -196,6 +195,16 @@ def test_secrets_travel_only_in_post_bodies_and_reach_no_log_or_page(
     pages.append(browser.answer("confirm", answer=sms))
     assert "PIN kodunuz başarılı bir şekilde değiştirilmiştir." in pages[-1].text
     st.card.token().verify_pin(Pin(new_pin))
+    secret_inputs = [
+        tag
+        for page in pages
+        for tag in re.findall(r"<input[^>]*>", page.text)
+        if 'type="password"' in tag or 'name="code"' in tag
+    ]
+    assert secret_inputs and all('autocomplete="off"' in tag for tag in secret_inputs)
+    for page in pages:
+        forms = re.findall(r"<form[^>]*>", page.text)
+        assert all('method="post"' in f and 'autocomplete="off"' in f for f in forms)
     logged = "\n".join(r.getMessage() + repr(r.args) for r in caplog.records)
     for secret in (code, new_pin, sms, st.card.so_pin.reveal()):
         assert secret not in logged
@@ -329,6 +338,15 @@ def test_kamusm_app_needs_a_portal_address() -> None:
     )
     assert done.returncode == 2
     assert "Portal" in done.stderr
+    bad_port = subprocess.run(
+        [sys.executable, "-m", "kamusm", "app", "--no-browser", "--port", "70000"],
+        capture_output=True,
+        text=True,
+        env={**env, "KAMUSM_PORTAL_URL": "http://127.0.0.1:9"},
+        timeout=60,
+        check=False,
+    )
+    assert bad_port.returncode == 2 and "65535" in bad_port.stderr
 
 
 def test_app_server_binds_loopback_only(st: Stage) -> None:
@@ -337,3 +355,15 @@ def test_app_server_binds_loopback_only(st: Stage) -> None:
     with AppServer(config) as other:
         assert other.port != st.app.port
         assert other.launch_url != st.app.launch_url
+
+
+def test_a_missing_card_module_is_shown_in_the_librarys_words(tmp_path: Path) -> None:
+    with training_sandbox() as sb:
+        missing = str(tmp_path / "no-such-module.so")
+        with AppServer(AppConfig(portal_url=sb.url, module_path=missing)) as app:
+            browser = Browser(app)
+            cards = browser.http.get("/cards")
+            assert cards.status_code == 200 and 'role="alert"' in cards.text
+            change = browser.post("/change/start", serial="0123")
+            assert change.status_code == 200 and 'id="ended"' in change.text
+            assert "Traceback" not in cards.text + change.text

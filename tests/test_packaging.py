@@ -272,3 +272,24 @@ def test_the_metadata_a_package_index_shows() -> None:
     versions = re.findall(r"^## \[(\d+\.\d+\.\d+)\] - \d{4}-\d{2}-\d{2}$", changelog, re.M)
     assert versions and versions[0] <= project["version"]
     assert "version" not in project.get("dynamic", [])
+
+
+def test_async_tests_of_an_embedder_run_on_asyncio(tmp_path: Path) -> None:
+    """The plugin's ``anyio_backend`` wins over anyio's own, which would run every async test
+    on trio too wherever trio is installed (selenium brings it)."""
+    (tmp_path / "test_async.py").write_text(
+        "import pytest\n\n\n@pytest.mark.anyio\nasync def test_it():\n    pass\n", encoding="utf-8"
+    )
+    out = _run(
+        sys.executable, "-m", "pytest", "-q", "--collect-only", "-p", "no:cacheprovider", tmp_path
+    )
+    assert "test_async.py::test_it\n" in out, out
+    assert "[trio]" not in out and "[asyncio]" not in out, out
+
+
+def test_every_extra_is_explained_where_a_user_looks() -> None:
+    """The README (PyPI's page) and the documentation's home list every extra a user installs."""
+    extras = set(_project()["optional-dependencies"]) - {"dev", "all"}
+    for page in (ROOT / "README.md", ROOT / "docs" / "index.md"):
+        listed = set(re.findall(r"^\| `(\w+)` \|", page.read_text("utf-8"), re.M))
+        assert extras <= listed, (page.name, extras - listed)

@@ -9,9 +9,11 @@ reset and command it receives.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -253,3 +255,45 @@ def test_nothing_is_left_running_after_the_service_closes(tmp_path: object) -> N
         assert not os.path.exists(f"/proc/{pid}")
     assert not os.path.exists(directory)
     assert service.running_pids() == []
+
+
+_KILLED_RUNNER = """
+import sys, time
+from kamusm.testing.pcsc import VirtualReaderService
+service = VirtualReaderService().start()
+card = service.insert(wait=False)
+print(service.pcscd_pid, card.pid, service.directory, service._work, flush=True)
+time.sleep(600)
+"""
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie waiting for its reaper is not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def test_a_test_process_killed_without_its_clean_up_leaves_nothing_running(
+    pcsc_service: VirtualReaderService,
+) -> None:
+    """pcscd and the virtual card go with the process that started them, even one killed by
+    SIGKILL (a CI timeout), so no daemon of a test outlives it."""
+    runner = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_RUNNER], stdout=subprocess.PIPE, text=True
+    )
+    assert runner.stdout is not None
+    pcscd_pid, card_pid, *directories = runner.stdout.readline().split()
+    pcscd, card = int(pcscd_pid), int(card_pid)
+    assert _running(pcscd) and _running(card)
+    runner.kill()
+    runner.wait()
+    deadline = time.monotonic() + EVENT_TIMEOUT
+    while (_running(pcscd) or _running(card)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _running(pcscd) and not _running(card)
+    for directory in directories:  # what only its clean-up would have removed
+        shutil.rmtree(directory, ignore_errors=True)

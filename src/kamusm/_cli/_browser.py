@@ -34,6 +34,8 @@ def app_command(
 
     if not portal:
         raise CommandError("cli.no_portal", ExitCode.USAGE)
+    if not 0 <= port <= 65535:
+        raise CommandError("cli.app.bad_port", ExitCode.USAGE)
     try:
         PortalClient(portal).close()  # the address is checked now, not at the first reset
     except InputError:
@@ -58,7 +60,7 @@ def app_command(
 @_common
 @_opt("--portal", metavar="URL", envvar=ENV_PORTAL, help="cli.help.opt.portal")
 @_opt("--ca-bundle", type=click.Path(exists=True, dir_okay=False), help="cli.help.opt.ca_bundle")
-@_opt("--port", type=click.IntRange(0, 65535), default=0, help="cli.help.opt.app_port")
+@_opt("--port", type=int, default=0, help="cli.help.opt.app_port")
 @_opt("--no-browser", is_flag=True, help="cli.help.opt.no_browser")
 @click.pass_context
 def app(

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, TextIO
 from kamusm._cli._exit import CommandError, ExitCode, StopWith, exit_code_for
 from kamusm._cli._texts import text
 from kamusm.errors import KamusmError
-from kamusm.messages import DEFAULT_LANGUAGE, LANGUAGES, Language
+from kamusm.messages import DEFAULT_LANGUAGE, LANGUAGES, Language, format_date
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -64,8 +64,7 @@ def resolve_lang(value: str | None) -> Language:
 def date_text(moment: datetime, lang: Language) -> str:
     """A date as the holder reads it: ``31.10.2029`` in Turkish, as the portal shows dates;
     ``2029-10-31`` in English."""
-    day = moment.date()
-    return f"{day.day:02d}.{day.month:02d}.{day.year}" if lang == "tr" else day.isoformat()
+    return format_date(moment.date(), lang)
 
 
 def printable(text: str, *, lines: bool = False) -> str:

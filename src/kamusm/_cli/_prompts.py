@@ -20,9 +20,9 @@ from kamusm._cli._exit import CommandError, ExitCode, StopWith
 from kamusm._cli._terminal import LineReader, TimeUp
 from kamusm._cli._texts import TEXTS, text
 from kamusm.errors import FlowCodeExpiredError, InputError, KamusmError, PinEntryTimeoutError
-from kamusm.flows import CardChoice, ChangeStep, ResetStep
+from kamusm.flows import CardChoice, ChangeStep, ResetStep, cards_of_holder
 from kamusm.messages import Language
-from kamusm.values import VerificationCode, holder_matches
+from kamusm.values import VerificationCode
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -192,11 +192,7 @@ class TerminalResetPrompts:
                 return None
             return ""  # the flow reads the card list again
         if self._holder is not None:
-            mine = [
-                c
-                for c in cards
-                if c.summary is not None and holder_matches(c.summary.holder_name, self._holder)
-            ]
+            mine = cards_of_holder(cards, self._holder)
             if len(mine) == 1:  # the one card of that holder: no question to ask
                 ui.say(text("cli.reset.card_of_holder", lang, card=mine[0].display(lang)))
                 return mine[0].serial

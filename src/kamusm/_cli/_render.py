@@ -117,7 +117,7 @@ def doctor_command(
     if as_json:
         from kamusm._cli._report import doctor_report  # noqa: PLC0415
 
-        report = doctor_report(settings, now=SystemClock().now())
+        report = doctor_report(settings, now=SystemClock().now(), serial=serial, label=label)
         write_json({"ok": problems == 0, "checks": [c.as_json() for c in checks], "report": report})
     else:
         console = make_console()

@@ -20,7 +20,7 @@ from typing import Any
 from kamusm._cli._common import Settings
 from kamusm._cli._readers import pcsc_installed, probe_readers, reader_json
 from kamusm._cli._texts import text
-from kamusm.errors import KamusmError, ReaderServiceError
+from kamusm.errors import KamusmError, ReaderServiceError, TokenNotFoundError
 
 
 def _kamusm_version() -> str:
@@ -30,8 +30,15 @@ def _kamusm_version() -> str:
         return "unknown"
 
 
-def doctor_report(settings: Settings, *, now: datetime) -> dict[str, Any]:
-    """The report; a part that cannot be read says why instead of failing the whole."""
+def doctor_report(
+    settings: Settings,
+    *,
+    now: datetime,
+    serial: str | None = None,
+    label: str | None = None,
+) -> dict[str, Any]:
+    """The report (for every card, or the one with this serial/label); a part that cannot be
+    read says why instead of failing the whole."""
     lang = settings.lang
     report: dict[str, Any] = {
         "kamusm": _kamusm_version(),
@@ -62,7 +69,10 @@ def doctor_report(settings: Settings, *, now: datetime) -> dict[str, Any]:
 
         module = open_module(settings)
         report["module"] = module.report()
-        cards = read_cards(module)
+        try:
+            cards = read_cards(module, serial=serial, label=label)
+        except TokenNotFoundError:
+            cards = []  # the doctor's checks say so
     except KamusmError as err:
         report["module_error"] = err.message(lang)
         return report

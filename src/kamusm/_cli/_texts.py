@@ -601,6 +601,10 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": "Press Ctrl-C to stop.",
     },
     "cli.app.stopped": {"tr": "Sihirbaz durduruldu.", "en": "The wizard stopped."},
+    "cli.app.bad_port": {
+        "tr": "Port 0 ile 65535 arasında olmalıdır.",
+        "en": "The port must be between 0 and 65535.",
+    },
     "cli.short.demo": {
         "tr": "Uçtan uca PIN sıfırlama demosu (gözetimsiz).",
         "en": "The whole PIN reset, unattended, as a demo.",

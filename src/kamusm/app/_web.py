@@ -319,6 +319,8 @@ class _Wizard:
             except _Refused as refusal:
                 log.info("refused a request: %s", refusal.key)
                 return _refusal_page(refusal, self.session.lang)
+            except KamusmError as err:  # no card module, say: the library's own words
+                return self.page("ended.html", error=err.message(self.session.lang))
 
         return Route(path, guarded, methods=[method])
 

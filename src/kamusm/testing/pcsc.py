@@ -104,7 +104,10 @@ def pcsc_unavailable_reason() -> str | None:
 # Run inside the new namespaces, then replaced by pcscd (same pid): a fresh /run, the test's
 # directory on /run/pcscd, loopback up, and pcscd in the foreground on the test's reader.conf.
 _NAMESPACE_SETUP: Final = r"""
-import fcntl, os, socket, struct, subprocess, sys
+import ctypes, fcntl, os, signal, socket, struct, subprocess, sys
+# Die with the test process, even one killed without its clean-up (PR_SET_PDEATHSIG: when the
+# thread that started the service ends; start it from a thread that lives as long).
+ctypes.CDLL(None).prctl(1, signal.SIGTERM)
 run_dir, conf_dir, log = sys.argv[1], sys.argv[2], sys.argv[3]
 tmpfs = ["mount", "-t", "tmpfs", "-o", "size=1m,mode=755", "kamusm-pcsc", "/run"]
 subprocess.run(tmpfs, check=True)
@@ -119,7 +122,8 @@ os.dup2(fd, 1); os.dup2(fd, 2)
 os.execv(sys.argv[4], ["pcscd", "--foreground", "--config", conf_dir])
 """
 
-# A second program holding the card exclusively until its standard input closes.
+# A second program holding the card exclusively until its standard input closes (which also
+# happens when the test process dies).
 _HOLDER: Final = r"""
 import sys
 from smartcard import scard
@@ -162,6 +166,11 @@ class VirtualCard:
         with open(self.counters_file) as f:
             data = json.load(f)
         return {k: int(data[k]) for k in ("power_up", "power_down", "reset", "apdus")}
+
+    def connected_at(self) -> float:
+        """``time.monotonic()`` (one clock for the machine) when the card joined the reader."""
+        with open(self.counters_file) as f:
+            return float(json.load(f)["connected_at"])
 
 
 class HeldCard:

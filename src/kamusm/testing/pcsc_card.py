@@ -22,6 +22,8 @@ import logging
 import os
 import signal
 import sys
+import threading
+import time
 from typing import Any
 
 
@@ -32,12 +34,26 @@ def _write(path: str, counters: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+def _leave_with_parent() -> None:
+    """Leave (the card is removed) when the test process that started us is gone, even when it
+    was killed without its clean-up."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--atr", required=True, help="the ATR, hex")
     parser.add_argument("--counters", required=True, help="JSON file the counters go to")
     args = parser.parse_args(argv)
+    _leave_with_parent()
 
     from virtualsmartcard.VirtualSmartcard import (  # type: ignore[import-not-found]  # noqa: PLC0415
         Iso7816OS,
@@ -85,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     old = vicc.os
     vicc.os = CountingCard(old.mf, old.SAM)
     counters["connected"] = True
+    # CLOCK_MONOTONIC is one clock for every process of the machine: a benchmark compares it
+    # with the moment the insertion event reached the application.
+    counters["connected_at"] = time.monotonic()
     _write(args.counters, counters)
 
     def leave(_signum: int, _frame: object) -> None:

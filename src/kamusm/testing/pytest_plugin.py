@@ -67,10 +67,21 @@ def opencryptoki_token() -> OpencryptokiToken:
     return fresh_opencryptoki_token()
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    """Async tests run on asyncio."""
-    return "asyncio"
+class _AsyncioBackend:
+    """Holds the ``anyio_backend`` fixture (see :func:`pytest_configure`)."""
+
+    @pytest.fixture
+    def anyio_backend(self) -> str:
+        """Async tests run on asyncio (anyio's own fixture would also run them on trio when
+        trio is installed)."""
+        return "asyncio"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register ``anyio_backend`` once every plugin is loaded: of two plugins' fixtures of one
+    name the one registered last is used, and anyio's plugin may load after this one."""
+    if not config.pluginmanager.has_plugin("kamusm-asyncio-backend"):
+        config.pluginmanager.register(_AsyncioBackend(), "kamusm-asyncio-backend")
 
 
 @pytest.fixture(scope="session")
