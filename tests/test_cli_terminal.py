@@ -554,6 +554,57 @@ def test_without_termios_every_timed_question_still_shows_the_time_left(
     assert pin_verifies(card, OLD)
 
 
+#: ``python -m kamusm`` as on Windows: no termios, and an ``msvcrt`` with its two console calls
+#: (``kbhit``, ``getwch``). Windows' console cannot run here, so these two stand in for it,
+#: reading the keys the test types into the real terminal; everything else is real.
+AS_ON_WINDOWS = """
+import os, select, sys, types
+sys.modules["termios"] = None
+pending = []
+def kbhit():
+    if not pending and select.select([0], [], [], 0)[0]:
+        pending.extend(os.read(0, 1024).decode())
+    return bool(pending)
+def getwch():
+    while not kbhit():
+        select.select([0], [], [], None)
+    return pending.pop(0)
+console = types.ModuleType("msvcrt")
+console.kbhit, console.getwch = kbhit, getwch
+sys.modules["msvcrt"] = console
+from kamusm._cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_without_termios_the_console_countdown_is_live_and_the_reset_completes(
+    sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken
+) -> None:
+    """On a console without termios (Windows' msvcrt standing in): the PIN question is
+    rewritten in place with less time left while nobody types, without escape sequences,
+    and the whole reset goes through with nothing echoed."""
+    code = new_code(sandbox, holder)
+    term = Session(reset_args(sandbox, card), env=env_for(card), python=("-c", AS_ON_WINDOWS))
+    term.child.setecho(False)  # the console shows no key (msvcrt.getwch does not echo)
+    term.expect("Doğrulama Kodu")
+    term.type(code.reveal())
+    term.pick(card.serial)
+    first = int(term.expect(r"Yeni PIN Kodu \[Kalan süre: (\d+) saniye\]: ").group(1))
+    later = int(term.expect(r"\rYeni PIN Kodu \[Kalan süre: (\d+) saniye\]: ").group(1))
+    assert 0 < later < first <= 300
+    term.type(NEW)
+    term.expect(r"Yeni PIN Kodu \(Tekrar\) \[Kalan süre: \d+ saniye\]: ")
+    term.type(NEW)
+    term.expect(r"SMS Onay Kodu \[Kalan süre: \d+ saniye\]: ")
+    sms = sandbox.last_sms_code(holder.phone)
+    term.type(sms.reveal())
+    term.expect("Kartınızın PIN'i değiştirildi.")
+    assert term.finish() == 0
+    assert pin_verifies(card, NEW)
+    assert "\x1b[2K" not in term.transcript
+    assert_no_secret(term.transcript, code, sms, NEW, OLD, card.so_pin)
+
+
 def test_a_plain_http_portal_off_loopback_is_refused_before_anything_is_asked(
     card: SoftHsmToken, tmp_path: Path
 ) -> None:

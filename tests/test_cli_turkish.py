@@ -35,7 +35,7 @@ SHARED = frozenset(
         "pin", "puk", "sms", "nes", "json", "pkcs", "softhsm", "opencryptoki", "kamu", "sm",
         "kimlik", "no", "ca", "tls", "http", "https", "so", "pcscd", "pkcsslotd", "uuid",
         "kamusm", "apt", "get", "pip", "install", "ms", "ctrl", "test", "portal", "port", "var",
-        "sqlite", "pem", "demo", "yyyy",
+        "sqlite", "pem", "demo", "yyyy", "enter", "program",
     }
 )  # fmt: skip
 
@@ -61,6 +61,8 @@ def english_words() -> frozenset[str]:
 def english_in(shown: str) -> set[str]:
     """The English words in ``shown``, once what a person types is taken out: option names,
     environment variables, command names and choices, paths."""
+    # Shell commands to type ("sudo systemctl start pcscd", "sc start SCardSvr") are typed too.
+    shown = re.sub(r"\b(?:sudo [^(.;]*|sc start \w+)", " ", shown)
     kept = re.sub(r"--?[\w-]+|KAMUSM_\w+|\S*/\S*", " ", shown)
     typed = {w for word in _app._command_words() for w in words(word.replace("-", " "))}
     return (words(kept) - typed) & english_words()
@@ -193,3 +195,12 @@ def test_every_text_click_asks_for_has_a_turkish_one() -> None:
     assert single and plural
     assert single - set(TEXTS_TR) == set()
     assert plural - set(PLURALS_TR) == set()
+
+
+def test_every_turkish_text_of_the_command_line_has_no_english_word() -> None:
+    """The command line's own texts (its table, not only its help): each Turkish one, with
+    the words a person types taken out (options, commands, choices), holds no English word."""
+    from kamusm._cli._texts import TEXTS as ALL  # the reader texts are merged in, if any
+
+    found = {key: english_in(by_lang["tr"]) for key, by_lang in ALL.items()}
+    assert {key: words for key, words in found.items() if words} == {}

@@ -406,11 +406,11 @@ def test_both_clients_offer_the_same_operations() -> None:
 async def test_async_client_bounds_requests_in_flight(bound: int | None, expected: int) -> None:
     """With max_in_flight, concurrent operations queue in the client (first come, first
     served) instead of piling up in httpx's pool; None lifts the bound."""
-    import asyncio
+    import anyio
 
     inside = 0
     most = 0
-    release = asyncio.Event()
+    release = anyio.Event()
 
     async def handler(request: httpx.Request) -> httpx.Response:
         nonlocal inside, most
@@ -423,10 +423,14 @@ async def test_async_client_bounds_requests_in_flight(bound: int | None, expecte
         return httpx.Response(201, json=_operation_json())
 
     client = AsyncPortalClient(BASE, transport=httpx.MockTransport(handler), max_in_flight=bound)
-    async with client:
-        ops = await asyncio.gather(
-            *(client.redeem(VerificationCode("1" * 15), card_serial="CARD1") for _ in range(20))
-        )
+    ops: list[object] = []
+
+    async def one() -> None:
+        ops.append(await client.redeem(VerificationCode("1" * 15), card_serial="CARD1"))
+
+    async with client, anyio.create_task_group() as group:
+        for _ in range(20):
+            group.start_soon(one)
     assert len(ops) == 20
     assert most == expected
 

@@ -8,9 +8,11 @@ codes) show nothing at all; visible ones (a card number) are echoed by the reade
 Everything happens in one thread: ``select`` waits for a key or the next second, so nothing
 races the person's typing. When the time is up the question ends (:class:`TimeUp`).
 
-Where ``termios`` is missing (Windows) or standard input is not a terminal, the prompt is
-written once with the time left, hidden answers are read with :func:`getpass.getpass`, and an
-answer given after the time is up counts as :class:`TimeUp` too.
+Where ``termios`` is missing (Windows), a console is read one key at a time through
+``msvcrt`` and the prompt is rewritten in place each second with the time left, so the live
+countdown and the time limit work there too. Where standard input is not a terminal at all,
+the prompt is written once with the time left, hidden answers are read with
+:func:`getpass.getpass`, and an answer given after the time is up counts as :class:`TimeUp`.
 """
 
 from __future__ import annotations
@@ -18,18 +20,31 @@ from __future__ import annotations
 import codecs
 import contextlib
 import getpass
+import importlib
 import math
 import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from typing import TextIO
+from typing import Any, TextIO
 
 try:
     import select
     import termios
 except ImportError:  # pragma: no cover - Windows
     termios = None  # type: ignore[assignment]
+
+_NO_TERMIOS: bool = termios is None
+#: Windows' console keys (``kbhit``, ``getwch``), where termios is missing; else ``None``.
+msvcrt: Any = None
+if _NO_TERMIOS:  # pragma: no cover - Windows
+    try:
+        msvcrt = importlib.import_module("msvcrt")
+    except ImportError:
+        msvcrt = None
+
+#: How often the Windows console is looked at for a key (it cannot be waited on with select).
+_CONSOLE_POLL = 0.05
 
 #: How the time left is written: seconds (0 when the time is up) -> text.
 Countdown = Callable[[int], str]
@@ -61,6 +76,13 @@ class LineReader:
         self.keys = termios is not None and is_terminal(self._in)
         #: And the prompt is redrawn with the time left every second.
         self.live = self.keys and is_terminal(self._out)
+        #: Without termios (Windows): the console's keys, and the prompt redrawn each second.
+        self.console = (
+            not self.keys
+            and msvcrt is not None
+            and is_terminal(self._in)
+            and is_terminal(self._out)
+        )
 
     def ask(
         self,
@@ -75,6 +97,8 @@ class LineReader:
         self._out.flush()
         if self.keys:
             return self._ask_keys(prompt, hidden=hidden, deadline=deadline, countdown=countdown)
+        if self.console:
+            return self._ask_console(prompt, hidden=hidden, deadline=deadline, countdown=countdown)
         answer = self._ask_plain(prompt, hidden=hidden, deadline=deadline, countdown=countdown)
         if deadline is not None and time.monotonic() >= deadline and answer is not None:
             raise TimeUp  # answered, but too late: the answer is not used
@@ -164,6 +188,47 @@ class LineReader:
                         return None if outcome is _EOF else line.text
                 out.flush()
 
+    def _ask_console(
+        self, prompt: str, *, hidden: bool, deadline: float | None, countdown: Countdown | None
+    ) -> str | None:
+        """The live question on a console without termios (Windows): keys from ``msvcrt``
+        (no echo), the prompt rewritten in place (a carriage return, no escape sequence) each
+        time the time left changes, :class:`TimeUp` when it runs out."""
+        assert msvcrt is not None  # noqa: S101 (console is only set where msvcrt exists)
+        out = self._out
+        line = _Line(out, hidden=hidden, erase="\r")
+        shown = ""
+
+        def draw() -> None:
+            nonlocal shown
+            label = self._label(prompt, deadline, countdown)
+            if label != shown:
+                line.draw(label)
+                shown = label
+
+        draw()
+        while True:
+            if not msvcrt.kbhit():
+                if deadline is not None and time.monotonic() >= deadline:
+                    out.write("\n")
+                    out.flush()
+                    raise TimeUp
+                draw()
+                time.sleep(_CONSOLE_POLL)  # the console has no select: look again shortly
+                continue
+            ch = msvcrt.getwch()
+            if ch in ("\x00", "\xe0"):  # the first half of an arrow or function key
+                msvcrt.getwch()
+                continue
+            if ch == "\x03":
+                raise KeyboardInterrupt
+            outcome = line.feed("\x04" if ch == "\x1a" else ch, redraw=draw)  # Ctrl-Z: end
+            if outcome is not None:
+                out.write("\n")
+                out.flush()
+                return None if outcome is _EOF else line.text
+            out.flush()
+
 
 _EOF = object()
 _DONE = object()
@@ -172,10 +237,14 @@ _DONE = object()
 class _Line:
     """The answer being typed: keys in, echo (when not hidden) out."""
 
-    def __init__(self, out: TextIO, *, hidden: bool, redraw: bool = True) -> None:
+    def __init__(
+        self, out: TextIO, *, hidden: bool, redraw: bool = True, erase: str = _ERASE_LINE
+    ) -> None:
         self._out = out
         self._hidden = hidden
         self._redraw = redraw
+        self._erase = erase
+        self._width = 0
         self._drawn = False
         self._typed: list[str] = []
         self._escape = False
@@ -193,8 +262,13 @@ class _Line:
                 self._out.flush()
             self._drawn = True
             return
-        shown = "" if self._hidden else self.text
-        self._out.write(_ERASE_LINE + label + shown)
+        shown = label + ("" if self._hidden else self.text)
+        if self._erase == _ERASE_LINE:
+            self._out.write(_ERASE_LINE + shown)
+        else:  # a console without escape sequences: overwrite, blank what is left of the old
+            pad = max(0, self._width - len(shown))
+            self._out.write(self._erase + shown + " " * pad + "\b" * pad)
+        self._width = len(shown)
         self._out.flush()
 
     def feed(self, ch: str, *, redraw: Callable[[], None]) -> object | None:

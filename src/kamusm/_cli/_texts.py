@@ -46,7 +46,7 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "scripts use --pin-stdin.",
     },
     "cli.no_portal": {
-        "tr": "Portal adresi verilmedi: --portal URL ya da KAMUSM_PORTAL_URL ortam değişkeni.",
+        "tr": "Portal adresi verilmedi: --portal ADRES ya da KAMUSM_PORTAL_URL ortam değişkeni.",
         "en": "No portal address: give --portal URL or the KAMUSM_PORTAL_URL variable.",
     },
     "cli.interrupted": {"tr": "Kesildi.", "en": "Interrupted."},
