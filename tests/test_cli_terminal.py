@@ -25,7 +25,16 @@ from pathlib import Path
 import pexpect  # type: ignore[import-untyped]  # pexpect ships no type information
 import pytest
 
-from kamusm import ManualClock, Pin, PortalClient, Product, SmsCode, Tckn, VerificationCode
+from kamusm import (
+    ManualClock,
+    Pin,
+    PinIncorrectError,
+    PortalClient,
+    Product,
+    SmsCode,
+    Tckn,
+    VerificationCode,
+)
 from kamusm.sandbox import SandboxSettings
 from kamusm.testing.opencryptoki import fresh_opencryptoki_token, opencryptoki_unavailable_reason
 from kamusm.testing.sandbox import (
@@ -650,7 +659,7 @@ def test_change_pin_on_the_final_try_needs_the_word_evet() -> None:
     token = fresh_opencryptoki_token(pin=OLD)
     kamusm_token = token.token()
     for _ in range(2):
-        with pytest.raises(Exception, match=r"(?i)wrong PIN"):
+        with pytest.raises(PinIncorrectError):
             kamusm_token.verify_pin(Pin("000000"), acknowledge_final_try=True)
     assert kamusm_token.pin_status().final_try
     args = ["change-pin", "--module", token.module_path, "--label", token.label]
