@@ -5,6 +5,7 @@ rate-limited guessing. Requests go over real HTTP on 127.0.0.1."""
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,8 @@ from cryptography.exceptions import InvalidTag
 
 from kamusm.errors import RateLimitedError, VerificationCodeInvalidError
 from kamusm.portal import PortalClient
-from kamusm.sandbox import SandboxPortal, SandboxServer, SandboxSettings
+from kamusm.sandbox import SandboxPortal, SandboxSecretError, SandboxServer, SandboxSettings
+from kamusm.sandbox._vault import Vault
 from kamusm.testing.sandbox import RunningSandbox, TestHolder, running_sandbox
 from kamusm.values import ManualClock, Product, Tckn, VerificationCode
 
@@ -88,8 +90,16 @@ def test_the_file_is_unreadable_without_the_master_secret(tmp_path: Path) -> Non
         portal._send_sms(portal._db, HOLDER.phone, "test", "123456")
     with SandboxPortal(db, master_secret=key) as same_key:
         assert same_key.outbox()[0].code == "123456"
-    with SandboxPortal(db, master_secret=bytes(32)) as other_key, pytest.raises(InvalidTag):
-        other_key.outbox()
+    # Another key does not even open the file (its key check value differs), and the
+    # ciphertexts in it do not open under that key either.
+    with pytest.raises(SandboxSecretError):
+        SandboxPortal(db, master_secret=bytes(32))
+    raw = sqlite3.connect(db)
+    body, phone, sent_at = raw.execute("SELECT body, phone, sent_at FROM sms_outbox").fetchone()
+    raw.close()
+    with pytest.raises(InvalidTag):
+        Vault(bytes(32)).decrypt(body, context=f"sms:{phone}:{sent_at}")
+    assert Vault(key).decrypt(body, context=f"sms:{phone}:{sent_at}").endswith("paylaşmayın.")
 
 
 def test_audit_records_every_state_change_without_secrets(sb: RunningSandbox) -> None:

@@ -116,6 +116,8 @@ ERRORS: Final[Mapping[str, ErrorCode]] = _errors(
     ("web_password_rejected", 422, "The web password is wrong."),
     ("sms_code_expired", 410, "The confirmation code has expired."),
     ("operation_cancelled", 409, "The operation was cancelled."),
+    ("unsupported_media_type", 415, "A request body must be sent as application/json."),
+    ("misdirected_request", 421, "This server does not serve that host name."),
     ("rate_limited", 429, "Too many failed attempts; wait before trying again."),
     ("server_error", 500, "Internal error."),
 )
@@ -316,8 +318,8 @@ class Endpoint:
 
     ``auth`` says who may call it: anybody (``none``: the desktop application's requests carry
     their capability in the body), a holder's session or the admin token, as a bearer.
-    ``errors`` are the statuses of its refusals besides 400 and 413 (and 401 where ``auth``
-    asks for a bearer), which every endpoint may answer.
+    ``errors`` are the statuses of its refusals besides those every endpoint may answer
+    (:data:`COMMON_STATUSES`; and 401 where ``auth`` asks for a bearer).
     """
 
     name: str
@@ -359,10 +361,16 @@ class Endpoint:
         """Every status this endpoint may refuse with."""
         extra = (401,) if self.auth != "none" else ()
         out: list[int] = []
-        for status in (*self.errors, *extra, 400, 413):
+        for status in (*self.errors, *extra, *COMMON_STATUSES):
             if status not in out:
                 out.append(status)
         return tuple(out)
+
+
+#: What any request may be refused with before it reaches its endpoint: a body off the
+#: contract (400), a foreign ``Origin`` (403), too large (413), not JSON (415), a ``Host`` not
+#: served (421).
+COMMON_STATUSES: Final = (400, 403, 413, 415, 421)
 
 
 _SERIAL_FIELD = Field(name="serial", kind="text", max_len=64, pattern=SERIAL_PATTERN)
@@ -693,8 +701,46 @@ class ContractViolation(ValueError):  # noqa: N818 (a refusal, named for what it
         self.reason = reason
 
 
+def is_text(value: str) -> bool:
+    """Whether ``value`` is text that can be written as UTF-8: JSON may carry a lone UTF-16
+    surrogate (``"\\ud800"``), which no UTF-8 encoder takes."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+#: How deep a JSON document of the contract may nest (its deepest answer nests 4 levels).
+MAX_JSON_DEPTH: Final = 32
+
+
+def json_depth_ok(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the JSON text ``raw`` nests arrays and objects at most ``limit`` deep, read
+    without parsing it (brackets inside strings do not count)."""
+    depth = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return False
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return True
+
+
 def _check_text(field: Field, value: object) -> str:
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str) or not value or not is_text(value):
         raise ValueError
     if field.max_len is not None and len(value) > field.max_len:
         raise ValueError
@@ -783,7 +829,7 @@ def parse_body(schema: Schema, data: object, *, code_length: int) -> dict[str, A
     sent (or ``null``) takes its default. Raises :class:`ContractViolation`."""
     if not isinstance(data, dict):
         raise ContractViolation("not_an_object")
-    if set(data) - set(schema.names):
+    if not all(is_text(name) for name in data) or set(data) - set(schema.names):
         raise ContractViolation("unknown_field")
     out: dict[str, Any] = {}
     for field in schema.fields:

@@ -18,7 +18,7 @@ from typing import Any, Final
 import httpx
 
 from kamusm import _contract as contract
-from kamusm._portal_errors import translate_httpx_error
+from kamusm._portal_errors import detached, translate_httpx_error
 
 __all__ = ["AdminRefused", "SandboxAdmin"]
 
@@ -66,7 +66,10 @@ class SandboxAdmin:
                         headers={"Authorization": f"Bearer {admin_token}"},
                     )
             except httpx.HTTPError as exc:
-                raise translate_httpx_error(exc) from None
+                failure, cause = translate_httpx_error(exc), detached(exc)
+                response = None
+            if response is None:
+                raise failure from cause  # no __context__ holding the request
             if response.status_code != ep.ok:
                 try:
                     answer = response.json()

@@ -24,7 +24,14 @@ from kamusm import errors
 from kamusm.errors import PortalError
 from kamusm.values import Clock, SystemClock
 
-__all__ = ["BY_CODE", "HTTPX_ERRORS", "error_from_response", "translate_httpx_error"]
+__all__ = [
+    "BY_CODE",
+    "HTTPX_ERRORS",
+    "detached",
+    "error_from_response",
+    "parse_json",
+    "translate_httpx_error",
+]
 
 
 # ==== httpx exceptions ========================================================================
@@ -81,6 +88,19 @@ HTTPX_ERRORS: Final[Mapping[type[Exception], Callable[[Exception], PortalError]]
     httpx.CookieConflict: _protocol_error,
     httpx.StreamError: _protocol_error,
 }
+
+
+def detached(exc: Exception) -> Exception:
+    """What a PortalError is chained to instead of ``exc``: an exception of the same class
+    with the same message and the same cause beneath it, but without the request, whose body
+    holds the verification code, the operation id and the SMS answer."""
+    try:
+        copy = type(exc)(str(exc))
+    except TypeError:  # a class that wants more than a message (HTTPStatusError)
+        copy = httpx.HTTPError(str(exc))
+    copy.__cause__ = exc.__cause__
+    copy.__suppress_context__ = True
+    return copy
 
 
 def translate_httpx_error(exc: Exception) -> PortalError:
@@ -170,6 +190,8 @@ BY_CODE: Final[Mapping[str, Callable[[Refusal], PortalError]]] = {
     ),
     "sms_code_expired": _plain(errors.SmsCodeExpiredError),
     "operation_cancelled": _plain(errors.OperationCancelledError),
+    "unsupported_media_type": _bad_request("unsupported_media_type"),
+    "misdirected_request": _bad_request("misdirected_request"),
     "rate_limited": lambda r: errors.RateLimitedError(retry_after=r.retry_after, status=r.status),
     "server_error": _plain(errors.PortalServerError),
 }
@@ -183,16 +205,29 @@ _BY_STATUS: Final[Mapping[int, Callable[[Refusal], PortalError]]] = {
     409: BY_CODE["conflict"],
     413: BY_CODE["payload_too_large"],
     422: _bad_request("unprocessable"),
+    415: BY_CODE["unsupported_media_type"],
+    421: BY_CODE["misdirected_request"],
     429: BY_CODE["rate_limited"],
 }
+
+
+def parse_json(response: httpx.Response) -> Any:
+    """The answer's JSON; ``ValueError`` when it is not JSON or nests deeper than the
+    contract ever does (Python's parser would recurse until a RecursionError)."""
+    if not contract.json_depth_ok(response.content):
+        raise ValueError("nested too deep")
+    try:
+        return response.json()
+    except (UnicodeDecodeError, RecursionError) as exc:
+        raise ValueError(type(exc).__name__) from None
 
 
 def error_from_response(response: httpx.Response, clock: Clock) -> PortalError:
     """The typed error for a refusal: by the body's ``error`` code, else by the status."""
     status = response.status_code
     try:
-        data = response.json()
-    except (ValueError, UnicodeDecodeError, httpx.ResponseNotRead):
+        data = parse_json(response)
+    except (ValueError, httpx.ResponseNotRead):
         data = None
     body: Mapping[str, Any] = data if isinstance(data, dict) else {}
     code = body.get("error")

@@ -185,6 +185,18 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
         "tr": "mimari uymuyor: modül {built} için derlenmiş, bu Python {host} üzerinde çalışıyor",
         "en": "wrong architecture: the module is built for {built}, this Python runs on {host}",
     },
+    "module_search.wrong_architecture.mac": {
+        "tr": "mimari uymuyor: modül {built} için derlenmiş, bu Mac {host}; bu Mac'e uygun AKİS "
+        "paketini (Intel ya da Apple Silicon) kurun",
+        "en": "wrong architecture: the module is built for {built}, this Mac is {host}; install "
+        "the AKİS package for this Mac (Intel or Apple Silicon)",
+    },
+    "module_search.wrong_architecture.windows": {
+        "tr": "mimari uymuyor: modül {built} için derlenmiş; 64 bit Windows'ta {bits} bit Python "
+        "{bits} bit modülü ister ({folder} klasöründe)",
+        "en": "wrong architecture: the module is built for {built}; a {bits}-bit Python on 64-bit "
+        "Windows needs the {bits}-bit module (in {folder})",
+    },
     "module_search.not_loadable": {
         "tr": "yüklenemedi ya da başlatılamadı",
         "en": "could not be loaded or initialised",
@@ -402,6 +414,12 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": "This operation has been confirmed already and cannot be confirmed twice. "
         + _NEW_CODE_EN,
     },
+    "portal.conflict.operation_in_progress": {
+        "tr": "Bu kart için onaylanmış bir PIN işlemi sürüyor. O işlem bitene ya da süresi "
+        "dolana kadar bekleyip yeniden deneyin.",
+        "en": "A confirmed PIN operation for this card is still under way. Wait until it ends or "
+        "expires, then try again.",
+    },
     "portal.conflict.already_confirmed": {
         "tr": "Bu giriş zaten onaylandı. Yeniden giriş yapın.",
         "en": "This login has been confirmed already. Log in again.",
@@ -474,6 +492,16 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
     "portal.bad_request.method_not_allowed": {
         "tr": "Portal bu isteği bu yolla kabul etmiyor. " + _UPDATE_TR,
         "en": "The portal does not take this request this way. " + _UPDATE_EN,
+    },
+    "portal.bad_request.unsupported_media_type": {
+        "tr": "Portal isteği kabul etmedi: isteğin içeriği JSON biçiminde değil. " + _UPDATE_TR,
+        "en": "The portal did not accept the request: its body is not JSON. " + _UPDATE_EN,
+    },
+    "portal.bad_request.misdirected_request": {
+        "tr": "Portal isteği kabul etmedi: istek bu sunucunun hizmet vermediği bir adla "
+        "gönderildi. Portal adresini denetleyin.",
+        "en": "The portal did not accept the request: it was sent under a name this server does "
+        "not serve. Check the portal address.",
     },
     "portal.bad_request.confirmation_required": {
         "tr": "Sertifikanın iptali için açık onayınız gerekiyor; iptal geri alınamaz.",

@@ -37,7 +37,12 @@ import httpx
 
 from kamusm import _contract as contract
 from kamusm._contract import Endpoint, Schema
-from kamusm._portal_errors import error_from_response, translate_httpx_error
+from kamusm._portal_errors import (
+    detached,
+    error_from_response,
+    parse_json,
+    translate_httpx_error,
+)
 from kamusm.errors import (
     AuthenticationRequiredError,
     InputError,
@@ -385,6 +390,10 @@ class _PortalCore:
         backoff: float,
     ) -> None:
         self.base_url = _check_base_url(base_url)
+        # The environment's proxies (HTTP_PROXY, ALL_PROXY) never see loopback traffic: plain
+        # http to the local sandbox would hand them passwords and codes in clear.
+        host = (urlsplit(self.base_url).hostname or "").lower()
+        self.trust_env = host not in contract.LOOPBACK_HOSTS
         self.clock: Clock = clock if clock is not None else SystemClock()
         if retries < 0 or backoff < 0:
             raise InputError()
@@ -419,8 +428,8 @@ class _PortalCore:
         if call.ok == 204:
             return call.parse(None)
         try:
-            data = response.json()
-        except (ValueError, UnicodeDecodeError):
+            data = parse_json(response)
+        except ValueError:
             raise PortalProtocolError(status=response.status_code) from None
         answer = call.endpoint.answer
         assert answer is not None  # noqa: S101 (an endpoint answering 200/201 names its answer)
@@ -753,6 +762,28 @@ class _PortalCore:
 
 # ==== the two clients =========================================================================
 
+#: The most of an answer a client reads, in bytes (the contract's largest answers, a holder's
+#: certificate list or the audit log of a test, stay far below); more is a
+#: PortalProtocolError, raised before the rest is read.
+MAX_ANSWER_BYTES: Final = 1024 * 1024
+
+
+def _check_size(response: httpx.Response, body: bytearray) -> None:
+    if len(body) > MAX_ANSWER_BYTES:
+        raise PortalProtocolError(status=response.status_code)
+
+
+def _read(response: httpx.Response, body: bytearray) -> httpx.Response:
+    """The answer with its body read (and decoded: the encoding headers go)."""
+    headers = [
+        (k, v)
+        for k, v in response.headers.multi_items()
+        if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+    ]
+    return httpx.Response(
+        response.status_code, headers=headers, content=bytes(body), request=response.request
+    )
+
 
 def _limits() -> httpx.Limits:
     return httpx.Limits(
@@ -823,16 +854,29 @@ class PortalClient(_ClientBase):
             transport=transport,
             limits=_limits(),
             follow_redirects=False,
+            trust_env=self._core.trust_env,
         )
+
+    def _exchange(self, call: _Call[Any]) -> httpx.Response:
+        """Send ``call`` and read its answer (at most :data:`MAX_ANSWER_BYTES`)."""
+        try:
+            response = self._http.send(self._core.request(self._http, call), stream=True)
+            try:
+                body = bytearray()
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    _check_size(response, body)
+            finally:
+                response.close()
+            return _read(response, body)
+        except httpx.HTTPError as exc:
+            failure, cause = translate_httpx_error(exc), detached(exc)
+        raise failure from cause  # outside the handler: no __context__ holding the request
 
     def _run(self, call: _Call[T]) -> T:
         for attempt in itertools.count():
             try:
-                try:
-                    response = self._http.send(self._core.request(self._http, call))
-                except httpx.HTTPError as exc:
-                    raise translate_httpx_error(exc) from exc
-                return self._core.finish(call, response)
+                return self._core.finish(call, self._exchange(call))
             except PortalError as err:
                 delay = self._core.retry_delay(call, attempt, err)
                 if delay is None:
@@ -980,24 +1024,39 @@ class AsyncPortalClient(_ClientBase):
             transport=transport,
             limits=_limits(),
             follow_redirects=False,
+            trust_env=self._core.trust_env,
         )
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
-        if self._max_in_flight is None:
-            return await self._http.send(request)
-        if self._gate is None:  # made on first use, inside the caller's event loop
-            self._gate = anyio.Semaphore(self._max_in_flight)
-        async with self._gate:
-            return await self._http.send(request)
+        response = await self._http.send(request, stream=True)
+        try:
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                _check_size(response, body)
+        finally:
+            await response.aclose()
+        return _read(response, body)
+
+    async def _exchange(self, call: _Call[Any]) -> httpx.Response:
+        """Send ``call`` and read its answer (at most :data:`MAX_ANSWER_BYTES`), through the
+        in-flight gate."""
+        try:
+            request = self._core.request(self._http, call)
+            if self._max_in_flight is None:
+                return await self._send(request)
+            if self._gate is None:  # made on first use, inside the caller's event loop
+                self._gate = anyio.Semaphore(self._max_in_flight)
+            async with self._gate:
+                return await self._send(request)
+        except httpx.HTTPError as exc:
+            failure, cause = translate_httpx_error(exc), detached(exc)
+        raise failure from cause  # outside the handler: no __context__ holding the request
 
     async def _run(self, call: _Call[T]) -> T:
         for attempt in itertools.count():
             try:
-                try:
-                    response = await self._send(self._core.request(self._http, call))
-                except httpx.HTTPError as exc:
-                    raise translate_httpx_error(exc) from exc
-                return self._core.finish(call, response)
+                return self._core.finish(call, await self._exchange(call))
             except PortalError as err:
                 delay = self._core.retry_delay(call, attempt, err)
                 if delay is None:

@@ -51,7 +51,11 @@ def serve_command(
     ssl_keyfile: str | None,
     training: bool = False,
 ) -> int:
-    from kamusm.sandbox import serve  # noqa: PLC0415 (starlette and uvicorn only here)
+    from kamusm.sandbox import (  # noqa: PLC0415 (starlette and uvicorn only here)
+        SandboxSecretError,
+        master_secret_from_hex,
+        serve,
+    )
 
     secret_hex = os.environ.get(ENV_SANDBOX_SECRET)
     try:
@@ -60,11 +64,14 @@ def serve_command(
             port=port,
             database=database,
             manual_clock=manual_clock,
-            master_secret=bytes.fromhex(secret_hex) if secret_hex else None,
+            master_secret=master_secret_from_hex(secret_hex) if secret_hex else None,
             ssl_certfile=ssl_certfile,
             ssl_keyfile=ssl_keyfile,
             training=training,
         )
+    except SandboxSecretError as err:  # malformed, or not the database's: one line
+        sys.stderr.write(err.message(settings.lang) + "\n")
+        return ExitCode.USAGE
     except KeyboardInterrupt:  # Ctrl-C is how it is stopped
         sys.stdout.write(text("cli.sandbox.stopped", settings.lang) + "\n")
     return ExitCode.OK

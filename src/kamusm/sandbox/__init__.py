@@ -14,7 +14,14 @@ from kamusm._extras import require
 require("sandbox", "starlette", "uvicorn", "cryptography")
 
 from kamusm.sandbox._app import create_app
-from kamusm.sandbox._portal import ApiError, CertificateRecord, SandboxPortal, SmsMessage
+from kamusm.sandbox._portal import (
+    ApiError,
+    CertificateRecord,
+    SandboxPortal,
+    SandboxSecretError,
+    SmsMessage,
+    master_secret_from_hex,
+)
 from kamusm.sandbox._server import SandboxServer, main, serve
 from kamusm.sandbox._settings import SandboxSettings
 
@@ -22,10 +29,12 @@ __all__ = [
     "ApiError",
     "CertificateRecord",
     "SandboxPortal",
+    "SandboxSecretError",
     "SandboxServer",
     "SandboxSettings",
     "SmsMessage",
     "create_app",
     "main",
+    "master_secret_from_hex",
     "serve",
 ]

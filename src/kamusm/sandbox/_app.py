@@ -13,13 +13,13 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, Final
 from urllib.parse import parse_qsl
 
 import attrs
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -28,7 +28,7 @@ from kamusm import _contract as contract
 from kamusm._contract import ContractViolation, Endpoint
 from kamusm._portal_admin import AdminRefused, SandboxAdmin
 from kamusm.sandbox._openapi import openapi_document
-from kamusm.sandbox._portal import ApiError, CertificateRecord, SandboxPortal
+from kamusm.sandbox._portal import LATEST_MOMENT, ApiError, CertificateRecord, SandboxPortal
 from kamusm.values import ManualClock
 
 __all__ = ["create_app", "local_admin"]
@@ -59,6 +59,88 @@ def _query_allowed(scope: Scope) -> bool:
     except (UnicodeDecodeError, ValueError):
         return False
     return contract.query_allowed(scope.get("path", ""), (name for name, _ in pairs))
+
+
+_LOOPBACK_NAMES: Final = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            text: str = value.decode("latin-1")
+            return text
+    return None
+
+
+def _host_name(host: str) -> str:
+    """``host`` of a Host header without its port (``[::1]`` keeps its brackets)."""
+    if host.startswith("["):
+        return host.split("]", 1)[0] + "]"
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _has_body(scope: Scope) -> bool:
+    length = _header(scope, b"content-length")
+    if length is not None:
+        return length.strip() not in ("", "0")
+    return _header(scope, b"transfer-encoding") is not None
+
+
+async def _declared_json(request: Request) -> None:
+    """415 for a body not declared ``application/json``: a page on any site may post
+    ``text/plain`` or a form without asking first. The body is read first, so one too large is
+    413 as always; nothing else has run."""
+    if not _has_body(request.scope):
+        return
+    kind = (request.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+    if kind != "application/json":
+        await request.body()
+        raise ApiError(415, "unsupported_media_type")
+
+
+class _Guard:
+    """ASGI middleware for requests from other sites and other host names, before anything
+    else runs (so no rate-limit budget is touched):
+
+    - a ``Host`` that is not a loopback name nor one of ``allowed_hosts`` is 421 (a page whose
+      own name was rebound to 127.0.0.1 sends its own name: DNS rebinding);
+    - an ``Origin`` that is not the origin the request was sent to, nor one of
+      ``allowed_origins``, is 403 (a page of another site).
+
+    A body not declared ``application/json`` is refused by each route before it does anything
+    else (:func:`_declared_json`).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        allowed_hosts: frozenset[str] = frozenset(),
+        allowed_origins: frozenset[str] = frozenset(),
+    ) -> None:
+        self.app = app
+        self.hosts = _LOOPBACK_NAMES | {h.lower() for h in allowed_hosts}
+        self.origins = frozenset(o.lower().rstrip("/") for o in allowed_origins)
+
+    def _refusal(self, scope: Scope) -> ApiError | None:
+        host = (_header(scope, b"host") or "").strip().lower()
+        if not host or _host_name(host) not in self.hosts:
+            return ApiError(421, "misdirected_request")
+        origin = _header(scope, b"origin")
+        if origin is not None:
+            own = f"{scope.get('scheme', 'http')}://{host}"
+            if origin.strip().lower().rstrip("/") not in {own, *self.origins}:
+                return ApiError(403, "forbidden", reason="origin")
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            refusal = self._refusal(scope)
+            if refusal is not None:
+                log.info("Sandbox refused a request before reading it: %s", refusal.code)
+                await _error_response(refusal)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 class _LimitBody:
@@ -111,9 +193,11 @@ class _LimitBody:
 
 async def _json_body(request: Request) -> object:
     raw = await request.body()
+    if not contract.json_depth_ok(raw):
+        raise ApiError(400, "bad_request", reason="too_deep")
     try:
         return json.loads(raw) if raw else None
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ApiError(400, "bad_request", reason="not_json") from None
 
 
@@ -207,7 +291,12 @@ def _no_content() -> Response:
 
 
 def create_app(
-    portal: SandboxPortal, *, admin_token: str | None = None, training: bool = False
+    portal: SandboxPortal,
+    *,
+    admin_token: str | None = None,
+    allowed_hosts: Iterable[str] = (),
+    allowed_origins: Iterable[str] = (),
+    training: bool = False,
 ) -> Starlette:
     """The Starlette application serving ``portal`` under ``/api/v1``, one route for each
     endpoint of the contract (:data:`kamusm._contract.ENDPOINTS`).
@@ -217,6 +306,9 @@ def create_app(
 
     ``admin_token`` guards the admin endpoints (provisioning, SMS outbox, audit, clock); a
     random one is made when not given and is readable as ``app.state.admin_token``.
+    Requests must name a loopback host or one of ``allowed_hosts`` (a deployment behind a
+    proxy under its own name), and come from no other site than the one they are sent to or
+    ``allowed_origins``.
     """
     token = admin_token if admin_token is not None else secrets.token_urlsafe(24)
     handlers = _Handlers(portal, token)
@@ -242,6 +334,9 @@ def create_app(
         return response
 
     async def on_crash(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, ClientDisconnect):  # the client left (or was timed out) mid-request
+            log.info("Sandbox request abandoned by its client")
+            return _error_response(ApiError(400, "bad_request", reason="incomplete"))
         log.error("Sandbox request failed with %s", type(exc).__name__)
         return JSONResponse(
             {"error": "server_error", "message": contract.ERRORS["server_error"].message},
@@ -261,6 +356,9 @@ def create_app(
         },
     )
     app.add_middleware(_LimitBody, limit=portal.settings.max_body_bytes)
+    app.add_middleware(
+        _Guard, allowed_hosts=frozenset(allowed_hosts), allowed_origins=frozenset(allowed_origins)
+    )
     app.state.admin_token = token
     app.state.portal = portal
     return app
@@ -322,6 +420,7 @@ class _Handlers:
         code_length = self.settings.code_length
 
         async def endpoint(request: Request) -> Response:
+            await _declared_json(request)
             holder_id, method, token = 0, "", ""
             if ep.auth == "admin":
                 given = _bearer(request)
@@ -351,7 +450,7 @@ class _Handlers:
         return JSONResponse(self.portal.login_edevlet(**asked.body, client=_client(request)))
 
     async def captcha(self, request: Request, asked: _Asked) -> Response:
-        return JSONResponse(self.portal.new_captcha())
+        return JSONResponse(self.portal.new_captcha(client=_client(request)))
 
     async def sifreli_giris(self, request: Request, asked: _Asked) -> Response:
         answer = self.portal.start_sifreli_giris(**asked.body, client=_client(request))
@@ -451,5 +550,8 @@ class _Handlers:
         clock = self.portal.clock
         if not isinstance(clock, ManualClock):
             raise ApiError(409, "conflict", reason="clock_not_manual")
-        now = clock.advance(timedelta(seconds=asked.body["advance_seconds"]))
+        step = timedelta(seconds=asked.body["advance_seconds"])
+        if clock.now() + step > LATEST_MOMENT:  # date arithmetic near datetime.max overflows
+            raise ApiError(400, "bad_request", reason="clock_out_of_range")
+        now = clock.advance(step)
         return JSONResponse({"now": now.isoformat()})

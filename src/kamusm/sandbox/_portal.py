@@ -18,9 +18,10 @@ import secrets
 import sqlite3
 import tempfile
 import threading
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -31,7 +32,14 @@ from kamusm.sandbox._settings import SandboxSettings
 from kamusm.sandbox._vault import Vault
 from kamusm.values import Clock, Product, SystemClock, Tckn
 
-__all__ = ["ApiError", "CertificateRecord", "SandboxPortal", "SmsMessage"]
+__all__ = [
+    "ApiError",
+    "CertificateRecord",
+    "SandboxPortal",
+    "SandboxSecretError",
+    "SmsMessage",
+    "master_secret_from_hex",
+]
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +99,8 @@ CREATE TABLE IF NOT EXISTS operations (
     challenge_method TEXT,
     challenge_mac BLOB,
     challenge_expires_at TEXT,
-    authorization_expires_at TEXT
+    authorization_expires_at TEXT,
+    cancelled_why TEXT
 );
 CREATE TABLE IF NOT EXISTS sessions (
     token_mac BLOB PRIMARY KEY,
@@ -128,6 +137,16 @@ CREATE TABLE IF NOT EXISTS failures (
     at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS failures_by_client ON failures(client, at);
+CREATE TABLE IF NOT EXISTS holder_failures (
+    id INTEGER PRIMARY KEY,
+    subject BLOB NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS holder_failures_by_subject ON holder_failures(subject, at);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY,
     at TEXT NOT NULL,
@@ -138,6 +157,68 @@ CREATE TABLE IF NOT EXISTS audit (
     detail TEXT NOT NULL
 );
 """
+
+
+#: Columns added since the first release: an older database gets them when it is opened.
+_ADDED_COLUMNS: Final = (("operations", "cancelled_why", "TEXT"),)
+
+#: The latest moment a manual clock may be moved to: date arithmetic near datetime.max would
+#: overflow.
+LATEST_MOMENT: Final = datetime(3000, 1, 1, tzinfo=UTC)
+
+
+class SandboxSecretError(Exception):
+    """The sandbox cannot start with this master secret: malformed, or not the one its
+    database was written with. ``str()`` is one line for the operator."""
+
+    def __init__(self, key: str, **fields: object) -> None:
+        self.key = key
+        self.fields = fields
+        super().__init__(self.message("en"))
+
+    _TEXTS: Final = {
+        "mismatch": {
+            "en": "the database {database} was written with another KAMUSM_SANDBOX_SECRET "
+            "(its key check value does not match): start with the same secret, or another "
+            "--database",
+            "tr": "{database} veritabanı başka bir KAMUSM_SANDBOX_SECRET ile yazılmış (anahtar "
+            "denetim değeri uyuşmuyor): aynı sırla ya da başka bir --database ile başlatın",
+        },
+        "not_hex": {
+            "en": "KAMUSM_SANDBOX_SECRET must be hex digits (64 or more, 32 bytes)",
+            "tr": "KAMUSM_SANDBOX_SECRET onaltılık rakamlardan oluşmalı (en az 64 rakam, 32 bayt)",
+        },
+        "too_short": {
+            "en": "KAMUSM_SANDBOX_SECRET must be at least 32 bytes (64 hex digits)",
+            "tr": "KAMUSM_SANDBOX_SECRET en az 32 bayt (64 onaltılık rakam) olmalı",
+        },
+    }
+
+    def message(self, lang: str) -> str:
+        texts = self._TEXTS[self.key]
+        return texts.get(lang, texts["en"]).format(**self.fields)
+
+
+def master_secret_from_hex(text: str) -> bytes:
+    """The master secret from its hex form (``KAMUSM_SANDBOX_SECRET``), or
+    :class:`SandboxSecretError`."""
+    try:
+        secret = bytes.fromhex(text.strip())
+    except ValueError:
+        raise SandboxSecretError("not_hex") from None
+    if len(secret) < 32:
+        raise SandboxSecretError("too_short")
+    return secret
+
+
+def security_word_key(word: str) -> str:
+    """The security word as compared, without case by the Turkish rules and the others at
+    once: "KIRMIZI" is "kırmızı" (Turkish), "KELIME" typed on another keyboard is "kelime",
+    so I, ı, İ and i count as one letter; the rest is case-folded, in NFC."""
+    normal = unicodedata.normalize("NFC", word.strip())
+    for letter in ("İ", "I", "ı"):
+        normal = normal.replace(letter, "i")
+    return normal.casefold().replace("\u0307", "")
 
 
 def _certificate_status(rows: list[sqlite3.Row], now: datetime) -> str | None:
@@ -248,7 +329,12 @@ class SandboxPortal:
     ) -> None:
         self.settings = settings if settings is not None else SandboxSettings()
         self.clock: Clock = clock if clock is not None else SystemClock()
+        if master_secret is not None and len(master_secret) < 32:
+            raise SandboxSecretError("too_short")
         self._vault = Vault(master_secret)
+        # What an unknown holder's password is checked against: one key derivation, as for
+        # a registered holder, so the time does not tell who is registered.
+        self._no_such_holder = Vault.hash_password(secrets.token_hex(16))
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
         if database is None:
             self._tempdir = tempfile.TemporaryDirectory(prefix="kamusm-sandbox-")
@@ -261,7 +347,29 @@ class SandboxPortal:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
+        try:
+            self._migrate()
+            self._check_key()
+        except SandboxSecretError:
+            self._db.close()
+            raise
         log.debug("Sandbox portal opened its database")
+
+    def _migrate(self) -> None:
+        for table, column, kind in _ADDED_COLUMNS:
+            have = {row["name"] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+
+    def _check_key(self) -> None:
+        """The database's key check value must be this master secret's (it is stored on
+        first use): with another secret every ciphertext in the file is unreadable."""
+        mine = self._vault.key_check()
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'key_check'").fetchone()
+        if row is None:
+            self._db.execute("INSERT INTO meta (key, value) VALUES ('key_check', ?)", (mine,))
+        elif not secrets.compare_digest(bytes(row["value"]), mine):
+            raise SandboxSecretError("mismatch", database=self.database)
 
     # ---- plumbing ---------------------------------------------------------------------
 
@@ -322,7 +430,7 @@ class SandboxPortal:
         now = self._now()
         since = now - self.settings.failure_window
         rows = db.execute(
-            "SELECT at FROM failures WHERE client = ? AND at > ? ORDER BY at",
+            "SELECT at FROM failures WHERE client = ? AND at > ? AND kind != 'captcha' ORDER BY at",
             (client, _iso(since)),
         ).fetchall()
         if len(rows) >= self.settings.max_failures:
@@ -338,6 +446,44 @@ class SandboxPortal:
         db.execute(
             "DELETE FROM failures WHERE at <= ?", (_iso(now - self.settings.failure_window),)
         )
+
+    # ---- guessing about one holder, from any address ---------------------------------
+
+    def _subject(self, who: str) -> bytes:
+        """The key under which guesses about one holder (by T.C. Kimlik No, or the number
+        typed when nobody has it) are counted."""
+        return self._vault.mac(who, purpose="subject")
+
+    def _check_holder(self, db: sqlite3.Connection, subject: bytes) -> None:
+        """429 while the holder is held back: after ``max_holder_failures`` failures, for
+        ``holder_backoff``, doubling with each failure after that."""
+        settings = self.settings
+        now = self._now()
+        rows = db.execute(
+            "SELECT at FROM holder_failures WHERE subject = ? AND at > ? ORDER BY at",
+            (subject, _iso(now - settings.holder_failure_memory)),
+        ).fetchall()
+        over = len(rows) - settings.max_holder_failures
+        if over < 0:
+            return
+        wait = min(settings.holder_backoff * 2 ** min(over, 30), settings.holder_backoff_max)
+        until = _at(rows[-1]["at"]) + wait
+        if now < until:
+            raise ApiError(
+                429, "rate_limited", retry_after=max(1, math.ceil((until - now).total_seconds()))
+            )
+
+    def _fail_holder(self, db: sqlite3.Connection, subject: bytes) -> None:
+        now = self._now()
+        db.execute("INSERT INTO holder_failures (subject, at) VALUES (?, ?)", (subject, _iso(now)))
+        db.execute(
+            "DELETE FROM holder_failures WHERE at <= ?",
+            (_iso(now - self.settings.holder_failure_memory),),
+        )
+
+    def _holder_subject(self, db: sqlite3.Connection, holder_id: int) -> bytes:
+        row = db.execute("SELECT tckn FROM holders WHERE id = ?", (holder_id,)).fetchone()
+        return self._subject(str(row["tckn"]))
 
     def _send_sms(self, db: sqlite3.Connection, phone: str, purpose: str, code: str) -> None:
         body = f"Kamu SM onay kodunuz: {code}. Bu kodu kimseyle paylaşmayın."
@@ -366,10 +512,13 @@ class SandboxPortal:
             raise ApiError(400, "bad_request", reason="empty_field")
         if sum(c.isdigit() for c in phone) < 4:
             raise ApiError(400, "bad_request", reason="phone")
+        # One number names one holder: a passport equal to anybody's T.C. Kimlik No (or the
+        # other way round) would let Şifreli Giriş find the wrong person.
+        numbers = (tckn.value, passport if passport is not None else tckn.value)
         with self._tx() as db:
             exists = db.execute(
-                "SELECT 1 FROM holders WHERE tckn = ? OR (passport IS NOT NULL AND passport = ?)",
-                (tckn.value, passport),
+                "SELECT 1 FROM holders WHERE tckn IN (?, ?) OR passport IN (?, ?)",
+                numbers + numbers,
             ).fetchone()
             if exists:
                 raise ApiError(409, "conflict", reason="holder_exists")
@@ -383,7 +532,7 @@ class SandboxPortal:
                     birth_date.isoformat(),
                     phone,
                     Vault.hash_password(password),
-                    Vault.hash_password(security_word.casefold()),
+                    Vault.hash_password(security_word_key(security_word)),
                 ),
             )
             self._audit(db, "holder.registered", actor="admin", holder_id=cur.lastrowid)
@@ -518,8 +667,10 @@ class SandboxPortal:
         return methods
 
     def _open_session(self, db: sqlite3.Connection, holder_id: int, method: str) -> dict[str, Any]:
+        now = self._now()
+        db.execute("DELETE FROM sessions WHERE ended = 1 OR expires_at <= ?", (_iso(now),))
         token = secrets.token_urlsafe(32)
-        expires = self._now() + self.settings.session_validity
+        expires = now + self.settings.session_validity
         db.execute(
             "INSERT INTO sessions (token_mac, holder_id, method, expires_at) VALUES (?, ?, ?, ?)",
             (self._vault.mac(token, purpose="session"), holder_id, method, _iso(expires)),
@@ -541,26 +692,43 @@ class SandboxPortal:
             raise ApiError(400, "bad_request", reason="method")
         if method != "password":
             raise ApiError(422, "login_method_unavailable")
+        subject = self._subject(tckn)
         with self._tx() as db:
             self._check_rate(db, client)
+            self._check_holder(db, subject)
             row = db.execute(
                 "SELECT id, password_hash FROM holders WHERE tckn = ?", (tckn,)
             ).fetchone()
-            stored = row["password_hash"] if row is not None else Vault.hash_password("-")
+            stored = row["password_hash"] if row is not None else self._no_such_holder
             ok = Vault.check_password(password, stored) and row is not None
             if not ok:
                 self._fail(db, client, "login")
+                self._fail_holder(db, subject)
                 self._audit(db, "session.login_failed", actor="anonymous", method="edevlet")
                 raise ApiError(401, "login_failed")
+            db.execute("DELETE FROM holder_failures WHERE subject = ?", (subject,))
             return self._open_session(db, int(row["id"]), "edevlet")
 
-    def new_captcha(self) -> dict[str, Any]:
+    def new_captcha(self, *, client: str = "local") -> dict[str, Any]:
         """A captcha for Şifreli Giriş. The sandbox hands the text itself (a real portal shows
-        it as an image, "Resimdeki Yazı")."""
+        it as an image, "Resimdeki Yazı"). One address gets at most ``max_captchas`` within
+        ``failure_window``; used and expired captchas are removed."""
         captcha_id = secrets.token_urlsafe(16)
         text = "".join(secrets.choice(_CAPTCHA_ALPHABET) for _ in range(6))
-        expires = self._now() + self.settings.login_step_validity
+        now = self._now()
+        expires = now + self.settings.login_step_validity
+        window = self.settings.failure_window
         with self._tx() as db:
+            issued = db.execute(
+                "SELECT at FROM failures WHERE client = ? AND kind = 'captcha' AND at > ? "
+                "ORDER BY at",
+                (client, _iso(now - window)),
+            ).fetchall()
+            if len(issued) >= self.settings.max_captchas:
+                wait = (_at(issued[0]["at"]) + window - now).total_seconds()
+                raise ApiError(429, "rate_limited", retry_after=max(1, math.ceil(wait)))
+            db.execute("DELETE FROM captchas WHERE used = 1 OR expires_at <= ?", (_iso(now),))
+            self._fail(db, client, "captcha")  # not a failure: counted with them, apart
             db.execute(
                 "INSERT INTO captchas (id_mac, answer_mac, expires_at) VALUES (?, ?, ?)",
                 (
@@ -585,6 +753,13 @@ class SandboxPortal:
         now = self._now()
         with self._tx() as db:
             self._check_rate(db, client)
+            row = db.execute(
+                "SELECT id, tckn, phone, security_word_hash FROM holders "
+                "WHERE tckn = ? OR passport = ?",
+                (id_number, id_number),
+            ).fetchone()
+            subject = self._subject(row["tckn"] if row is not None else id_number)
+            self._check_holder(db, subject)
             cap = db.execute(
                 "SELECT answer_mac, expires_at, used FROM captchas WHERE id_mac = ?",
                 (self._vault.mac(captcha_id, purpose="captcha"),),
@@ -603,16 +778,14 @@ class SandboxPortal:
                     "UPDATE captchas SET used = 1 WHERE id_mac = ?",
                     (self._vault.mac(captcha_id, purpose="captcha"),),
                 )
-            row = db.execute(
-                "SELECT id, phone, security_word_hash FROM holders WHERE tckn = ? OR passport = ?",
-                (id_number, id_number),
-            ).fetchone()
-            stored = row["security_word_hash"] if row is not None else Vault.hash_password("-")
-            word_ok = Vault.check_password(security_word.casefold(), stored)
+            stored = row["security_word_hash"] if row is not None else self._no_such_holder
+            word_ok = Vault.check_password(security_word_key(security_word), stored)
             if not (captcha_ok and word_ok and row is not None):
                 self._fail(db, client, "sifreli_giris")
+                self._fail_holder(db, subject)
                 self._audit(db, "session.login_failed", actor="anonymous", method="sifreli_giris")
                 raise ApiError(401, "login_failed")
+            self._check_login_sms(db, int(row["id"]), str(row["phone"]))
             pending_id = secrets.token_urlsafe(24)
             code = _random_digits(self.settings.sms_length)
             expires = now + self.settings.login_step_validity
@@ -634,6 +807,31 @@ class SandboxPortal:
                 "expires_at": _iso(min(expires, now + self.settings.sms_validity)),
             }
 
+    def _check_login_sms(self, db: sqlite3.Connection, holder_id: int, phone: str) -> None:
+        """At most ``max_pending_logins`` Şifreli Giriş logins of one holder wait for their
+        SMS at once, and at most ``max_sms_per_holder`` SMS go to them within
+        ``sms_window``: a known security word no longer sends SMS without end."""
+        now = self._now()
+        db.execute(
+            "DELETE FROM pending_logins WHERE expires_at <= ? OR state = 'done'", (_iso(now),)
+        )
+        waiting = db.execute(
+            "SELECT expires_at FROM pending_logins WHERE holder_id = ? AND state = 'waiting' "
+            "ORDER BY expires_at",
+            (holder_id,),
+        ).fetchall()
+        if len(waiting) >= self.settings.max_pending_logins:
+            wait = (_at(waiting[0]["expires_at"]) - now).total_seconds()
+            raise ApiError(429, "rate_limited", retry_after=max(1, math.ceil(wait)))
+        window = self.settings.sms_window
+        sent = db.execute(
+            "SELECT sent_at FROM sms_outbox WHERE phone = ? AND sent_at > ? ORDER BY sent_at",
+            (phone, _iso(now - window)),
+        ).fetchall()
+        if len(sent) >= self.settings.max_sms_per_holder:
+            wait = (_at(sent[0]["sent_at"]) + window - now).total_seconds()
+            raise ApiError(429, "rate_limited", retry_after=max(1, math.ceil(wait)))
+
     def confirm_sifreli_giris(
         self, *, pending_login_id: str, sms_code: str, client: str
     ) -> dict[str, Any]:
@@ -649,6 +847,8 @@ class SandboxPortal:
             if row is None:
                 self._fail(db, client, "sifreli_giris")
                 raise ApiError(401, "login_failed")
+            subject = self._holder_subject(db, int(row["holder_id"]))
+            self._check_holder(db, subject)
             if row["state"] == "cancelled":
                 raise ApiError(409, "operation_cancelled")
             if row["state"] != "waiting":
@@ -663,6 +863,8 @@ class SandboxPortal:
                     "UPDATE pending_logins SET wrong_answers = ?, state = ? WHERE id_mac = ?",
                     (wrong, state, key),
                 )
+                self._fail(db, client, "sifreli_giris_sms")
+                self._fail_holder(db, subject)
                 self._audit(
                     db, "session.sms_rejected", actor="anonymous", holder_id=row["holder_id"]
                 )
@@ -670,6 +872,7 @@ class SandboxPortal:
                     raise ApiError(409, "operation_cancelled")
                 raise ApiError(422, "sms_code_rejected", attempts_remaining=left)
             db.execute("UPDATE pending_logins SET state = 'done' WHERE id_mac = ?", (key,))
+            db.execute("DELETE FROM holder_failures WHERE subject = ?", (subject,))
             return self._open_session(db, int(row["holder_id"]), "sifreli_giris")
 
     def session(self, token: str) -> tuple[int, str]:
@@ -892,6 +1095,7 @@ class SandboxPortal:
                 raise ApiError(403, "card_not_owned")
             if card["product"] != code["product"]:
                 raise ApiError(409, "conflict", reason="product_mismatch")
+            self._one_live_operation(db, card_serial, now)
             db.execute("UPDATE codes SET state = 'redeemed' WHERE id = ?", (code["id"],))
             operation_id = secrets.token_urlsafe(24)
             expires = now + self.settings.operation_validity
@@ -937,6 +1141,23 @@ class SandboxPortal:
             "certificate_status": _certificate_status(certificates, now),
         }
 
+    def _one_live_operation(self, db: sqlite3.Connection, card_serial: str, now: datetime) -> None:
+        """A card has at most one live operation. A newer redemption replaces an older
+        operation that has no authorization out (the holder started again: "Tekrar Kod Al");
+        while an authorization is out and unexpired, the card's desktop may be spending it, so
+        the newer redemption is refused (``operation_in_progress``) and its code kept."""
+        live = db.execute(
+            "SELECT * FROM operations WHERE card_serial = ? AND expires_at > ? "
+            "AND state IN ('redeemed', 'challenged', 'authorized')",
+            (card_serial, _iso(now)),
+        ).fetchall()
+        for op in live:
+            out = op["state"] == "authorized" and now < _at(op["authorization_expires_at"])
+            if out:
+                raise ApiError(409, "conflict", reason="operation_in_progress")
+        for op in live:
+            self._cancel(db, op, "superseded")
+
     def _operation(
         self, db: sqlite3.Connection, operation_id: str, verification_code: str, client: str
     ) -> sqlite3.Row:
@@ -954,7 +1175,7 @@ class SandboxPortal:
             self._fail(db, client, "operation")
             raise ApiError(401, "verification_code_invalid")
         if op["state"] == "cancelled":
-            raise ApiError(409, "operation_cancelled")
+            raise ApiError(409, "operation_cancelled", reason=op["cancelled_why"])
         if op["state"] in ("completed", "failed"):
             raise ApiError(409, "verification_code_used")
         if self._now() >= _at(op["expires_at"]):
@@ -963,7 +1184,10 @@ class SandboxPortal:
         return row
 
     def _cancel(self, db: sqlite3.Connection, op: sqlite3.Row, why: str) -> None:
-        db.execute("UPDATE operations SET state = 'cancelled' WHERE id = ?", (op["id"],))
+        db.execute(
+            "UPDATE operations SET state = 'cancelled', cancelled_why = ? WHERE id = ?",
+            (why, op["id"]),
+        )
         self._audit(
             db,
             "operation.cancelled",
@@ -1052,6 +1276,9 @@ class SandboxPortal:
                 db.execute(
                     "UPDATE operations SET wrong_answers = ? WHERE id = ?", (wrong, op["id"])
                 )
+                if op["challenge_method"] == "web_password":  # a guess at the password
+                    self._fail(db, client, "confirmation")
+                    self._fail_holder(db, self._holder_subject(db, int(op["holder_id"])))
                 self._audit(
                     db,
                     "operation.answer_rejected",
@@ -1142,7 +1369,18 @@ class SandboxPortal:
 
     def snapshot(self) -> Mapping[str, int]:
         """Row counts per table (for demos and tests)."""
-        tables = ("holders", "cards", "certificates", "codes", "operations", "sms_outbox", "audit")
+        tables = (
+            "holders",
+            "cards",
+            "certificates",
+            "codes",
+            "operations",
+            "sms_outbox",
+            "audit",
+            "captchas",
+            "sessions",
+            "pending_logins",
+        )
         with self._lock:
             return {
                 t: int(self._db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0])  # noqa: S608 (table names from the fixed tuple above)

@@ -16,13 +16,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
 
+import h11
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from kamusm._contract import LOOPBACK_HOSTS
 from kamusm._portal_admin import AdminRefused, SandboxAdmin
 from kamusm.errors import PortalError
 from kamusm.sandbox._app import create_app
-from kamusm.sandbox._portal import SandboxPortal
+from kamusm.sandbox._portal import SandboxPortal, SandboxSecretError, master_secret_from_hex
 from kamusm.sandbox._settings import SandboxSettings
 from kamusm.values import ManualClock, SystemClock
 
@@ -34,8 +36,63 @@ _LOOPBACK = LOOPBACK_HOSTS
 SECRET_ENV = "KAMUSM_SANDBOX_SECRET"
 
 
-def _config(app: Any, *, ssl_certfile: str | None, ssl_keyfile: str | None) -> uvicorn.Config:
+def _protocol(read_timeout: float) -> type[H11Protocol]:
+    """uvicorn's HTTP/1.1 protocol with a deadline for reading each request: a connection
+    that has started a request (or connected and sent nothing) and not finished it within
+    ``read_timeout`` seconds is closed. uvicorn itself only times out idle keep-alive
+    connections, so half-sent requests were held open for ever."""
+
+    class TimedH11Protocol(H11Protocol):
+        _deadline: asyncio.TimerHandle | None = None
+
+        def _arm(self) -> None:
+            if self._deadline is None:
+                self._deadline = self.loop.call_later(read_timeout, self._expired)
+
+        def _disarm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _expired(self) -> None:
+            self._deadline = None
+            # IDLE: the headers are not complete (a finished answer disarms the deadline);
+            # SEND_BODY: the body is not.
+            reading = self.conn.their_state in (h11.IDLE, h11.SEND_BODY)
+            if reading and not self.transport.is_closing():
+                self.transport.close()
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def data_received(self, data: bytes) -> None:
+            self._arm()
+            super().data_received(data)
+
+        def on_response_complete(self) -> None:
+            self._disarm()
+            super().on_response_complete()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+    return TimedH11Protocol
+
+
+def _config(
+    app: Any,
+    *,
+    ssl_certfile: str | None,
+    ssl_keyfile: str | None,
+    read_timeout: float,
+    trusted_proxies: Sequence[str],
+) -> uvicorn.Config:
     # access_log off: request lines are not needed and a log is no place for identifiers.
+    # Proxy headers (X-Forwarded-For) only from proxies the operator names: uvicorn trusts
+    # 127.0.0.1 by default, and every client here is 127.0.0.1, so any client could pick its
+    # own address for the rate limits.
     return uvicorn.Config(
         app,
         lifespan="off",
@@ -45,6 +102,9 @@ def _config(app: Any, *, ssl_certfile: str | None, ssl_keyfile: str | None) -> u
         ssl_keyfile=ssl_keyfile,
         timeout_keep_alive=30,
         backlog=4096,
+        http=_protocol(read_timeout),
+        proxy_headers=bool(trusted_proxies),
+        forwarded_allow_ips=list(trusted_proxies) if trusted_proxies else None,
     )
 
 
@@ -76,7 +136,9 @@ class SandboxServer:
     Use as a context manager; ``url`` and ``admin_token`` are ready as soon as it is entered
     (the socket is bound and listening before uvicorn starts, so no waiting is needed).
     ``portal`` is the :class:`SandboxPortal` behind it: provision and read the outbox
-    directly, or through the admin API.
+    directly, or through the admin API. ``trusted_proxies`` are the addresses whose
+    ``X-Forwarded-For`` names the client (none by default); ``allowed_hosts`` the host names
+    served besides the loopback ones.
     """
 
     def __init__(
@@ -88,16 +150,29 @@ class SandboxServer:
         admin_token: str | None = None,
         ssl_certfile: str | None = None,
         ssl_keyfile: str | None = None,
+        trusted_proxies: Sequence[str] = (),
+        allowed_hosts: Sequence[str] = (),
         training: bool = False,
     ) -> None:
         self._socket = _bind(host, port)
         self._own_portal = portal is None
         self.portal = portal if portal is not None else SandboxPortal()
         self.admin_token = admin_token if admin_token is not None else secrets.token_urlsafe(24)
-        self.app = create_app(self.portal, admin_token=self.admin_token, training=training)
+        self.app = create_app(
+            self.portal,
+            admin_token=self.admin_token,
+            allowed_hosts=allowed_hosts,
+            training=training,
+        )
         self.url = _url(self._socket, tls=ssl_certfile is not None)
         self._server = uvicorn.Server(
-            _config(self.app, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
+            _config(
+                self.app,
+                ssl_certfile=ssl_certfile,
+                ssl_keyfile=ssl_keyfile,
+                read_timeout=self.portal.settings.read_timeout.total_seconds(),
+                trusted_proxies=trusted_proxies,
+            )
         )
         self._thread = threading.Thread(target=self._run, name="kamusm-sandbox", daemon=True)
         self._failure: BaseException | None = None
@@ -146,12 +221,15 @@ def serve(
     ssl_certfile: str | None = None,
     ssl_keyfile: str | None = None,
     out: TextIO | None = None,
+    trusted_proxies: Sequence[str] = (),
+    allowed_hosts: Sequence[str] = (),
     training: bool = False,
 ) -> None:
     """Serve the sandbox in the foreground until interrupted; prints its URL and admin token.
 
     ``manual_clock`` makes time stand still until ``POST /api/v1/admin/clock`` moves it
-    (training and out-of-process tests of expiry).
+    (training and out-of-process tests of expiry). Raises :class:`SandboxSecretError` when
+    ``database`` was written with another master secret.
     """
     out = out if out is not None else sys.stdout
     portal = SandboxPortal(
@@ -161,7 +239,7 @@ def serve(
         master_secret=master_secret,
     )
     token = admin_token if admin_token is not None else secrets.token_urlsafe(24)
-    app = create_app(portal, admin_token=token, training=training)
+    app = create_app(portal, admin_token=token, allowed_hosts=allowed_hosts, training=training)
     sock = _bind(host, port)
     url = _url(sock, tls=ssl_certfile is not None)
     print(f"kamusm sandbox portal: {url}/api/v1", file=out)
@@ -171,7 +249,15 @@ def serve(
     print(f"admin token:           {token}", file=out)
     print(f"database:              {portal.database}", file=out)
     out.flush()
-    server = uvicorn.Server(_config(app, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile))
+    server = uvicorn.Server(
+        _config(
+            app,
+            ssl_certfile=ssl_certfile,
+            ssl_keyfile=ssl_keyfile,
+            read_timeout=portal.settings.read_timeout.total_seconds(),
+            trusted_proxies=trusted_proxies,
+        )
+    )
     try:
         asyncio.run(server.serve(sockets=[sock]))
     finally:
@@ -247,6 +333,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--ssl-certfile")
     run.add_argument("--ssl-keyfile")
+    run.add_argument(
+        "--trusted-proxy",
+        action="append",
+        help="address of a reverse proxy whose X-Forwarded-For names the client (repeatable; "
+        "none by default)",
+    )
+    run.add_argument(
+        "--allowed-host",
+        action="append",
+        help="a host name served besides 127.0.0.1, ::1 and localhost (repeatable)",
+    )
     prov = sub.add_parser(
         "provision",
         help="register a holder or a card with a running sandbox (secrets come from "
@@ -281,6 +378,9 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     secret_hex = os.environ.get(SECRET_ENV)
     try:
         _serve_from(args, secret_hex, out)
+    except SandboxSecretError as err:  # one line for the operator, no traceback
+        print(f"kamusm sandbox: {err}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:  # Ctrl-C (uvicorn passes it on after a clean shutdown)
         print("kamusm sandbox portal stopped", file=out)
     return 0
@@ -292,9 +392,11 @@ def _serve_from(args: argparse.Namespace, secret_hex: str | None, out: TextIO) -
         port=getattr(args, "port", 8080),
         database=getattr(args, "database", None),
         manual_clock=getattr(args, "manual_clock", False),
-        master_secret=bytes.fromhex(secret_hex) if secret_hex else None,
+        master_secret=master_secret_from_hex(secret_hex) if secret_hex else None,
         ssl_certfile=getattr(args, "ssl_certfile", None),
         ssl_keyfile=getattr(args, "ssl_keyfile", None),
         out=out,
+        trusted_proxies=tuple(getattr(args, "trusted_proxy", None) or ()),
+        allowed_hosts=tuple(getattr(args, "allowed_host", None) or ()),
         training=getattr(args, "training", False),
     )

@@ -64,5 +64,23 @@ class SandboxSettings:
     #: within ``failure_window`` before it is answered 429.
     max_failures: int = attrs.field(default=10, validator=_positive)
     failure_window: timedelta = attrs.field(default=timedelta(seconds=60), validator=_positive)
+    #: Failed guesses about one holder (wrong passwords, security words, SMS codes, codes for
+    #: their card), from any address, before the holder is held back: ``holder_backoff``
+    #: after the first lockout, doubling with each further failure, at most
+    #: ``holder_backoff_max``. Failures older than ``holder_failure_memory`` are forgotten.
+    max_holder_failures: int = attrs.field(default=5, validator=_positive)
+    holder_backoff: timedelta = attrs.field(default=timedelta(seconds=60), validator=_positive)
+    holder_backoff_max: timedelta = attrs.field(default=timedelta(hours=1), validator=_positive)
+    holder_failure_memory: timedelta = attrs.field(default=timedelta(hours=24), validator=_positive)
+    #: Şifreli Giriş logins one holder may have waiting for their SMS code at once, and SMS
+    #: messages one holder may be sent within ``sms_window``.
+    max_pending_logins: int = attrs.field(default=3, validator=_positive)
+    max_sms_per_holder: int = attrs.field(default=10, validator=_positive)
+    sms_window: timedelta = attrs.field(default=timedelta(minutes=10), validator=_positive)
+    #: Captchas one client address may be issued within ``failure_window``.
+    max_captchas: int = attrs.field(default=30, validator=_positive)
     #: Largest request body accepted, in bytes.
     max_body_bytes: int = attrs.field(default=16 * 1024, validator=_positive)
+    #: Time a client has to send a whole request (headers and body) once it has started one:
+    #: a connection holding half a request longer is closed.
+    read_timeout: timedelta = attrs.field(default=timedelta(seconds=10), validator=_positive)

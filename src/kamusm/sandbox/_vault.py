@@ -31,6 +31,12 @@ class Vault:
             raise ValueError("the sandbox master secret needs at least 32 bytes")
         self._aead = AESGCM(hmac.digest(master, b"kamusm-sandbox/encryption", "sha256"))
         self._mac_key = hmac.digest(master, b"kamusm-sandbox/mac", "sha256")
+        self._key_check = hmac.digest(master, b"kamusm-sandbox/key-check", "sha256")
+
+    def key_check(self) -> bytes:
+        """A value that names the master secret without revealing it: a database stores it
+        to recognise the secret it was written with."""
+        return self._key_check
 
     def encrypt(self, plaintext: str, *, context: str) -> bytes:
         """AES-GCM under a fresh nonce; ``context`` binds the ciphertext to its row."""
