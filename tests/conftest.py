@@ -1,8 +1,11 @@
 """Project-wide test settings.
 
-``KAMUSM_NO_SKIPS=1`` (``scripts/test`` sets it when run as root, which CI is) turns every
-skip into a failure: where the test command installs every part, a test that skips would hide
-a missing part instead of testing it.
+- ``kamusm.testing.pytest_plugin``: the fixtures kamusm ships (test tokens, the sandbox).
+- ``tests.leak_canary``: the ``leaks`` fixture (no secret in logs, output, errors).
+- ``tests.ci_guard``: under ``KAMUSM_NO_SKIPS=1`` (``scripts/test`` sets it when run as root,
+  which CI is) every skip is a failure and a run that deselects an opencryptoki test stops:
+  where the test command installs every part, a test that does not run would hide a missing
+  part instead of testing it.
 """
 
 from __future__ import annotations
@@ -11,9 +14,6 @@ import atexit
 import os
 import shutil
 import tempfile
-from collections.abc import Generator
-
-import pytest
 
 from kamusm.testing.pcsc import socket_path_for
 
@@ -21,7 +21,12 @@ from kamusm.testing.pcsc import socket_path_for
 # embedder's suite (tests/test_packaging.py proves that in a fresh environment). Listed here as
 # well for a checkout whose .venv was installed before the entry point existed; the entry point
 # is named after the module, so pytest loads it once either way.
-pytest_plugins = ["kamusm.testing.pytest_plugin"]
+pytest_plugins = [
+    "kamusm.testing.pytest_plugin",
+    "tests.leak_canary",
+    "tests.ci_guard",
+    "pytester",
+]
 
 # Every PC/SC client of the test run (this process and the commands it starts) talks to the
 # run's own pcscd (the pcsc_service fixture), never to one of the machine: the client library
@@ -29,14 +34,3 @@ pytest_plugins = ["kamusm.testing.pytest_plugin"]
 _PCSC_DIR = tempfile.mkdtemp(prefix="kpcsc")
 os.environ["PCSCLITE_CSOCK_NAME"] = socket_path_for(_PCSC_DIR)
 atexit.register(shutil.rmtree, _PCSC_DIR, True)
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, None]:
-    outcome = yield
-    report: pytest.TestReport = outcome.get_result()
-    if report.skipped and os.environ.get("KAMUSM_NO_SKIPS") == "1":
-        report.outcome = "failed"
-        report.longrepr = f"skipped under KAMUSM_NO_SKIPS=1: {report.longrepr!r}"

@@ -272,6 +272,17 @@ def test_training_forms_from_another_origin_or_without_csrf_change_nothing() -> 
         assert refused_login.status_code == 403
         assert "set-cookie" not in refused_login.headers
         assert httpx.post(f"{sb.url}/portal/telefon", data={"phone": "05"}).status_code == 403
+        # DNS rebinding: evil.example resolving to 127.0.0.1 sends its own Host and Origin.
+        port = sb.url.rsplit(":", 1)[1]
+        rebound = httpx.post(
+            f"{sb.url}/portal/telefon",
+            data={"phone": "05"},
+            headers={"Host": f"evil.example:{port}", "Origin": f"http://evil.example:{port}"},
+        )
+        # Refused by the sandbox's own Host check (421) or the pages' (403), never served.
+        assert rebound.status_code in (403, 421) and "sms-text" not in rebound.text
+        foreign = httpx.get(f"{sb.url}/portal/", headers={"Host": "evil.example"})
+        assert foreign.status_code in (403, 421)
         page = httpx.get(f"{sb.url}/portal/")
         assert "script-src 'self'" in page.headers["content-security-policy"]
         assert "<script>" not in page.text

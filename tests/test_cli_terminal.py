@@ -25,7 +25,16 @@ from pathlib import Path
 import pexpect  # type: ignore[import-untyped]  # pexpect ships no type information
 import pytest
 
-from kamusm import ManualClock, Pin, PortalClient, Product, SmsCode, Tckn, VerificationCode
+from kamusm import (
+    ManualClock,
+    Pin,
+    PinIncorrectError,
+    PortalClient,
+    Product,
+    SmsCode,
+    Tckn,
+    VerificationCode,
+)
 from kamusm.sandbox import SandboxSettings
 from kamusm.testing.opencryptoki import fresh_opencryptoki_token, opencryptoki_unavailable_reason
 from kamusm.testing.sandbox import (
@@ -287,6 +296,26 @@ def test_ctrl_d_at_the_first_question_cancels_and_changes_nothing(
     term.expect("Doğrulama Kodu")
     term.child.sendeof()
     term.expect("İşlem iptal edildi. Kartınızda bir değişiklik yapılmadı.")
+    assert term.finish() == 10
+    assert pin_verifies(card, OLD)
+
+
+@pytest.mark.parametrize(
+    ("product", "route"),
+    [("nes", "NES İşlemleri"), ("mali-muhur", "Mali Mühür PIN Oluşturma/Değiştirme")],
+)
+def test_the_reset_introduction_names_the_products_own_route(
+    sandbox: RunningSandbox, card: SoftHsmToken, product: str, route: str
+) -> None:
+    """The introduction sends the holder to the route of the product being reset (seed 003):
+    a Mali Mühür reset never names the NES menu, and the other way round."""
+    term = Session(reset_args(sandbox, card, "--product", product), env=env_for(card))
+    term.expect("Doğrulama Kodu")
+    shown = str(term.child.before)
+    assert route in shown
+    other = "NES İşlemleri" if product == "mali-muhur" else "Mali Mühür PIN"
+    assert other not in shown
+    term.child.sendeof()
     assert term.finish() == 10
     assert pin_verifies(card, OLD)
 
@@ -630,7 +659,7 @@ def test_change_pin_on_the_final_try_needs_the_word_evet() -> None:
     token = fresh_opencryptoki_token(pin=OLD)
     kamusm_token = token.token()
     for _ in range(2):
-        with pytest.raises(Exception, match=r"(?i)wrong PIN"):
+        with pytest.raises(PinIncorrectError):
             kamusm_token.verify_pin(Pin("000000"), acknowledge_final_try=True)
     assert kamusm_token.pin_status().final_try
     args = ["change-pin", "--module", token.module_path, "--label", token.label]

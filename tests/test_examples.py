@@ -22,7 +22,7 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -112,7 +112,7 @@ def opencryptoki_card(*issued: IssuedCertificate) -> OpencryptokiToken:
 def wrong_pins(token: Token, count: int) -> None:
     """Type ``count`` wrong PINs at the card (acknowledging the final try on purpose)."""
     for _ in range(count):
-        with pytest.raises((PinIncorrectError, PinLockedError)):
+        with pytest.raises(PinIncorrectError):  # the third one too: it is what locks
             token.verify_pin(Pin(WRONG), acknowledge_final_try=True)
 
 
@@ -164,7 +164,25 @@ def test_dys_wrong_pin_is_tried_once_and_refused(certificate_factory: Certificat
     assert result.returncode == 6
     assert "tr: Hatalı PIN." in result.stdout
     assert "en: Wrong PIN." in result.stdout
-    assert card.token().pin_status().count_low  # the card counted exactly this attempt
+    # SoftHSM2 sets count_low after any number of wrong PINs: the one try is counted on
+    # opencryptoki in the next test.
+    assert card.token().pin_status().count_low
+    assert_no_secret(result.stdout + result.stderr, WRONG, PIN)
+
+
+@pytest.mark.opencryptoki
+def test_dys_wrong_pin_spends_exactly_one_try_on_a_card_that_counts(
+    certificate_factory: CertificateFactory,
+) -> None:
+    """On opencryptoki one wrong PIN is count_low and a second would be the final try: after
+    the DYS refused a wrong PIN the card shows exactly one."""
+    card = opencryptoki_card(certificate_factory.nes())
+
+    result = dys(card, WRONG, "--lang", "en")
+
+    assert result.returncode == 6, result.stdout + result.stderr
+    assert "refused: wrong PIN" in result.stdout
+    assert card.token().pin_status().summary == "count_low"
     assert_no_secret(result.stdout + result.stderr, WRONG, PIN)
 
 
@@ -179,6 +197,7 @@ def test_dys_without_a_valid_signing_certificate_asks_no_pin(
     assert result.returncode == 5
     assert "no valid signing certificate" in result.stdout
     assert card.token().pin_status().summary == "ok"  # no try spent
+    assert_no_secret(result.stdout + result.stderr, WRONG, PIN)
 
 
 def test_dys_refuses_a_pin_that_is_not_digits_without_trying_it(
@@ -191,6 +210,7 @@ def test_dys_refuses_a_pin_that_is_not_digits_without_trying_it(
     assert result.returncode == 2
     assert "PIN yalnızca rakamlardan oluşmalıdır." in result.stdout
     assert card.token().pin_status().summary == "ok"
+    assert_no_secret(result.stdout + result.stderr, "12ab56", PIN)
 
 
 def test_dys_names_every_place_it_looked_for_a_missing_module(tmp_path: Path) -> None:
@@ -408,7 +428,10 @@ OLD = "135792"
 
 
 class Browser:
-    """The browser side: an httpx client on the backend app, remembering every answer."""
+    """The browser side: an httpx client on the backend app, remembering every answer (its
+    own in ``seen``, every browser's in ``every_answer``)."""
+
+    every_answer: ClassVar[list[str]] = []
 
     def __init__(self, client: httpx.AsyncClient, transport: httpx.ASGITransport) -> None:
         self.client = client
@@ -425,6 +448,7 @@ class Browser:
     ) -> httpx.Response:
         response = await self.client.request(method, path, json=body)
         self.seen.append(response.text + json.dumps(dict(response.headers)))
+        Browser.every_answer.append(self.seen[-1])
         return response
 
 
@@ -447,14 +471,27 @@ def card(kamusm_sandbox: RunningSandbox, holder: TestHolder) -> SoftHsmToken:
 
 @pytest.fixture
 async def browser(
-    web_example: ModuleType, kamusm_sandbox: RunningSandbox, card: SoftHsmToken
+    web_example: ModuleType,
+    kamusm_sandbox: RunningSandbox,
+    card: SoftHsmToken,
+    caplog: pytest.LogCaptureFixture,
 ) -> AsyncIterator[Browser]:
+    """The browser on the backend. When the test ends, no answer any browser of it received
+    and no log record holds a PIN (old, new, any typed), the SO PIN, a verification code the
+    test issued or an SMS code the sandbox sent."""
+    caplog.set_level(logging.DEBUG)
+    _ISSUED.clear()
+    Browser.every_answer.clear()
     portal = AsyncPortalClient(kamusm_sandbox.url, clock=kamusm_sandbox.clock)
     app = web_example.create_app(portal=portal, module=card.module(), clock=kamusm_sandbox.clock)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://dys.test") as client:
-        yield Browser(client, transport)
+        first = Browser(client, transport)
+        yield first
     await portal.aclose()
+    sent = [m.code for m in kamusm_sandbox.portal.outbox() if m.code]
+    everything = "\n".join([*Browser.every_answer, logged(caplog)])
+    assert_no_secret(everything, OLD, NEW, "582937", card.so_pin, *_ISSUED, *sent)
 
 
 def logged(caplog: pytest.LogCaptureFixture) -> str:
@@ -462,10 +499,16 @@ def logged(caplog: pytest.LogCaptureFixture) -> str:
     return "\n".join(r.getMessage() for r in caplog.records)
 
 
+#: Every verification code the running test issued (looked for in what the browser saw).
+_ISSUED: list[VerificationCode] = []
+
+
 def new_code(sandbox: RunningSandbox, holder: TestHolder) -> VerificationCode:
     with PortalClient(sandbox.url, clock=sandbox.clock) as client:
         client.login_edevlet(holder.tckn, holder.password)
-        return client.start_pin_reset(Product.NES)
+        code = client.start_pin_reset(Product.NES)
+    _ISSUED.append(code)
+    return code
 
 
 def events(sandbox: RunningSandbox, serial: str) -> list[str]:
@@ -738,12 +781,8 @@ def test_web_backend_script_serves_a_whole_reset_over_http(tmp_path: Path) -> No
                     client.post("/api/reset/pin", json={"new_pin": NEW, "confirmation": NEW}),
                     client.post("/api/reset/challenge", json={}),
                 ]
-                steps.append(
-                    client.post(
-                        "/api/reset/confirm",
-                        json={"answer": sandbox.last_sms_code(holder.phone).reveal()},
-                    )
-                )
+                sms = sandbox.last_sms_code(holder.phone).reveal()
+                steps.append(client.post("/api/reset/confirm", json={"answer": sms}))
                 steps.append(client.post("/api/reset/finish", json={}))
             for response in steps:
                 assert response.status_code in (200, 201), response.text
@@ -765,5 +804,8 @@ def test_web_backend_script_serves_a_whole_reset_over_http(tmp_path: Path) -> No
         stdin=OLD + "\n",
     )
     assert old.returncode == 6, old.stdout
-    assert_no_secret(first + out + err, OLD, NEW, code)
+    answers = "\n".join(r.text + json.dumps(dict(r.headers)) for r in steps)
+    assert_no_secret(first + out + err + answers, OLD, NEW, code, sms, card.so_pin)
+    for run in (check, old):
+        assert_no_secret(run.stdout + run.stderr, OLD, NEW)
     assert "PIN reset started for card" in err  # its own log, at INFO

@@ -2,16 +2,15 @@
 sandbox portal over HTTP on 127.0.0.1, its SQLite file. Faults are real too: the network is cut
 or silenced by a TCP proxy, a token is deleted, the clock the sandbox and the flow share moves.
 
-Every test also runs under the leak canary below: with logging at DEBUG, no PIN, SO PIN, SMS
-code or verification code may appear in any log record, exception text or repr.
+Every test also runs under the leak canary (``tests/leak_canary.py``): with logging at DEBUG, no
+PIN, SO PIN, SMS code or verification code may appear in any log record, in stdout or stderr,
+in any exception's chain or in a repr.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pkcs11
@@ -28,7 +27,6 @@ from kamusm import (
     InvalidCodeError,
     KamusmError,
     Pin,
-    PinChosen,
     PinEntryTimeoutError,
     PinIncorrectError,
     PinPolicyError,
@@ -41,7 +39,6 @@ from kamusm import (
     Tckn,
     TokenNotFoundError,
     TooManyAttemptsError,
-    VerificationCode,
     WebPasswordRejectedError,
     WrongProductError,
     change_pin,
@@ -63,44 +60,10 @@ from kamusm.testing.sandbox import (
 from kamusm.testing.softhsm import SoftHsmToken
 from kamusm.token import Pkcs11Module
 from tests.flow_parts import FailAt, events, faulty_proxy, new_code
+from tests.leak_canary import Secrets
 
 OLD = "123456"
 NEW = "482915"
-
-
-# ---- the leak canary ------------------------------------------------------------------------
-
-
-class Secrets:
-    """Every secret a test handles, to be looked for in everything it printed or logged."""
-
-    def __init__(self) -> None:
-        self.values: set[str] = set()
-        self.texts: list[str] = []
-
-    def add(self, *values: str | Pin | VerificationCode | None) -> None:
-        for value in values:
-            if value is not None:
-                self.values.add(value if isinstance(value, str) else value.reveal())
-
-    def seen(self, *objects: object) -> None:
-        for obj in objects:
-            self.texts += [repr(obj), str(obj)]
-            if isinstance(obj, KamusmError):
-                self.texts += [obj.message("tr"), obj.message("en")]
-
-
-@pytest.fixture
-def leaks(caplog: pytest.LogCaptureFixture) -> Iterator[Secrets]:
-    caplog.set_level(logging.DEBUG)
-    found = Secrets()
-    yield found
-    seen = caplog.get_records("setup") + caplog.get_records("call")
-    records = [r.getMessage() for r in seen] + [str(r.args) for r in seen if r.args]
-    everything = "\n".join(records + found.texts)
-    assert seen, "the canary saw no log record at all"
-    for secret in found.values:
-        assert secret not in everything, "a secret reached a log record, repr or message"
 
 
 # ---- parts ----------------------------------------------------------------------------------
@@ -233,7 +196,7 @@ def lock_with_raw_pkcs11(token: OpencryptokiToken) -> None:
     with _LOCK:
         raw = lib.get_token(token_label=token.label)
         for _ in range(3):
-            with pytest.raises((pkcs11.exceptions.PinIncorrect, pkcs11.exceptions.PinLocked)):
+            with pytest.raises(pkcs11.exceptions.PinIncorrect):  # the third one too
                 raw.open(user_pin="000000")
             lib.reinitialize()  # python-pkcs11 leaves the failed login's session open
         assert lib.get_token(token_label=token.label).flags & pkcs11.TokenFlag.USER_PIN_LOCKED
@@ -417,14 +380,44 @@ def test_typed_code_expired_is_refused_by_the_portal_then_a_new_code_leads_on(
 def test_code_expires_during_pin_entry(
     kamusm_sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken, leaks: Secrets
 ) -> None:
+    """The verification code's 300 s run out while the person types the PIN (the PIN-entry
+    countdown made longer than the code's life): the code's expiry ends the reset."""
     prompts = prompts_for(kamusm_sandbox, holder, card.serial, leaks)
 
     def slow_person() -> tuple[str, str]:
-        kamusm_sandbox.advance(400)
+        kamusm_sandbox.advance(301)
         return (NEW, NEW)
 
     prompts._pins = [slow_person]
-    with pytest.raises((FlowCodeExpiredError, PinEntryTimeoutError)):
+    with (
+        PortalClient(kamusm_sandbox.url, clock=kamusm_sandbox.clock, timeout=2.0) as client,
+        pytest.raises(FlowCodeExpiredError) as caught,
+    ):
+        reset_pin(
+            card.module(),
+            client,
+            prompts,
+            clock=kamusm_sandbox.clock,
+            pin_entry_timeout=timedelta(seconds=900),
+        )
+    leaks.seen(caught.value, prompts, *prompts.problems)
+    assert_pin(card.module(), card.serial, OLD)
+    assert events(kamusm_sandbox, card.serial)[-1] == "operation.failed"
+
+
+def test_pin_entry_countdown_runs_out(
+    kamusm_sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken, leaks: Secrets
+) -> None:
+    """The PIN-entry countdown ("Kalan Süre: 195") runs out while the code is still valid:
+    the countdown ends the reset."""
+    prompts = prompts_for(kamusm_sandbox, holder, card.serial, leaks)
+
+    def slow_person() -> tuple[str, str]:
+        kamusm_sandbox.advance(200)
+        return (NEW, NEW)
+
+    prompts._pins = [slow_person]
+    with pytest.raises(PinEntryTimeoutError):
         run_reset(kamusm_sandbox, card.module(), prompts, leaks)
     assert_pin(card.module(), card.serial, OLD)
     assert events(kamusm_sandbox, card.serial)[-1] == "operation.failed"
@@ -530,22 +523,6 @@ def test_card_naming_another_person_is_refused_by_the_flow(
     assert events(kamusm_sandbox, token.serial)[-1] == "operation.failed"
 
 
-def test_mali_muhur_card_in_an_nes_flow(
-    kamusm_sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken, leaks: Secrets
-) -> None:
-    """An NES code for the holder's Mali Mühür card: refused, both cards untouched."""
-    seal = provision_softhsm_card(
-        kamusm_sandbox.portal, holder=holder, product=Product.MALI_MUHUR, pin=OLD
-    )
-    leaks.add(seal.pin, seal.so_pin)
-    prompts = prompts_for(kamusm_sandbox, holder, seal.serial, leaks, Product.NES)
-    with pytest.raises(KamusmError) as info:
-        run_reset(kamusm_sandbox, seal.module(), prompts, leaks)
-    assert type(info.value).__name__ in {"WrongProductError", "ConflictError", "BadRequestError"}
-    assert_pin(seal.module(), seal.serial, OLD)
-    assert_pin(card.module(), card.serial, OLD)
-
-
 def test_bad_input_at_every_prompt_is_asked_again(
     kamusm_sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken, leaks: Secrets
 ) -> None:
@@ -587,16 +564,77 @@ def test_cancel_at_every_prompt_leaves_the_card(
         assert_pin(card.module(), card.serial, OLD)
 
 
-def test_the_canary_catches_a_planted_leak(caplog: pytest.LogCaptureFixture) -> None:
-    """The canary is not blind: a secret logged on purpose is found."""
-    caplog.set_level(logging.DEBUG)
-    planted = Secrets()
-    planted.add(NEW)
-    logging.getLogger("kamusm.flows").debug("new PIN is %s", NEW)
-    logging.getLogger("kamusm.flows").debug("event %r", PinChosen(NEW, NEW))
-    leaked = [s for s in planted.values if s in "\n".join(r.getMessage() for r in caplog.records)]
-    assert leaked == [NEW]
-    assert NEW not in caplog.records[1].getMessage()  # the event's repr hides it
+_PLANTED = """
+import logging, os, sys
+import pytest
+from kamusm import Pin, PinChosen, PortalError
+
+SECRET = "482915"
+
+def test_clean(leaks):
+    leaks.add(SECRET)
+    logging.getLogger("kamusm.flows").debug("event %r", PinChosen(SECRET, SECRET))
+    leaks.seen(Pin(SECRET))
+
+def test_in_a_log_record(leaks):
+    leaks.add(SECRET)
+    logging.getLogger("kamusm.flows").debug("new PIN is %s", SECRET)
+
+def test_on_stderr_at_the_fd_level(leaks):
+    leaks.add(SECRET)
+    logging.getLogger("kamusm").debug("something")
+    os.write(2, SECRET.encode())
+
+def test_on_stdout(leaks):
+    leaks.add(SECRET)
+    logging.getLogger("kamusm").debug("something")
+    print("PIN:", SECRET)
+    sys.stdout.flush()
+
+def test_deep_in_a_cause_chain(leaks):
+    leaks.add(SECRET)
+    logging.getLogger("kamusm").debug("something")
+    inner = ValueError("wrapped")
+    inner.detail = {"pin": SECRET}
+    try:
+        try:
+            raise inner
+        except ValueError as exc:
+            raise KeyError("middle") from exc
+    except KeyError as exc:
+        try:
+            raise PortalError() from exc
+        except PortalError as outer:
+            leaks.seen(outer)
+
+def test_skipped(leaks):
+    leaks.add(SECRET)
+    pytest.skip("not here")
+"""
+
+
+def test_the_canary_fixture_catches_each_planted_leak(pytester: pytest.Pytester) -> None:
+    """The ``leaks`` fixture itself, run on planted leaks: a log record, stderr written at the
+    file-descriptor level, stdout, a secret deep in an exception's cause chain (in an
+    attribute of its innermost link) each fail their test; a clean test passes and a skip stays a
+    skip."""
+    pytester.makeconftest('pytest_plugins = ["tests.leak_canary"]')
+    pytester.makepyfile(test_planted=_PLANTED)
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-rA")
+    outcomes: dict[str, str] = {}
+    for report in result.reprec.getreports("pytest_runtest_logreport"):  # type: ignore[attr-defined]
+        name = report.nodeid.split("::")[-1]
+        if outcomes.get(name, "passed") == "passed":
+            outcomes[name] = report.outcome  # a failed teardown is the canary speaking
+    assert outcomes == {
+        "test_clean": "passed",
+        "test_in_a_log_record": "failed",
+        "test_on_stderr_at_the_fd_level": "failed",
+        "test_on_stdout": "failed",
+        "test_deep_in_a_cause_chain": "failed",
+        "test_skipped": "skipped",
+    }
+    result.stdout.fnmatch_lines(["*a secret reached a log record, output, repr or message*"])
 
 
 # ---- PIN change -------------------------------------------------------------------------------

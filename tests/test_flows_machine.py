@@ -152,6 +152,61 @@ def reset_flow_in(state: ResetState) -> tuple[PinResetFlow, ManualClock]:
     return flow, clock
 
 
+_S = ResetState
+#: The reset's moves as the seeds order its steps (code, redemption, card, new PIN, SMS
+#: challenge, its confirmation, which may be refused and typed again, the authorization, the
+#: PIN written, the report), written here, not read from ``RESET_TRANSITIONS``: the holder may
+#: cancel until the PIN is written, and after that an error cannot undo the new PIN (the flow
+#: is done, only its report missing); an expired code leads to a new one.
+EXPECTED_RESET: dict[ResetState, dict[type[Event], ResetState]] = {
+    _S.AWAITING_CODE: {CodeEntered: _S.CODE_ENTERED, FlowCancelled: _S.CANCELLED},
+    _S.CODE_ENTERED: {
+        CodeRedeemed: _S.CODE_REDEEMED,
+        ErrorOccurred: _S.FAILED,
+        FlowCancelled: _S.CANCELLED,
+    },
+    _S.CODE_REDEEMED: {
+        CardChosen: _S.CARD_CHOSEN,
+        ErrorOccurred: _S.FAILED,
+        FlowCancelled: _S.CANCELLED,
+    },
+    _S.CARD_CHOSEN: {
+        PinChosen: _S.PIN_CHOSEN,
+        ErrorOccurred: _S.FAILED,
+        FlowCancelled: _S.CANCELLED,
+    },
+    _S.PIN_CHOSEN: {
+        ChallengeSent: _S.CHALLENGE_SENT,
+        ErrorOccurred: _S.FAILED,
+        FlowCancelled: _S.CANCELLED,
+    },
+    _S.CHALLENGE_SENT: {
+        Confirmed: _S.CONFIRMED,
+        ConfirmationRejected: _S.CHALLENGE_SENT,
+        ErrorOccurred: _S.FAILED,
+        FlowCancelled: _S.CANCELLED,
+    },
+    _S.CONFIRMED: {
+        AuthorizationReceived: _S.UNBLOCK_AUTHORIZED,
+        ErrorOccurred: _S.FAILED,
+        FlowCancelled: _S.CANCELLED,
+    },
+    _S.UNBLOCK_AUTHORIZED: {
+        PinWritten: _S.PIN_WRITTEN,
+        ErrorOccurred: _S.FAILED,
+        FlowCancelled: _S.CANCELLED,
+    },
+    _S.PIN_WRITTEN: {ResultReported: _S.DONE, ErrorOccurred: _S.DONE},
+    _S.EXPIRED: {CodeEntered: _S.CODE_ENTERED, FlowCancelled: _S.CANCELLED},
+}
+
+
+def test_the_reset_table_is_the_expected_one() -> None:
+    """No move more, none less: an edge that skipped the SMS step would show here."""
+    actual = {state: dict(moves) for state, moves in RESET_TRANSITIONS.items() if moves}
+    assert actual == EXPECTED_RESET
+
+
 ALL_RESET_PAIRS = [(s, e) for s in ResetState for e in RESET_SAMPLES]
 
 
@@ -159,10 +214,10 @@ ALL_RESET_PAIRS = [(s, e) for s in ResetState for e in RESET_SAMPLES]
     ("state", "event_type"), ALL_RESET_PAIRS, ids=lambda v: getattr(v, "name", str(v))
 )
 def test_reset_transition_table_is_enforced(state: ResetState, event_type: type[Event]) -> None:
-    """Allowed pairs move to the table's target; every other pair is refused, naming both."""
+    """Allowed pairs move to the expected target; every other pair is refused, naming both."""
     flow, clock = reset_flow_in(state)
     event = RESET_SAMPLES[event_type](clock)
-    target = RESET_TRANSITIONS.get(state, {}).get(event_type)
+    target = EXPECTED_RESET.get(state, {}).get(event_type)
     if state is ResetState.FAILED:
         with pytest.raises(errors.FlowFailedError):
             flow.send(event)
@@ -450,6 +505,42 @@ def change_flow_in(state: ChangeState) -> PinChangeFlow:
     return flow
 
 
+_C = ChangeState
+#: The change's moves, written here, not read from ``CHANGE_TRANSITIONS``: the state is read
+#: first (a final try needs an acknowledgement), the PINs typed, C_SetPIN, a login with the new
+#: PIN; cancelling is possible until the PIN is changed. An error at C_SetPIN fails the change
+#: (a removed card), except where the exits below send it back.
+EXPECTED_CHANGE: dict[ChangeState, dict[type[Event], ChangeState]] = {
+    _C.START: {StatusRead: _C.READY, FlowCancelled: _C.CANCELLED, ErrorOccurred: _C.FAILED},
+    _C.NEEDS_ACKNOWLEDGEMENT: {FinalTryAcknowledged: _C.READY, FlowCancelled: _C.CANCELLED},
+    _C.READY: {PinsEntered: _C.PINS_CHOSEN, FlowCancelled: _C.CANCELLED},
+    _C.PINS_CHOSEN: {
+        PinChanged: _C.CHANGED,
+        ErrorOccurred: _C.FAILED,
+        FlowCancelled: _C.CANCELLED,
+    },
+    _C.CHANGED: {NewPinVerified: _C.DONE, ErrorOccurred: _C.FAILED},
+}
+
+
+def test_the_change_table_is_the_expected_one() -> None:
+    actual = {state: dict(moves) for state, moves in CHANGE_TRANSITIONS.items() if moves}
+    assert actual == EXPECTED_CHANGE
+
+
+def test_a_wrong_old_pin_asks_again_and_a_locked_one_ends_the_change() -> None:
+    """The exits of an error at C_SetPIN: a wrong old PIN back to PIN entry, or to the
+    acknowledgement when it left the final try; a PIN that locked ends the change."""
+    from kamusm.flows import CHANGE_MOVES, FlowExit
+
+    exits = dict(CHANGE_MOVES[_C.PINS_CHOSEN][ErrorOccurred].exits)
+    assert exits == {
+        FlowExit.WRONG_OLD_PIN: _C.READY,
+        FlowExit.FINAL_TRY: _C.NEEDS_ACKNOWLEDGEMENT,
+        FlowExit.LOCKED: _C.FAILED,
+    }
+
+
 @pytest.mark.parametrize(
     ("state", "event_type"),
     [(s, e) for s in ChangeState for e in CHANGE_SAMPLES],
@@ -457,7 +548,7 @@ def change_flow_in(state: ChangeState) -> PinChangeFlow:
 )
 def test_change_transition_table_is_enforced(state: ChangeState, event_type: type[Event]) -> None:
     flow = change_flow_in(state)
-    target = CHANGE_TRANSITIONS.get(state, {}).get(event_type)
+    target = EXPECTED_CHANGE.get(state, {}).get(event_type)
     event = CHANGE_SAMPLES[event_type]()
     if state is ChangeState.FAILED:
         with pytest.raises(errors.FlowFailedError):
@@ -556,3 +647,66 @@ def test_mali_muhur_card_without_a_person_number_relies_on_the_portal() -> None:
         other.send(
             CardChosen(card(products=frozenset({Product.MALI_MUHUR}), holders=frozenset({OTHER})))
         )
+
+
+# ---- guards that mutation testing found unguarded --------------------------------------------
+
+
+@pytest.mark.parametrize("other", ["a1b2c3d4e5f60700", "a1b2c3d4e5f60799", "A1B2C3D4E5F60718"])
+def test_an_authorization_for_another_card_is_refused_whichever_way_its_serial_sorts(
+    other: str,
+) -> None:
+    flow, _ = reset_flow_in(ResetState.CONFIRMED)
+    with pytest.raises(errors.AuthorizationCardMismatchError):
+        flow.send(AuthorizationReceived(auth(other)))
+    assert state_of(flow) is ResetState.FAILED
+
+
+def test_an_authorization_for_this_card_is_taken_by_value_not_identity() -> None:
+    """The serial comes from the portal's JSON, the flow's from the card: equal text in two
+    distinct string objects is the same card."""
+    flow, _ = reset_flow_in(ResetState.CONFIRMED)
+    same = "".join(list(SERIAL))
+    assert same == SERIAL and same is not SERIAL
+    flow.send(AuthorizationReceived(auth(same)))
+    assert state_of(flow) is ResetState.UNBLOCK_AUTHORIZED
+
+
+def test_the_portal_saying_no_attempt_is_left_ends_the_confirmation_at_once() -> None:
+    """On the first wrong answer, the portal's count (none left) ends it, although the flow's
+    own count still allows more. (A negative count is refused when the event is made.)"""
+    flow, _ = reset_flow_in(ResetState.CHALLENGE_SENT)
+    with pytest.raises(ValueError, match="attempts_remaining"):
+        ConfirmationRejected(-1)
+    with pytest.raises(errors.TooManyAttemptsError):
+        flow.send(ConfirmationRejected(0))
+    assert state_of(flow) is ResetState.CANCELLED
+
+
+@pytest.mark.parametrize(("after", "over"), [(-1, False), (0, True), (1, True)])
+def test_the_pin_entry_time_runs_out_at_its_deadline(after: int, over: bool) -> None:
+    """A microsecond before the PIN-entry deadline the PIN is taken; at it, and after, the
+    time has run out."""
+    clock = ManualClock(T0)
+    flow = PinResetFlow(clock=clock)
+    flow.send(CodeEntered(code(clock), SERIAL))
+    flow.send(CodeRedeemed(Operation(pin_entry_deadline=T0 + timedelta(seconds=30))))
+    flow.send(CardChosen(card()))
+    clock.advance(timedelta(seconds=30) + timedelta(microseconds=after))
+    if over:
+        with pytest.raises(errors.PinEntryTimeoutError):
+            flow.send(PinChosen("482915", "482915"))
+    else:
+        flow.send(PinChosen("482915", "482915"))
+        assert state_of(flow) is ResetState.PIN_CHOSEN
+
+
+def test_a_locked_card_at_c_setpin_routes_to_the_reset_and_other_errors_stay_themselves() -> None:
+    flow = change_flow_in(ChangeState.PINS_CHOSEN)
+    with pytest.raises(errors.PinLockedUseResetError):
+        flow.send(ErrorOccurred(errors.PinLockedError()))
+    assert state_of(flow) is ChangeState.FAILED
+    other = change_flow_in(ChangeState.PINS_CHOSEN)
+    with pytest.raises(errors.TokenRemovedError):
+        other.send(ErrorOccurred(errors.TokenRemovedError()))
+    assert state_of(other) is ChangeState.FAILED

@@ -252,6 +252,23 @@ def test_the_locked_card_advice_names_the_cards_own_route() -> None:
     assert "Mali Mühür PIN Oluşturma/Değiştirme" in unknown.message("tr")
 
 
+def test_the_module_search_tells_its_reasons_in_turkish(tmp_path: Path) -> None:
+    """No module where the search looks (a missing file, a file that is no library): every
+    reason the holder reads is Turkish; the English ones stay in ``tried`` for logs."""
+    from kamusm.token import Pkcs11Module
+
+    junk = tmp_path / "libakisp11.so"
+    junk.write_text("not a shared object\n")
+    for place in (tmp_path / "missing.so", junk):
+        with pytest.raises(errors.Pkcs11ModuleNotFoundError) as caught:
+            Pkcs11Module.open(place)
+        shown = caught.value.message("tr")
+        assert_holder_text(shown, "tr")
+        assert "dosya yok" in shown or "yüklenemedi" in shown
+        ((_, english),) = caught.value.tried  # the detailed English reason, for logs
+        assert english.startswith(("no such file", "could not be loaded"))
+
+
 def test_the_code_stays_on_the_error() -> None:
     conflict = client_error("conflict", "initial_pin_already_shown")
     assert isinstance(conflict, errors.ConflictError)

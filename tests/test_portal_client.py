@@ -7,9 +7,11 @@ Everything else is tested against the real sandbox in test_portal_desktop/holder
 from __future__ import annotations
 
 import inspect
+import re
 import ssl
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -138,14 +140,49 @@ def _redeem_with(response: httpx.Response) -> PortalError:
         return err.value
 
 
-@pytest.mark.parametrize("code", sorted(_portal_errors.BY_CODE))
-def test_the_error_code_decides_not_the_text_nor_the_status(code: str) -> None:
+#: The contract's error codes and the kamusm error each one is (docs/portal-api.md, "Errors"),
+#: written here, not read from the client's own table.
+CONTRACT_ERRORS: dict[str, type[PortalError]] = {
+    "bad_request": BadRequestError,
+    "payload_too_large": BadRequestError,
+    "method_not_allowed": BadRequestError,
+    "unsupported_media_type": BadRequestError,
+    "misdirected_request": BadRequestError,
+    "authentication_required": AuthenticationRequiredError,
+    "login_failed": errors.LoginFailedError,
+    "login_method_unavailable": errors.LoginMethodUnavailableError,
+    "forbidden": errors.ForbiddenError,
+    "not_found": errors.NotFoundError,
+    "conflict": ConflictError,
+    "verification_code_invalid": errors.VerificationCodeInvalidError,
+    "verification_code_expired": errors.VerificationCodeExpiredError,
+    "verification_code_used": errors.VerificationCodeUsedError,
+    "card_not_owned": errors.CardNotOwnedError,
+    "sms_code_rejected": SmsCodeRejectedError,
+    "web_password_rejected": errors.WebPasswordRejectedError,
+    "sms_code_expired": errors.SmsCodeExpiredError,
+    "operation_cancelled": errors.OperationCancelledError,
+    "rate_limited": RateLimitedError,
+    "server_error": PortalServerError,
+}
+
+
+@pytest.mark.parametrize(("code", "expected"), sorted(CONTRACT_ERRORS.items()))
+def test_the_error_code_decides_not_the_text_nor_the_status(
+    code: str, expected: type[PortalError]
+) -> None:
     """The same status and English text with another ``error`` code gives another error."""
     body = {"error": code, "message": "Something went wrong", "reason": "some_reason"}
     err = _redeem_with(httpx.Response(400, json=body))
-    expected = type(_portal_errors.BY_CODE[code](_portal_errors.Refusal(body, 400)))
     assert type(err) is expected
     assert err.status == 400
+
+
+def test_the_documented_error_codes_are_the_tested_ones() -> None:
+    """The contract's page lists exactly the codes above, each with the same error class."""
+    page = (Path(__file__).resolve().parent.parent / "docs" / "portal-api.md").read_text()
+    rows = re.findall(r"^\| `([a-z_]+)`[^|]*\| \d{3} \| `(\w+)` \|$", page, flags=re.M)
+    assert dict(rows) == {code: cls.__name__ for code, cls in CONTRACT_ERRORS.items()}
 
 
 def test_sms_rejection_carries_attempts_left() -> None:

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kamusm import errors
+from kamusm import errors, values
 from kamusm.values import (
     ManualClock,
     Pin,
@@ -194,7 +194,85 @@ def test_authorization_for_another_card_or_expired_spends_nothing() -> None:
     assert not auth.is_spent
 
 
-def test_authorization_spent_once_under_threads() -> None:
+@pytest.mark.parametrize(
+    "after", [timedelta(0), timedelta(microseconds=1), timedelta(minutes=5), timedelta(days=400)]
+)
+def test_authorization_is_refused_at_and_long_after_its_expiry(after: timedelta) -> None:
+    """Expired from its expiry instant on, however late (not only at that exact instant)."""
+    auth = _issue_authorization("so-secret", card_serial="CARD1", expires_at=T0)
+    assert auth.is_expired(T0 + after)
+    with pytest.raises(errors.AuthorizationExpiredError):
+        auth.spend(card_serial="CARD1", now=T0 + after)
+    assert not auth.is_spent
+
+
+def test_authorization_is_spent_just_before_its_expiry() -> None:
+    auth = _issue_authorization("so-secret", card_serial="CARD1", expires_at=T0)
+    assert not auth.is_expired(T0 - timedelta(microseconds=1))
+    assert auth.spend(card_serial="CARD1", now=T0 - timedelta(microseconds=1)) == "so-secret"
+
+
+def test_authorization_spent_once_under_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two threads spend one authorization, the race made deterministic: the first is held
+    inside ``spend`` between its checks and marking it spent (the ``_spend_window`` hook)
+    until the second has either asked for the authorization's lock or got into the same
+    window. With the lock the second waits and is refused; without it both would win."""
+    auth = _issue_authorization("c", card_serial="S", expires_at=T0 + timedelta(60))
+    real_lock = auth._lock
+    changed = threading.Condition()
+    second: dict[str, bool] = {"waits_for_the_lock": False, "inside": False}
+
+    class WatchedLock:
+        """The authorization's own lock, telling when the second thread asks for it."""
+
+        def __enter__(self) -> None:
+            if threading.current_thread().name == "second":
+                with changed:
+                    second["waits_for_the_lock"] = True
+                    changed.notify_all()
+            real_lock.acquire()
+
+        def __exit__(self, *exc: object) -> None:
+            real_lock.release()
+
+    first_inside = threading.Event()
+
+    def window() -> None:
+        with changed:
+            if threading.current_thread().name == "first":
+                first_inside.set()
+                # A guard against a hang, not a timing: the second thread gets here or to the
+                # lock at once.
+                assert changed.wait_for(lambda: any(second.values()), timeout=60)
+            else:
+                second["inside"] = True
+                changed.notify_all()
+
+    object.__setattr__(auth, "_lock", WatchedLock())
+    monkeypatch.setattr(values, "_spend_window", window)
+    wins: list[str] = []
+    refused: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            wins.append(auth.spend(card_serial="S", now=T0))
+        except errors.AuthorizationSpentError as exc:
+            refused.append(exc)
+
+    first = threading.Thread(target=worker, name="first")
+    first.start()
+    assert first_inside.wait(timeout=60)
+    later = threading.Thread(target=worker, name="second")
+    later.start()
+    first.join()
+    later.join()
+    assert wins == ["c"]
+    assert [type(e) for e in refused] == [errors.AuthorizationSpentError]
+    assert second == {"waits_for_the_lock": True, "inside": False}
+    assert auth.is_spent
+
+
+def test_authorization_spent_once_by_eight_threads() -> None:
     """Eight threads race to spend one authorization: exactly one wins."""
     auth = _issue_authorization("c", card_serial="S", expires_at=T0 + timedelta(60))
     wins: list[str] = []

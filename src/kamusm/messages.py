@@ -185,6 +185,18 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
         "tr": "mimari uymuyor: modül {built} için derlenmiş, bu Python {host} üzerinde çalışıyor",
         "en": "wrong architecture: the module is built for {built}, this Python runs on {host}",
     },
+    "module_search.wrong_architecture.mac": {
+        "tr": "mimari uymuyor: modül {built} için derlenmiş, bu Mac {host}; bu Mac'e uygun AKİS "
+        "paketini (Intel ya da Apple Silicon) kurun",
+        "en": "wrong architecture: the module is built for {built}, this Mac is {host}; install "
+        "the AKİS package for this Mac (Intel or Apple Silicon)",
+    },
+    "module_search.wrong_architecture.windows": {
+        "tr": "mimari uymuyor: modül {built} için derlenmiş; 64 bit Windows'ta {bits} bit Python "
+        "{bits} bit modülü ister ({folder} klasöründe)",
+        "en": "wrong architecture: the module is built for {built}; a {bits}-bit Python on 64-bit "
+        "Windows needs the {bits}-bit module (in {folder})",
+    },
     "module_search.not_loadable": {
         "tr": "yüklenemedi ya da başlatılamadı",
         "en": "could not be loaded or initialised",

@@ -338,6 +338,11 @@ def _slot_description(slot: Any) -> str:
 _CRYPTOKI: dict[str, Cryptoki] = {}
 
 
+def _problem(reason: str) -> tuple[str, dict[str, str]]:
+    """The holder's-language form of a reason ``_load`` gives (a ``module_search.`` key)."""
+    return ("no_such_file", {}) if reason == "no such file" else ("not_loadable", {})
+
+
 def _load(place: str) -> tuple[Pkcs11Module | None, str]:
     """Load one module; on failure say why, in words a help desk can act on."""
     path = os.path.realpath(place)
@@ -497,13 +502,18 @@ class Pkcs11Module:
             places = _module_search.default_locations()
         logger.debug("Loading a PKCS#11 module from %s", places)
         tried: list[tuple[str, str]] = []
+        problems: list[tuple[str, str, Mapping[str, str]]] = []
         for place in places:
             module, reason = _load(place)
             if module is not None:
                 logger.debug("Loaded PKCS#11 module %s", module.path)
                 return module
             tried.append((place, reason))
-        raise Pkcs11ModuleNotFoundError(tried=tried)
+            path = os.path.realpath(place)
+            mismatch = _module_search.architecture_mismatch(path) if os.path.exists(path) else None
+            key, fields = mismatch if mismatch is not None else _problem(reason)
+            problems.append((place, key, fields))
+        raise Pkcs11ModuleNotFoundError(tried=tried, problems=problems)
 
     @classmethod
     async def aopen(cls, path: str | os.PathLike[str] | None = None) -> Pkcs11Module:

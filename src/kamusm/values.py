@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import hmac
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Protocol, Self, TypeGuard, runtime_checkable
 
@@ -259,6 +260,12 @@ class SmsCode(_Code):
 _ISSUER = object()
 
 
+#: A test hook, ``None`` in use: called inside :meth:`UnblockAuthorization.spend` between its
+#: checks and marking the authorization spent, so that a test can hold one thread there and
+#: prove a second one cannot get in (the race is deterministic instead of left to chance).
+_spend_window: Callable[[], None] | None = None
+
+
 class UnblockAuthorization:
     """What the portal hands the desktop side after the SMS confirmation: a secret credential
     for one card, valid briefly, that can be spent exactly once.
@@ -301,6 +308,8 @@ class UnblockAuthorization:
                 raise AuthorizationCardMismatchError()
             if self.is_expired(now):
                 raise AuthorizationExpiredError()
+            if _spend_window is not None:
+                _spend_window()
             object.__setattr__(self, "_spent", True)
             return self._credential
 

@@ -237,6 +237,14 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "the verification code the portal shows (Online İşlemler → NES İşlemleri → Bireysel "
         "İşlemler → PIN Oluşturma/Kilit Çözme). The verification code is not a PUK.",
     },
+    "cli.reset.intro.mali_muhur": {
+        "tr": "Kamu SM Mali Mühür PIN Oluşturma/Değiştirme. Kartınızı kullanan e-fatura, e-defter "
+        'ya da e-arşiv uygulamasını kapatın. Portalda "Mali Mühür PIN Oluşturma/Değiştirme" ile '
+        "gösterilen doğrulama kodunu girin. Doğrulama kodu PUK değildir.",
+        "en": "Kamu SM Mali Mühür PIN creation/change. Close the e-fatura, e-defter or e-arşiv "
+        'application that uses your card. Enter the verification code the portal shows under "Mali '
+        'Mühür PIN Oluşturma/Değiştirme". The verification code is not a PUK.',
+    },
     "cli.reset.code": {
         "tr": "Doğrulama Kodu ({length} hane)",
         "en": "Verification code ({length} digits)",

@@ -15,8 +15,9 @@ Served under ``/portal`` beside the JSON API when the sandbox runs with ``traini
   what a training room wants and what the API alone never allows (its outbox is admin-only).
 
 The pages call :class:`~kamusm.sandbox.SandboxPortal` directly: every rule is the portal's.
-The session token lives in an HttpOnly, SameSite=Strict cookie; every ``POST`` must come from
-the page's own origin and, once logged in, carry the session's CSRF token. No query strings,
+The session token lives in an HttpOnly, SameSite=Strict cookie; every page answers only to a
+loopback ``Host`` (no DNS rebinding); every ``POST`` must come from the page's own origin and,
+once logged in, carry the session's CSRF token. No query strings,
 no inline script (a Content-Security-Policy says so), every asset served here.
 This module renders with the standard library only (Jinja2 belongs to ``kamusm.app``).
 """
@@ -516,6 +517,9 @@ class _Pages:
     def route(self, path: str, fn: Handler, methods: Iterable[str] = ("GET",)) -> Route:
         async def guarded(request: Request) -> Response:
             lang = self.lang(request)
+            if not _loopback_host(request.headers.get("host", "")):
+                # DNS rebinding: a page of another name that resolves here.
+                return self.page(request, _t("refused", lang), "", status=403)
             try:
                 return await fn(request)
             except _LoginNeeded:
@@ -977,6 +981,15 @@ class _PageRefused(Exception):  # noqa: N818 (a control-flow signal inside this 
 
 class _LoginNeeded(Exception):  # noqa: N818 (a control-flow signal inside this module)
     """The page needs a portal session."""
+
+
+_LOOPBACK_NAMES: Final = frozenset({"127.0.0.1", "localhost", "[::1]"})
+
+
+def _loopback_host(host: str) -> bool:
+    """Whether a ``Host`` header names this machine's loopback (with any port)."""
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    return name.lower() in _LOOPBACK_NAMES
 
 
 def _day(iso: str) -> str:
