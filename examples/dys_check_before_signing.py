@@ -9,13 +9,16 @@ Before a signature the DYS reads the card's PIN state, which spends no PIN try, 
 - a wrong PIN was typed since the last correct one: a warning, then the PIN is asked;
 - no valid signing certificate on the card: nothing to sign with, no PIN is asked.
 
-Only then does it pick the signing certificate and verify the PIN, once. The PIN is read with
-hidden input (or one line of standard input with ``--pin-stdin``), never from the command line.
+Only then does it pick the signing certificate and verify the PIN, once; with ``--sign IN OUT``
+the PIN is spent on the signature itself instead (:meth:`kamusm.Token.signing_session`, a
+PAdES signature of the PDF ``IN`` written to ``OUT``). The PIN is read with hidden input (or one
+line of standard input with ``--pin-stdin``), never from the command line.
 
 Run::
 
     python examples/dys_check_before_signing.py --module /usr/lib/libakisp11.so
     python examples/dys_check_before_signing.py --serial 1A2B3C4D --lang en
+    python examples/dys_check_before_signing.py --sign letter.pdf letter-signed.pdf
 
 Exit status: 0 ready to sign, 1 the card or module could not be used, 2 bad input, 3 PIN locked
 (reset it), 4 final try (not spent here), 5 no signing certificate, 6 wrong PIN.
@@ -27,6 +30,7 @@ import argparse
 import getpass
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Final, Literal, TextIO
 
 import attrs
@@ -153,6 +157,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--pin-stdin", action="store_true", help="read the PIN from one line of standard input"
     )
+    parser.add_argument(
+        "--sign",
+        nargs=2,
+        metavar=("IN", "OUT"),
+        help="sign the PDF IN with the card (the PIN is spent on the signature) into OUT",
+    )
     return parser
 
 
@@ -174,11 +184,28 @@ def _refuse(check: SigningCheck, out: TextIO, lang: Language) -> int | None:
     return None
 
 
-def _verify(token: Token, pin: Pin, out: TextIO, lang: Language) -> int:
-    """One PIN verification, never retried and never on an unacknowledged final try."""
+def _verify(
+    token: Token,
+    pin: Pin,
+    out: TextIO,
+    lang: Language,
+    *,
+    sign: Sequence[str] | None = None,
+    certificate: CertificateInfo | None = None,
+) -> int:
+    """One PIN verification, never retried and never on an unacknowledged final try; with
+    ``sign`` (IN, OUT) the PIN is spent on a real signature of the PDF IN instead."""
     try:
         # Not acknowledged: if the state changed since it was read, the token layer refuses.
-        token.verify_pin(pin)
+        if sign is None:
+            token.verify_pin(pin)
+        else:
+            from kamusm.signing import sign_pdf  # noqa: PLC0415 (the pdf extra, only when signing)
+
+            document = Path(sign[0]).read_bytes()
+            with token.signing_session(pin, certificate=certificate) as session:
+                Path(sign[1]).write_bytes(sign_pdf(session, document))
+            print(f"signed: {sign[1]}", file=out)
     except PinIncorrectError as err:
         print("refused: wrong PIN", file=out)
         _say_error(out, err)  # the text says when the next wrong PIN locks, or that it did
@@ -192,6 +219,9 @@ def _verify(token: Token, pin: Pin, out: TextIO, lang: Language) -> int:
     except KamusmError as err:
         _say_error(out, err)
         return EXIT_CARD_PROBLEM
+    except OSError as exc:
+        print(f"cannot read or write the PDF: {exc.strerror}", file=out)
+        return EXIT_BAD_INPUT
     _say(out, "ready", lang)
     return EXIT_READY
 
@@ -226,7 +256,7 @@ def main(
     except KamusmError as err:
         _say_error(out, err)
         return EXIT_BAD_INPUT
-    return _verify(token, pin, out, lang)
+    return _verify(token, pin, out, lang, sign=args.sign, certificate=check.certificate)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 The page's table gives each module its layer; this test reads every ``import`` of the package
 (at module level and inside functions alike) and fails when a module imports one of a higher
-layer, or when a pure module imports a library other than attrs. A module the table does not
+layer, or when a pure module imports a library other than attrs (imports under
+``if TYPE_CHECKING:`` are for the type checker only and do not count). A module the table does not
 name yet (one just landed) is not judged, neither as importer nor as imported, until the page
 gives it its layer; the table must still name every module it lists.
 """
@@ -46,11 +47,28 @@ def _modules() -> dict[str, Path]:
     return found
 
 
+def _runtime_nodes(tree: ast.Module) -> list[ast.AST]:
+    """Every node of ``tree`` except those under ``if TYPE_CHECKING:`` (names for the type
+    checker only: no import happens when the code runs)."""
+    found: list[ast.AST] = []
+    todo: list[ast.AST] = [tree]
+    while todo:
+        node = todo.pop()
+        found.append(node)
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and ast.unparse(child.test).endswith("TYPE_CHECKING"):
+                todo.extend(child.orelse)
+                continue
+            todo.append(child)
+    return found
+
+
 def _imports(path: Path, modules: dict[str, Path]) -> set[str]:
-    """Every module ``path`` imports (``from kamusm import x`` counts as ``kamusm.x`` when
-    ``x`` is a module, else as the package's lazy re-export, which is not a layer)."""
+    """Every module ``path`` imports when it runs (``from kamusm import x`` counts as
+    ``kamusm.x`` when ``x`` is a module, else as the package's lazy re-export, which is not a
+    layer)."""
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+    for node in _runtime_nodes(ast.parse(path.read_text("utf-8"))):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:

@@ -430,7 +430,9 @@ def test_naive_datetimes_are_refused(factory: CertificateFactory) -> None:
 
 
 def spki_der(factory: CertificateFactory) -> bytes:
-    key = factory.nes(key=KeySpec.EC_P384).private_key.public_key()
+    private_key = factory.nes(key=KeySpec.EC_P384).private_key
+    assert private_key is not None  # the factory made this key itself
+    key = private_key.public_key()
     return key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )

@@ -40,6 +40,7 @@ def load(issued: IssuedCertificate) -> x509.Certificate:
 
 
 def public_der(issued: IssuedCertificate) -> bytes:
+    assert issued.private_key is not None  # the factory made this key itself
     return issued.private_key.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )

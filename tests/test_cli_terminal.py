@@ -300,6 +300,26 @@ def test_ctrl_d_at_the_first_question_cancels_and_changes_nothing(
     assert pin_verifies(card, OLD)
 
 
+@pytest.mark.parametrize(
+    ("product", "route"),
+    [("nes", "NES İşlemleri"), ("mali-muhur", "Mali Mühür PIN Oluşturma/Değiştirme")],
+)
+def test_the_reset_introduction_names_the_products_own_route(
+    sandbox: RunningSandbox, card: SoftHsmToken, product: str, route: str
+) -> None:
+    """The introduction sends the holder to the route of the product being reset (seed 003):
+    a Mali Mühür reset never names the NES menu, and the other way round."""
+    term = Session(reset_args(sandbox, card, "--product", product), env=env_for(card))
+    term.expect("Doğrulama Kodu")
+    shown = str(term.child.before)
+    assert route in shown
+    other = "NES İşlemleri" if product == "mali-muhur" else "Mali Mühür PIN"
+    assert other not in shown
+    term.child.sendeof()
+    assert term.finish() == 10
+    assert pin_verifies(card, OLD)
+
+
 def test_ctrl_c_at_the_sms_question_cancels_and_tells_the_portal(
     sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken
 ) -> None:

@@ -22,6 +22,7 @@ from kamusm._contract import ERRORS
 from kamusm._portal_errors import BY_CODE, error_from_response
 from kamusm.messages import LANGUAGES, MESSAGES, format_date, text
 from kamusm.policy import PinPolicy
+from kamusm.readiness import Readiness, ReadinessState
 from kamusm.values import ManualClock, PinStatus, Product
 
 SANDBOX = Path(errors.__file__).resolve().parent / "sandbox"
@@ -86,6 +87,14 @@ SAMPLES: dict[str, object] = {
     "state": "CARD_CHOSEN",
     "event": "PinChosen",
     "product": Product.NES,
+    "readiness": Readiness(
+        findings=(ReadinessState.LOCKED,),
+        pin_status=PinStatus(locked=True),
+        certificate=None,
+        product=Product.NES,
+        days_left=None,
+    ),
+    "scheme": "rsa-pss-sha256",
     "found": [Product.MALI_MUHUR],
     "attempts": 3,
     "violations": VIOLATIONS,
@@ -250,6 +259,23 @@ def test_the_locked_card_advice_names_the_cards_own_route() -> None:
     unknown = errors.PinLockedError()  # the token layer does not know the product: both
     assert "NES İşlemleri" in unknown.message("tr")
     assert "Mali Mühür PIN Oluşturma/Değiştirme" in unknown.message("tr")
+
+
+def test_the_module_search_tells_its_reasons_in_turkish(tmp_path: Path) -> None:
+    """No module where the search looks (a missing file, a file that is no library): every
+    reason the holder reads is Turkish; the English ones stay in ``tried`` for logs."""
+    from kamusm.token import Pkcs11Module
+
+    junk = tmp_path / "libakisp11.so"
+    junk.write_text("not a shared object\n")
+    for place in (tmp_path / "missing.so", junk):
+        with pytest.raises(errors.Pkcs11ModuleNotFoundError) as caught:
+            Pkcs11Module.open(place)
+        shown = caught.value.message("tr")
+        assert_holder_text(shown, "tr")
+        assert "dosya yok" in shown or "yüklenemedi" in shown
+        ((_, english),) = caught.value.tried  # the detailed English reason, for logs
+        assert english.startswith(("no such file", "could not be loaded"))
 
 
 def test_the_code_stays_on_the_error() -> None:

@@ -34,7 +34,13 @@ def test_every_name_in_all_resolves() -> None:
 def test_all_is_exactly_the_public_names() -> None:
     """Every public name of a public kamusm module is in kamusm.__all__, and nothing else."""
     public_modules = ["kamusm.errors", "kamusm.values", "kamusm.policy"]
-    for optional in ("kamusm.token", "kamusm.certs", "kamusm.portal", "kamusm.flows"):
+    for optional in (
+        "kamusm.token",
+        "kamusm.certs",
+        "kamusm.portal",
+        "kamusm.flows",
+        "kamusm.readiness",
+    ):
         if importlib.util.find_spec(optional) is not None:
             public_modules.append(optional)
     expected = {"__version__", "Language"}

@@ -190,6 +190,25 @@ def binary_machines(path: str) -> set[str] | None:
     return None
 
 
+def architecture_mismatch(
+    path: str, where: Platform | None = None
+) -> tuple[str, dict[str, str]] | None:
+    """The same as :func:`architecture_problem`, as a message key under ``module_search.``
+    and its fields, for the holder's language; ``None`` when the file may load."""
+    where = where if where is not None else Platform.current()
+    machines = binary_machines(path)
+    if machines is None or where.machine in machines:
+        return None
+    fields = {"built": ", ".join(sorted(machines)), "host": where.machine}
+    if where.system == "darwin" and where.machine in _MAC_PACKAGES:
+        return "wrong_architecture.mac", fields
+    if where.system == "win32" and where.windows_64bit:
+        bits = "32" if where.machine in ("x86", "arm") else "64"
+        folder = "SysWOW64" if bits == "32" else "System32"
+        return "wrong_architecture.windows", {**fields, "bits": bits, "folder": folder}
+    return "wrong_architecture", fields
+
+
 def architecture_problem(path: str, where: Platform | None = None) -> str | None:
     """Why the file at ``path`` cannot load into this Python, or ``None`` when it may."""
     where = where if where is not None else Platform.current()

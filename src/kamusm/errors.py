@@ -9,7 +9,8 @@
     │   ├── InvalidCodeError               verification or SMS code of the wrong shape
     │   ├── PinPolicyError                 .violations lists every rule that failed
     │   │   └── LooksLikeVerificationCodeError
-    │   └── CertificateParseError
+    │   ├── CertificateParseError
+    │   └── UnsupportedSignatureSchemeError .scheme does not fit the key or the digest
     ├── AuthorizationError                 the single-use unblock authorization
     │   ├── AuthorizationSpentError
     │   ├── AuthorizationExpiredError
@@ -29,7 +30,11 @@
     │   ├── PinNotInitializedError
     │   ├── SoPinLockedError
     │   ├── SoPinFinalTryError
-    │   └── UnblockFailedError
+    │   ├── UnblockFailedError
+    │   ├── NotReadyToSignError            .readiness (kamusm.readiness): nothing was signed
+    │   ├── UnattendedSigningRefusedError  .status: a wrong PIN was seen; no try spent
+    │   ├── SigningKeyNotFoundError
+    │   └── SigningSessionClosedError
     ├── PortalError                        the portal (.status: HTTP status when there was one)
     │   ├── PortalConnectionError
     │   │   └── PortalTlsError
@@ -87,6 +92,7 @@ from kamusm.messages import DEFAULT_LANGUAGE, MESSAGES, Language, format_date, t
 
 if TYPE_CHECKING:
     from kamusm.policy import PolicyViolation
+    from kamusm.readiness import Readiness
     from kamusm.values import PinStatus, Product
 
 __all__ = [
@@ -121,6 +127,7 @@ __all__ = [
     "LoginMethodUnavailableError",
     "LooksLikeVerificationCodeError",
     "NotFoundError",
+    "NotReadyToSignError",
     "OperationCancelledError",
     "PinEntryTimeoutError",
     "PinIncorrectError",
@@ -139,6 +146,8 @@ __all__ = [
     "PortalTlsError",
     "RateLimitedError",
     "ReaderServiceError",
+    "SigningKeyNotFoundError",
+    "SigningSessionClosedError",
     "SmsCodeExpiredError",
     "SmsCodeRejectedError",
     "SoPinFinalTryError",
@@ -148,7 +157,9 @@ __all__ = [
     "TokenNotFoundError",
     "TokenRemovedError",
     "TooManyAttemptsError",
+    "UnattendedSigningRefusedError",
     "UnblockFailedError",
+    "UnsupportedSignatureSchemeError",
     "VerificationCodeExpiredError",
     "VerificationCodeInvalidError",
     "VerificationCodeUsedError",
@@ -287,6 +298,20 @@ class CertificateParseError(InputError):
     """Bytes that are not a readable X.509 certificate."""
 
     key = "input.certificate"
+
+
+class UnsupportedSignatureSchemeError(InputError):
+    """A signature scheme that does not fit the key (RSA vs EC), or a digest of another
+    length than the scheme's hash. Nothing was signed."""
+
+    key = "error.signature_scheme"
+
+    def __init__(self, *, scheme: str) -> None:
+        self.scheme = scheme
+        super().__init__()
+
+    def fields(self) -> Mapping[str, object]:
+        return {"scheme": self.scheme}
 
 
 # ---- the unblock authorization ------------------------------------------------------------
@@ -523,6 +548,44 @@ class UnblockFailedError(TokenError):
     """SO login or C_InitPIN failed; the user PIN is as it was."""
 
     key = "token.unblock_failed"
+
+
+class NotReadyToSignError(TokenError):
+    """The readiness check refused a signature before any PIN was tried. ``readiness`` is the
+    :class:`kamusm.readiness.Readiness` that says why and what to do next."""
+
+    key = "error.not_ready_to_sign"
+
+    def __init__(self, *, readiness: Readiness) -> None:
+        self.readiness = readiness
+        super().__init__(code=None)
+
+    def message(self, lang: Language = DEFAULT_LANGUAGE) -> str:
+        reason = f"{self.readiness.message(lang)} {self.readiness.next_step(lang)}"
+        return text(self.key, lang, reason=reason)
+
+
+class UnattendedSigningRefusedError(TokenError):
+    """An unattended signer saw that a wrong PIN was entered on the card: it logs in no more,
+    spending none of the remaining tries, until a person has looked. ``status`` is the state."""
+
+    key = "error.unattended_refused"
+
+    def __init__(self, *, status: PinStatus) -> None:
+        self.status = status
+        super().__init__(code=None)
+
+
+class SigningKeyNotFoundError(TokenError):
+    """The card holds no private key for the chosen certificate (by CKA_ID or public key)."""
+
+    key = "error.signing_key_not_found"
+
+
+class SigningSessionClosedError(TokenError):
+    """A signing session was used after its ``with`` block ended."""
+
+    key = "error.signing_session_closed"
 
 
 # ---- portal -------------------------------------------------------------------------------

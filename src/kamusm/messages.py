@@ -185,6 +185,18 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
         "tr": "mimari uymuyor: modül {built} için derlenmiş, bu Python {host} üzerinde çalışıyor",
         "en": "wrong architecture: the module is built for {built}, this Python runs on {host}",
     },
+    "module_search.wrong_architecture.mac": {
+        "tr": "mimari uymuyor: modül {built} için derlenmiş, bu Mac {host}; bu Mac'e uygun AKİS "
+        "paketini (Intel ya da Apple Silicon) kurun",
+        "en": "wrong architecture: the module is built for {built}, this Mac is {host}; install "
+        "the AKİS package for this Mac (Intel or Apple Silicon)",
+    },
+    "module_search.wrong_architecture.windows": {
+        "tr": "mimari uymuyor: modül {built} için derlenmiş; 64 bit Windows'ta {bits} bit Python "
+        "{bits} bit modülü ister ({folder} klasöründe)",
+        "en": "wrong architecture: the module is built for {built}; a {bits}-bit Python on 64-bit "
+        "Windows needs the {bits}-bit module (in {folder})",
+    },
     "module_search.not_loadable": {
         "tr": "yüklenemedi ya da başlatılamadı",
         "en": "could not be loaded or initialised",
@@ -633,6 +645,133 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
     "certificate.describe": {
         "tr": "{name} · {kind} · seri no {serial} · son geçerlilik {expiry}",
         "en": "{name} · {kind} · serial {serial} · valid until {expiry}",
+    },
+    # ---- readiness to sign (kamusm.readiness): the state, then what to do next -----------
+    "readiness.ready": {
+        "tr": "Kart imzaya hazır: {certificate}.",
+        "en": "The card is ready to sign: {certificate}.",
+    },
+    "readiness.wrong_pin_seen": {
+        "tr": "Bu kartta daha önce hatalı PIN girilmiş. PIN'i dikkatle girin.",
+        "en": "A wrong PIN was entered on this card before. Type the PIN carefully.",
+    },
+    "readiness.final_try": {
+        "tr": "Son deneme hakkı: bir sonraki hatalı girişte PIN kilitlenecektir.",
+        "en": "Final try: the next wrong PIN will lock the card.",
+    },
+    "readiness.locked": {
+        "tr": "PIN kilitli. Bu kartla imza atılamaz.",
+        "en": "The PIN is locked. This card cannot sign.",
+    },
+    "readiness.pin_not_initialized": {
+        "tr": "Bu kartın PIN'i henüz oluşturulmamış.",
+        "en": "This card has no PIN yet.",
+    },
+    "readiness.no_signing_certificate": {
+        "tr": "Kartta imza atabilecek bir sertifika yok.",
+        "en": "The card holds no certificate that can sign.",
+    },
+    "readiness.expired": {
+        "tr": "İmza sertifikasının süresi {date} tarihinde doldu.",
+        "en": "The signing certificate expired on {date}.",
+    },
+    "readiness.not_yet_valid": {
+        "tr": "İmza sertifikası {date} tarihinde geçerli olacak; henüz kullanılamaz.",
+        "en": "The signing certificate becomes valid on {date}; it cannot be used yet.",
+    },
+    "readiness.expiring": {
+        "tr": "İmza sertifikasının süresi {days} gün sonra ({date}) doluyor.",
+        "en": "The signing certificate expires in {days} days ({date}).",
+    },
+    "readiness.not_qualified": {
+        "tr": "Karttaki imza sertifikası nitelikli değil; resmi belgeler bununla imzalanamaz.",
+        "en": "The card's signing certificate is not qualified; official documents cannot be "
+        "signed with it.",
+    },
+    "readiness.short.ready": {"tr": "hazır", "en": "ready"},
+    "readiness.short.wrong_pin_seen": {
+        "tr": "hazır, hatalı PIN görüldü",
+        "en": "ready, a wrong PIN was seen",
+    },
+    "readiness.short.final_try": {"tr": "son deneme hakkı", "en": "final try"},
+    "readiness.short.locked": {"tr": "PIN kilitli", "en": "PIN locked"},
+    "readiness.short.pin_not_initialized": {"tr": "PIN yok", "en": "no PIN"},
+    "readiness.short.no_signing_certificate": {
+        "tr": "imza sertifikası yok",
+        "en": "no signing certificate",
+    },
+    "readiness.short.expired": {"tr": "sertifika süresi dolmuş", "en": "certificate expired"},
+    "readiness.short.not_yet_valid": {
+        "tr": "sertifika henüz geçerli değil",
+        "en": "certificate not yet valid",
+    },
+    "readiness.short.expiring": {
+        "tr": "hazır, sertifika süresi doluyor",
+        "en": "ready, certificate expiring",
+    },
+    "readiness.short.not_qualified": {"tr": "nitelikli değil", "en": "not qualified"},
+    "next.ask_pin": {
+        "tr": "PIN'i sorun ve imzalayın.",
+        "en": "Ask for the PIN and sign.",
+    },
+    "next.ask_pin_carefully": {
+        "tr": "PIN'i sorun; kişiyi kalan deneme hakkı konusunda uyarın.",
+        "en": "Ask for the PIN, warning the person about the tries left.",
+    },
+    "next.acknowledge_final_try": {
+        "tr": "Kişiye son deneme hakkı olduğunu söyleyin ve onayını alın; emin değilse PIN "
+        "sormayın.",
+        "en": "Tell the person this is the final try and get their agreement; if they are not "
+        "sure, do not ask for the PIN.",
+    },
+    "next.reset_pin.nes": {
+        "tr": "PIN sormayın. " + _PORTAL_ROUTE_TR,
+        "en": "Do not ask for the PIN. " + _PORTAL_ROUTE_EN,
+    },
+    "next.reset_pin.mali_muhur": {
+        "tr": "PIN sormayın. Kamu SM Online İşlemler sayfasında "
+        '"Mali Mühür PIN Oluşturma/Değiştirme" ile yeni PIN belirleyin. PUK kullanmayın.',
+        "en": "Do not ask for the PIN. Set a new PIN through the Kamu SM online portal: "
+        '"Mali Mühür PIN Oluşturma/Değiştirme". Do not use the PUK.',
+    },
+    "next.renew_certificate": {
+        "tr": "PIN sormayın. Sertifikanızı Kamu SM üzerinden yenileyin.",
+        "en": "Do not ask for the PIN. Renew the certificate through Kamu SM.",
+    },
+    "next.renew_soon": {
+        "tr": "İmzalayabilirsiniz; sertifikanızı süresi dolmadan yenileyin.",
+        "en": "You can sign; renew the certificate before it expires.",
+    },
+    "next.wait_until_valid": {
+        "tr": "PIN sormayın. Sertifikanın geçerlilik başlangıcını bekleyin.",
+        "en": "Do not ask for the PIN. Wait until the certificate becomes valid.",
+    },
+    "next.use_another_card": {
+        "tr": "PIN sormayın. Nitelikli imza sertifikası taşıyan kartı takın.",
+        "en": "Do not ask for the PIN. Insert the card that holds a qualified signing certificate.",
+    },
+    # ---- signing (kamusm.token signing sessions, kamusm.signing) -------------------------
+    "error.not_ready_to_sign": {
+        "tr": "İmza atılmadı: {reason}",
+        "en": "Nothing was signed: {reason}",
+    },
+    "error.unattended_refused": {
+        "tr": "Gözetimsiz imza durduruldu: kartta hatalı PIN girildiği görüldü. Kalan deneme "
+        "hakları kullanılmadı; bir görevli kartı kontrol etmeli.",
+        "en": "Unattended signing stopped: the card shows a wrong PIN was entered. No remaining "
+        "try was spent; an operator must check the card.",
+    },
+    "error.signing_key_not_found": {
+        "tr": "Kartta imza sertifikasına ait özel anahtar bulunamadı.",
+        "en": "The card holds no private key for the signing certificate.",
+    },
+    "error.signing_session_closed": {
+        "tr": "İmza oturumu kapandı; yeniden PIN girilmeli.",
+        "en": "The signing session is closed; the PIN must be entered again.",
+    },
+    "error.signature_scheme": {
+        "tr": "Bu imza yöntemi bu anahtarla kullanılamaz: {scheme}.",
+        "en": "This signature scheme cannot be used with this key: {scheme}.",
     },
     "card.summary": {
         "tr": "{name} · T.C. Kimlik No {tckn} · {products} · son geçerlilik {expiry}",

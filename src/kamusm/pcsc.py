@@ -313,6 +313,9 @@ class CardEvent:
     at: float
 
 
+_WAIT_SLICE: Final = 0.5  # seconds: the longest one SCardGetStatusChange call of a wait lasts
+
+
 class ReaderMonitor:
     """Insertion and removal of cards, and readers coming and going.
 
@@ -327,6 +330,10 @@ class ReaderMonitor:
         self._events = use_events
         self._closed = threading.Event()
         self._context: int | None = None
+        # The context is released by whoever is last: close() when no call is using it, else
+        # the call in progress when it returns (pcsc-lite blocks on a context released under it).
+        self._guard = threading.Lock()
+        self._in_use = 0
         self._known: dict[str, tuple[int, Reader]] = {}
         self._pnp_state = scard.SCARD_STATE_UNAWARE
         self._open()
@@ -369,11 +376,39 @@ class ReaderMonitor:
 
     def close(self) -> None:
         """End any wait in progress and release the service context."""
-        self._closed.set()
-        context, self._context = self._context, None
-        if context is not None:
-            scard.SCardCancel(context)
-            scard.SCardReleaseContext(context)
+        with self._guard:
+            self._closed.set()
+            context = self._context
+            if context is None:
+                return
+            if self._in_use:
+                scard.SCardCancel(context)
+                return
+            self._context = None
+        scard.SCardReleaseContext(context)
+
+    @contextlib.contextmanager
+    def _using(self) -> Iterator[int | None]:
+        """The service context for one call, or ``None`` once the monitor is closed."""
+        with self._guard:
+            if self._closed.is_set() or self._context is None:
+                context = None
+            else:
+                context = self._context
+                self._in_use += 1
+        if context is None:
+            yield None
+            return
+        try:
+            yield context
+        finally:
+            release = None
+            with self._guard:
+                self._in_use -= 1
+                if self._closed.is_set() and not self._in_use and self._context is not None:
+                    release, self._context = self._context, None
+            if release is not None:
+                scard.SCardReleaseContext(release)
 
     def wait(self, timeout: float) -> list[CardEvent]:
         """The changes within ``timeout`` seconds: returns as soon as there is one, or ``[]``
@@ -389,12 +424,15 @@ class ReaderMonitor:
         return []
 
     def _wait_events(self, left: float) -> list[CardEvent]:
-        context = self._context
-        if context is None:
-            return []
         names = list(self._known)
         request = [(n, self._known[n][0]) for n in names] + [(_PNP, self._pnp_state)]
-        hresult, states = scard.SCardGetStatusChange(context, int(left * 1000), request)
+        with self._using() as context:
+            if context is None:
+                return []
+            # In slices, so that a close() whose cancel came just before the call still ends
+            # the wait within one slice.
+            slice_ms = int(min(left, _WAIT_SLICE) * 1000)
+            hresult, states = scard.SCardGetStatusChange(context, slice_ms, request)
         code = _rc(hresult)
         if code in (_TIMEOUT, _CANCELLED):
             return []
@@ -434,10 +472,13 @@ class ReaderMonitor:
         return []
 
     def _relist(self) -> list[CardEvent]:
-        context = self._context
-        if context is None:
-            return []
-        names = _list_readers(context)
+        with self._using() as context:
+            if context is None:
+                return []
+            names = _list_readers(context)
+            return self._relisted(context, names)
+
+    def _relisted(self, context: int, names: list[str]) -> list[CardEvent]:
         now = time.monotonic()
         events = []
         for name in [n for n in self._known if n not in names]:
@@ -456,13 +497,13 @@ class ReaderMonitor:
         return events
 
     def _poll(self, left: float) -> list[CardEvent]:
-        context = self._context
-        if context is None:
-            return []
-        events = self._relist()
-        for name, state, atr in _states(context, list(self._known)):
-            if (state & ~scard.SCARD_STATE_CHANGED) != self._known[name][0]:
-                events.extend(self._update(name, state, atr))
+        with self._using() as context:
+            if context is None:
+                return []
+            events = self._relisted(context, _list_readers(context))
+            for name, state, atr in _states(context, list(self._known)):
+                if (state & ~scard.SCARD_STATE_CHANGED) != self._known[name][0]:
+                    events.extend(self._update(name, state, atr))
         if not events:
             self._closed.wait(min(self.poll_interval, left))
         return events

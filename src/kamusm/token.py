@@ -68,6 +68,7 @@ from pkcs11 import Attribute, ObjectClass, TokenFlag
 
 from kamusm import _module_search
 from kamusm._cryptoki import CKU_SO, CKU_USER, LOCK, CkTokenInfo, Cryptoki, text
+from kamusm._signing_session import SignatureScheme, SigningSession, find_private_key
 from kamusm.errors import (
     AmbiguousTokenError,
     PinIncorrectError,
@@ -94,13 +95,19 @@ from kamusm.values import (
 )
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from kamusm.certs import CertificateInfo
+    from kamusm.readiness import Readiness
+    from kamusm.values import Product
 
 __all__ = [
     "ENV_MODULE",
     "PKCS11_ERRORS",
     "CertificateObject",
     "Pkcs11Module",
+    "SignatureScheme",
+    "SigningSession",
     "Token",
     "TokenInfo",
 ]
@@ -131,6 +138,8 @@ class _Step(enum.Enum):
     SET_PIN = "set_pin"
     SO_LOGIN = "so_login"
     INIT_PIN = "init_pin"
+    SIGN = "sign"
+    """Finding the key and signing, in a signing session."""
 
 
 _REMOVED = TokenRemovedError
@@ -247,6 +256,8 @@ _STEP_ERRORS: Final[Mapping[_Step, Mapping[type[pe.PKCS11Error], type[TokenError
         pe.GeneralError: UnblockFailedError,
         pe.UserNotLoggedIn: UnblockFailedError,
     },
+    # Logged out under us while signing: the card went away (removal ends the login).
+    _Step.SIGN: {pe.UserNotLoggedIn: TokenRemovedError},
 }
 
 _UNMAPPED_CODE = re.compile(r"0x[0-9a-fA-F]+")
@@ -336,6 +347,11 @@ def _slot_description(slot: Any) -> str:
 
 
 _CRYPTOKI: dict[str, Cryptoki] = {}
+
+
+def _problem(reason: str) -> tuple[str, dict[str, str]]:
+    """The holder's-language form of a reason ``_load`` gives (a ``module_search.`` key)."""
+    return ("no_such_file", {}) if reason == "no such file" else ("not_loadable", {})
 
 
 def _load(place: str) -> tuple[Pkcs11Module | None, str]:
@@ -497,13 +513,18 @@ class Pkcs11Module:
             places = _module_search.default_locations()
         logger.debug("Loading a PKCS#11 module from %s", places)
         tried: list[tuple[str, str]] = []
+        problems: list[tuple[str, str, Mapping[str, str]]] = []
         for place in places:
             module, reason = _load(place)
             if module is not None:
                 logger.debug("Loaded PKCS#11 module %s", module.path)
                 return module
             tried.append((place, reason))
-        raise Pkcs11ModuleNotFoundError(tried=tried)
+            path = os.path.realpath(place)
+            mismatch = _module_search.architecture_mismatch(path) if os.path.exists(path) else None
+            key, fields = mismatch if mismatch is not None else _problem(reason)
+            problems.append((place, key, fields))
+        raise Pkcs11ModuleNotFoundError(tried=tried, problems=problems)
 
     @classmethod
     async def aopen(cls, path: str | os.PathLike[str] | None = None) -> Pkcs11Module:
@@ -654,6 +675,9 @@ class Token:
     def __init__(self, module: Pkcs11Module, info: TokenInfo) -> None:
         self._module = module
         self._info = info
+        # The certificates read by readiness(), kept for the card this object names: they do
+        # not change while it stays in the slot (refresh=True reads them again).
+        self._known_certificates: list[CertificateInfo] | None = None
 
     @property
     def info(self) -> TokenInfo:
@@ -768,6 +792,129 @@ class Token:
     async def acertificates(self) -> list[CertificateInfo]:
         """:meth:`certificates` in a worker thread."""
         return await _in_thread(self.certificates)
+
+    def _card_certificates(self, *, refresh: bool) -> list[CertificateInfo]:
+        """The card's readable certificates (damaged objects left out), read once per Token."""
+        if self._known_certificates is None or refresh:
+            from kamusm.certs import read_certificates  # noqa: PLC0415 - asn1crypto on demand
+
+            self._known_certificates = read_certificates(self.certificate_objects())[0]
+        return self._known_certificates
+
+    def readiness(
+        self,
+        *,
+        now: datetime | None = None,
+        product: Product | None = None,
+        expiry_warning_days: int | None = None,
+        refresh: bool = False,
+    ) -> Readiness:
+        """Whether to ask for the PIN at all: no login, no try spent (see
+        :mod:`kamusm.readiness`). The PIN state is read fresh each time; the certificates are
+        read on the first call and kept (``refresh=True`` reads them again)."""
+        from kamusm.readiness import DEFAULT_EXPIRY_WARNING_DAYS, assess  # noqa: PLC0415
+
+        with _LOCK:
+            status = self._read().pin_status
+            certificates = self._card_certificates(refresh=refresh)
+        return assess(
+            status,
+            certificates,
+            now if now is not None else SystemClock().now(),
+            product=product,
+            expiry_warning_days=(
+                DEFAULT_EXPIRY_WARNING_DAYS if expiry_warning_days is None else expiry_warning_days
+            ),
+        )
+
+    async def areadiness(
+        self, *, now: datetime | None = None, product: Product | None = None
+    ) -> Readiness:
+        """:meth:`readiness` in a worker thread."""
+        return await _in_thread(self.readiness, now=now, product=product)
+
+    # ---- signing ----
+
+    @contextlib.contextmanager
+    def signing_session(
+        self,
+        pin: Pin,
+        *,
+        certificate: CertificateInfo | None = None,
+        product: Product | None = None,
+        acknowledge_final_try: bool = False,
+        unattended: bool = False,
+        clock: Clock | None = None,
+    ) -> Iterator[SigningSession]:
+        """Log in with every guard and yield a :class:`SigningSession` that signs with the
+        private key of the signing certificate; log out and close however the block ends.
+
+        Before the PIN reaches the card: with ``unattended=True`` a card that shows any wrong
+        PIN (count low, final try, locked) raises
+        :class:`~kamusm.errors.UnattendedSigningRefusedError`; a locked PIN raises
+        :class:`~kamusm.errors.PinLockedError`; the final try without
+        ``acknowledge_final_try=True`` raises
+        :class:`~kamusm.errors.FinalTryNotAcknowledgedError`; a PIN of a length the card
+        cannot take, or shaped like a verification code, is refused without a try; and a card
+        whose certificate cannot sign now (none, expired, not yet valid, not qualified) raises
+        :class:`~kamusm.errors.NotReadyToSignError` with its readiness. ``certificate`` chooses
+        one of the card's certificates; by default the one :func:`kamusm.certs.signing_certificate`
+        picks (of ``product``, if given). A wrong PIN raises
+        :class:`~kamusm.errors.PinIncorrectError` with the state re-read after it; the key is
+        found by the certificate's ``CKA_ID``, else by its public key
+        (:class:`~kamusm.errors.SigningKeyNotFoundError`). Nothing keeps the PIN after the
+        login; each signature takes the process-wide lock for its own call only.
+        """
+        from kamusm.errors import (  # noqa: PLC0415
+            NotReadyToSignError,
+            SigningKeyNotFoundError,
+            UnattendedSigningRefusedError,
+        )
+        from kamusm.readiness import assess  # noqa: PLC0415
+
+        logger.debug("Opening a signing session on token %s", self.serial)
+        stack = contextlib.ExitStack()
+        with _LOCK:
+            info = self._read()
+            status = info.pin_status
+            if unattended and (status.count_low or status.final_try or status.locked):
+                logger.warning("Token %s shows a wrong PIN; unattended signing stops", self.serial)
+                raise UnattendedSigningRefusedError(status=status)
+            self._check_before_pin_attempt(info, pin, acknowledge_final_try=acknowledge_final_try)
+            certs = self._card_certificates(refresh=False)
+            if certificate is not None:
+                if certificate.fingerprint_sha256 not in {c.fingerprint_sha256 for c in certs}:
+                    raise SigningKeyNotFoundError()
+                certs = [c for c in certs if c.fingerprint_sha256 == certificate.fingerprint_sha256]
+            now = (clock or SystemClock()).now()
+            ready = assess(status, certs, now, product=product, expiry_warning_days=0)
+            if not ready.may_sign_after_acknowledgement or ready.certificate is None:
+                raise NotReadyToSignError(readiness=ready)
+            chosen = ready.certificate
+            try:
+                session = stack.enter_context(self._session(rw=False))
+                stack.enter_context(
+                    self._login(session, CKU_USER, pin.reveal(), step=_Step.USER_LOGIN)
+                )
+                with _Translated(_Step.SIGN):
+                    key = find_private_key(session, chosen)
+                signer = SigningSession(
+                    certificate=chosen,
+                    key=key,
+                    lock=_LOCK,
+                    translated=functools.partial(_Translated, _Step.SIGN),
+                )
+            except BaseException:
+                stack.close()
+                raise
+        logger.info("Signing session open on token %s", self.serial)
+        try:
+            yield signer
+        finally:
+            with _LOCK:
+                signer._close()
+                stack.close()
+            logger.debug("Signing session on token %s closed", self.serial)
 
     # ---- the PIN ----
 

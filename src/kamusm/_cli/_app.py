@@ -372,6 +372,49 @@ def demo(ctx: click.Context) -> int:
     return run_guarded(lambda: demo_command(settings), settings)
 
 
+@cli.command(
+    "sign-pdf",
+    help="cli.help.sign_pdf",
+    short_help="cli.short.sign_pdf",
+    add_help_option=False,
+)
+@_common
+@click.argument("source", metavar="IN", type=click.Path(dir_okay=False))
+@click.argument("target", metavar="OUT", type=click.Path(dir_okay=False))
+@_opt("--serial", help="cli.help.opt.serial")
+@_opt("--label", help="cli.help.opt.label")
+@_opt("--pin-stdin", is_flag=True, help="cli.help.opt.sign_pin_stdin")
+@_opt("--timestamp-url", metavar="URL", help="cli.help.opt.timestamp_url")
+@_opt("--trust", type=click.Path(exists=True, dir_okay=False), help="cli.help.opt.trust")
+@click.pass_context
+def sign_pdf_command(  # noqa: PLR0917 (click passes every option by position)
+    ctx: click.Context,
+    source: str,
+    target: str,
+    serial: str | None,
+    label: str | None,
+    pin_stdin: bool,
+    timestamp_url: str | None,
+    trust: str | None,
+) -> int:
+    from kamusm._cli._sign import sign_pdf_command  # noqa: PLC0415
+
+    settings = _settings(ctx)
+    return run_guarded(
+        lambda: sign_pdf_command(
+            settings,
+            source=source,
+            target=target,
+            serial=serial,
+            label=label,
+            pin_stdin=pin_stdin,
+            timestamp_url=timestamp_url,
+            trust=trust,
+        ),
+        settings,
+    )
+
+
 # ---- change-pin and reset-pin: the two commands that ask a person ----------
 
 

@@ -162,4 +162,6 @@ METAVARS_TR: Final[Mapping[str, str]] = {
     "TOKEN": "ANAHTAR",
     "NAME": "AD",
     "YYYY-MM-DD": "YYYY-AA-GG",
+    "IN": "GİRDİ",
+    "OUT": "ÇIKTI",
 }

@@ -31,6 +31,8 @@ _EXTRAS = {
     "cryptography": "sandbox",
     "pytest": "test",
     "jinja2": "app",
+    "pyhanko": "pdf",
+    "pyhanko_certvalidator": "pdf",
 }
 
 

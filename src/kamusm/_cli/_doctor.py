@@ -161,6 +161,7 @@ def _card_checks(
         yield _pin_check(card, lang)
         if card.problem is None:
             yield from _certificate_checks(card, lang, now)
+            yield _signing_check(card, lang)
 
 
 class _Unnamed(CardRead):
@@ -230,6 +231,25 @@ def _certificate_checks(card: CardRead, lang: Language, now: datetime) -> Iterat
             days=first.days_left(now),
         )
         yield Check(name, "ok", message)
+
+
+def _signing_check(card: CardRead, lang: Language) -> Check:
+    """The readiness check of :mod:`kamusm.readiness`: may a DYS ask for the PIN and sign."""
+    ready = card.readiness
+    name = f"signing:{card.info.serial}"
+    if ready is None:  # pragma: no cover - only cards whose certificates were read get here
+        return Check(name, "skip", "-")
+    from kamusm.readiness import ReadinessState  # noqa: PLC0415
+
+    status: Status = "ok"
+    if not ready.can_sign:
+        status = "fail"
+    elif ready.state is not ReadinessState.READY:
+        status = "warn"
+    # The ready text names the certificate's holder: the card's own name says enough here.
+    said = ready.state.short(lang) if ready.state is ReadinessState.READY else ready.message(lang)
+    message = f"{card.name(lang)}: {said}"
+    return Check(name, status, message, None if status == "ok" else ready.next_step(lang))
 
 
 def _portal_check(url: str | None, ca_bundle: str | None, lang: Language) -> Check:

@@ -18,6 +18,7 @@ from kamusm.values import PinStatus
 
 if TYPE_CHECKING:
     from kamusm.certs import CardSummary, CertificateInfo
+    from kamusm.readiness import Readiness
     from kamusm.token import Pkcs11Module, TokenInfo
 
 
@@ -27,7 +28,7 @@ class CardRead:
     A plain class, not attrs: ``kamusm tokens`` pays for every class it builds at start-up.
     """
 
-    __slots__ = ("_summary", "certificates", "info", "problem", "unreadable")
+    __slots__ = ("_readiness", "_summary", "certificates", "info", "problem", "unreadable")
 
     def __init__(
         self,
@@ -52,6 +53,21 @@ class CardRead:
             certs = self.certificates
             self._summary = CardSummary.from_certificates(certs) if certs else None
         return self._summary
+
+    @property
+    def readiness(self) -> Readiness | None:
+        """Whether the card may sign now (:mod:`kamusm.readiness`), from what was read; ``None``
+        when its certificates could not be read."""
+        if not hasattr(self, "_readiness"):
+            from kamusm.readiness import assess  # noqa: PLC0415
+            from kamusm.values import SystemClock  # noqa: PLC0415
+
+            self._readiness = (
+                None
+                if self.problem is not None
+                else assess(self.info.pin_status, self.certificates, SystemClock().now())
+            )
+        return self._readiness
 
     def name(self, lang: Language) -> str:
         """How the card is named in messages: the holder with the masked T.C. Kimlik No when
@@ -185,6 +201,7 @@ def token_json(card: CardRead, lang: Language) -> dict[str, Any]:
         "products": [] if summary is None else [p.value for p in summary.products],
         "certificates": len(card.certificates),
         "problem": None if card.problem is None else card.problem.message(lang),
+        "readiness": None if card.readiness is None else card.readiness.as_json(lang),
     }
 
 
@@ -207,7 +224,7 @@ def tokens_command(settings: Settings, *, as_json: bool) -> int:
         return ExitCode.OK if cards else ExitCode.CARD
     if not cards:
         raise TokenNotFoundError()  # exit 5: a script can tell "no card" from an empty list
-    columns = ["serial", "label", "pin", "holder", "products"]
+    columns = ["serial", "label", "pin", "holder", "products", "signing"]
     if any(readers):
         columns.append("reader")
     headers = [text(f"cli.col.{c}", lang) for c in columns]
@@ -222,6 +239,7 @@ def tokens_command(settings: Settings, *, as_json: bool) -> int:
                 pin_state(card.info.pin_status, lang),
                 holder,
                 products_text(summary, lang),
+                "-" if card.readiness is None else card.readiness.state.short(lang),
                 *([reader or "-"] if any(readers) else []),
             ]
         )

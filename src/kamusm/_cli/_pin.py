@@ -141,7 +141,7 @@ def reset_pin_command(
         module = open_module(settings)
         wait_for_card(module, lang, timeout=max(0, wait))  # "Kartınızı takınız", time left
         ui = Ui(lang)
-        prompts = TerminalResetPrompts(ui, holder=holder)
+        prompts = TerminalResetPrompts(ui, holder=holder, product=product.replace("-", "_"))
         with _interrupt_ends_with_130(ui), _time_up_ends_with_11(prompts):
             while True:
                 try:

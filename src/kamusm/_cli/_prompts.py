@@ -132,9 +132,10 @@ class TerminalResetPrompts:
     when it runs out (:attr:`timed_out` then says which limit).
     """
 
-    def __init__(self, ui: Ui, *, holder: str | None = None) -> None:
+    def __init__(self, ui: Ui, *, holder: str | None = None, product: str = "nes") -> None:
         self.ui = ui
         self._holder = holder  # --holder: the cards of this holder only, when any is in
+        self._product = product  # the introduction names this product's route on the portal
         self._deadline: float | None = None
         self._introduced = False
         self._announced = False
@@ -168,7 +169,8 @@ class TerminalResetPrompts:
         self.forget_code()
         if not self._introduced:
             self._introduced = True
-            ui.say(text("cli.reset.intro", lang))
+            intro = "cli.reset.intro.mali_muhur" if self._product == "mali_muhur" else None
+            ui.say(text(intro or "cli.reset.intro", lang))
             ui.note(text("cli.cancel_hint", lang))
         key = "cli.reset.new_code" if expired else "cli.reset.code"
         while True:

@@ -78,6 +78,7 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
     "cli.col.pin": {"tr": "PIN durumu", "en": "PIN state"},
     "cli.col.holder": {"tr": "Sahibi", "en": "Holder"},
     "cli.col.products": {"tr": "Ürün", "en": "Products"},
+    "cli.col.signing": {"tr": "İmza", "en": "Signing"},
     "cli.col.kind": {"tr": "Tür", "en": "Kind"},
     "cli.col.cert_serial": {"tr": "Sertifika seri no", "en": "Certificate serial"},
     "cli.col.expiry": {"tr": "Son geçerlilik", "en": "Valid until"},
@@ -236,6 +237,14 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": "Kamu SM PIN creation/unblock. Close the DYS/EBYS that uses your card. Enter "
         "the verification code the portal shows (Online İşlemler → NES İşlemleri → Bireysel "
         "İşlemler → PIN Oluşturma/Kilit Çözme). The verification code is not a PUK.",
+    },
+    "cli.reset.intro.mali_muhur": {
+        "tr": "Kamu SM Mali Mühür PIN Oluşturma/Değiştirme. Kartınızı kullanan e-fatura, e-defter "
+        'ya da e-arşiv uygulamasını kapatın. Portalda "Mali Mühür PIN Oluşturma/Değiştirme" ile '
+        "gösterilen doğrulama kodunu girin. Doğrulama kodu PUK değildir.",
+        "en": "Kamu SM Mali Mühür PIN creation/change. Close the e-fatura, e-defter or e-arşiv "
+        'application that uses your card. Enter the verification code the portal shows under "Mali '
+        'Mühür PIN Oluşturma/Değiştirme". The verification code is not a PUK.',
     },
     "cli.reset.code": {
         "tr": "Doğrulama Kodu ({length} hane)",
@@ -483,6 +492,14 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "certificates expired or expiring within 30 days, the portal. Each problem comes with "
         "its fix.",
     },
+    "cli.help.sign_pdf": {
+        "tr": "Bir PDF'i karttaki imza sertifikasıyla imzalar (deneme imzası): önce kartın imzaya "
+        "hazır olup olmadığına bakar, PIN'i gizli sorar, son deneme hakkında onay sözcüğünü "
+        "(EVET) ister; imzalı dosyayı doğrular ve özetler.",
+        "en": "Sign a PDF with the card's signing certificate (a test signature): checks first "
+        "whether the card may sign, asks for the PIN without echo, asks for the confirmation "
+        "word (YES) on the final try; validates the signed file and sums it up.",
+    },
     "cli.help.change_pin": {
         "tr": "Bildiğiniz PIN'i değiştirir. PIN'ler gizli sorulur; PIN son deneme hakkındaysa "
         "devam etmek için onay sözcüğünü (EVET) yazmanız gerekir.",
@@ -537,6 +554,10 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
     "cli.short.doctor": {
         "tr": "Sürücü, kart, PIN, sertifika ve portal denetimi.",
         "en": "Check driver, card, PIN, certificates, portal.",
+    },
+    "cli.short.sign_pdf": {
+        "tr": "PDF imzala (deneme imzası)",
+        "en": "Sign a PDF (a test signature)",
     },
     "cli.short.change_pin": {
         "tr": "Bildiğiniz PIN'i değiştirir.",
@@ -640,6 +661,56 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "tr": "Onay yöntemi: sms (varsayılan) ya da web-password.",
         "en": "Confirmation method: sms (the default) or web-password.",
     },
+    "cli.help.opt.timestamp_url": {
+        "tr": "Zaman damgası sunucusu (RFC 3161); verilirse imza PAdES B-T olur.",
+        "en": "A timestamp server (RFC 3161); with it the signature is PAdES B-T.",
+    },
+    "cli.help.opt.trust": {
+        "tr": "İmzalı dosya bu sertifikalara (PEM dosyası ya da tek DER sertifika: kök ve ara "
+        "sertifikalar) göre de doğrulanır.",
+        "en": "Also validate the signed file against these certificates (a PEM bundle or one "
+        "DER certificate: the root and the issuing CAs).",
+    },
+    "cli.help.opt.sign_pin_stdin": {
+        "tr": "PIN'i standart girdiden okur (bir satır); betikler içindir. Son deneme hakkı bu "
+        "yolla hiç harcanmaz.",
+        "en": "Read the PIN from standard input (one line); for scripts. The final try is "
+        "never spent this way.",
+    },
+    "cli.sign.pin": {"tr": "PIN Kodu", "en": "PIN"},
+    "cli.sign.stdin": {
+        "tr": "Standart girdiden bir satır PIN bekleniyordu.",
+        "en": "One line with the PIN was expected on standard input.",
+    },
+    "cli.sign.cannot_read": {
+        "tr": "İmzalanacak dosya ya da kök sertifika okunamadı.",
+        "en": "The file to sign or the root certificate could not be read.",
+    },
+    "cli.sign.cannot_write": {
+        "tr": "İmzalı dosya yazılamadı.",
+        "en": "The signed file could not be written.",
+    },
+    "cli.sign.valid": {
+        "tr": "İmza ({field}) geçerli: belge değişmemiş, imzalayan {holder}.",
+        "en": "The signature ({field}) is valid: the document is unchanged, signed by {holder}.",
+    },
+    "cli.sign.invalid": {
+        "tr": "İmza ({field}) doğrulanamadı (imzalayan {holder}).",
+        "en": "The signature ({field}) does not validate (signed by {holder}).",
+    },
+    "cli.sign.trusted": {
+        "tr": "Sertifika zinciri verilen sertifikalara ulaşıyor.",
+        "en": "The certificate chain reaches the certificates given.",
+    },
+    "cli.sign.untrusted": {
+        "tr": "Sertifika zinciri verilen sertifikalara ulaşmıyor.",
+        "en": "The certificate chain does not reach the certificates given.",
+    },
+    "cli.sign.timestamped": {
+        "tr": "İmzada zaman damgası var (PAdES B-T).",
+        "en": "The signature carries a timestamp (PAdES B-T).",
+    },
+    "cli.sign.done": {"tr": "İmzalı dosya: {path}", "en": "Signed file: {path}"},
     "cli.help.opt.pin_stdin": {
         "tr": "PIN'leri standart girdiden okur (üç satır: mevcut, yeni, yeni tekrar); betikler "
         "içindir. Son deneme hakkı bu yolla hiç harcanmaz.",

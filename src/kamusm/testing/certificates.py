@@ -34,8 +34,9 @@ import functools
 import hashlib
 import itertools
 import logging
+import secrets
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeAlias
 
@@ -75,8 +76,10 @@ __all__ = [
     "CertificateWriter",
     "ExtraExtension",
     "IssuedCertificate",
+    "KeyPairToken",
     "KeySpec",
     "TokenObject",
+    "certify_on_token",
     "write_certificates",
 ]
 
@@ -114,6 +117,7 @@ _P384_ORDER = int(
     "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973",
     16,
 )
+_P256_ORDER = int("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551", 16)
 _OID_QC_STATEMENTS = ObjectIdentifier("1.3.6.1.5.5.7.1.3")
 _QC_TYPE = "0.4.0.1862.1.6"
 _QC_TYPE_ESEAL = "0.4.0.1862.1.6.2"
@@ -124,6 +128,7 @@ class KeySpec(enum.Enum):
 
     RSA_2048 = "rsa2048"
     EC_P384 = "ec-p384"
+    EC_P256 = "ec-p256"
 
 
 @functools.cache
@@ -133,6 +138,10 @@ def _private_key(spec: KeySpec, name: str) -> PrivateKey:
         seed = hashlib.sha384(f"kamusm-test-key:{name}".encode()).digest()
         value = int.from_bytes(seed, "big") % (_P384_ORDER - 1) + 1
         return ec.derive_private_key(value, ec.SECP384R1())
+    if spec is KeySpec.EC_P256:
+        seed = hashlib.sha256(f"kamusm-test-key:{name}".encode()).digest()
+        value = int.from_bytes(seed, "big") % (_P256_ORDER - 1) + 1
+        return ec.derive_private_key(value, ec.SECP256R1())
     logger.debug("Generating an RSA 2048 test key")
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
@@ -165,7 +174,8 @@ class IssuedCertificate:
 
     ``kind`` is what the factory meant to issue (``None`` for a certificate whose OIDs the
     caller chose); :meth:`info` reads it back the way the library does. ``private_key`` is
-    the test key (cryptography), for tests that sign.
+    the test key (cryptography), for tests that sign; ``None`` when the certificate was issued
+    for a public key whose private key lives on a token (:func:`certify_on_token`).
     """
 
     der: bytes = attrs.field(repr=False)
@@ -176,7 +186,7 @@ class IssuedCertificate:
     serial_number: int
     not_before: datetime
     not_after: datetime
-    private_key: PrivateKey = attrs.field(repr=False, eq=False)
+    private_key: PrivateKey | None = attrs.field(repr=False, eq=False)
 
     def as_token_object(self) -> TokenObject:
         """``(der, label, object_id)``: what the SoftHSM helpers write on a token."""
@@ -330,8 +340,12 @@ class CertificateFactory:
         serial_number: int | None = None,
         label: str | None = None,
         extra_extensions: Sequence[ExtraExtension] = (),
+        public_key: bytes | None = None,
     ) -> IssuedCertificate:
-        """A person's NES: QcCompliance and BTK statements, NES policy, nonRepudiation."""
+        """A person's NES: QcCompliance and BTK statements, NES policy, nonRepudiation.
+
+        ``public_key`` (a DER SubjectPublicKeyInfo, as :func:`certify_on_token` passes) is
+        certified instead of a key of the factory's own."""
         number = tckn.value if isinstance(tckn, Tckn) else tckn
         profile = _PROFILES[CertificateKind.NES]
         if mobile:
@@ -347,6 +361,7 @@ class CertificateFactory:
             serial_number=serial_number,
             label=label,
             extra_extensions=extra_extensions,
+            public_key=public_key,
         )
 
     def mali_muhur_signing(
@@ -359,6 +374,7 @@ class CertificateFactory:
         not_before: datetime | None = None,
         not_after: datetime | None = None,
         label: str | None = None,
+        public_key: bytes | None = None,
     ) -> IssuedCertificate:
         """A Mali Mühür signing certificate: Mali Mühür policy and signing EKU."""
         return self.issue(
@@ -370,6 +386,7 @@ class CertificateFactory:
             not_before=not_before,
             not_after=not_after,
             label=label,
+            public_key=public_key,
         )
 
     def mali_muhur_encryption(
@@ -458,6 +475,19 @@ class CertificateFactory:
             label=label,
         )
 
+    def timestamp_authority(self, *, name: str = "Kamu SM TEST Zaman Damgası") -> IssuedCertificate:
+        """An RSA 2048 timestamp authority certificate (EKU timeStamping, critical, as RFC 3161
+        requires), issued by the NES CA: for a test timestamp server."""
+        eku = x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING])
+        return self.issue(
+            CertificateKind.OTHER,
+            subject=_ca_name(name),
+            subject_id="TSA",
+            key=KeySpec.RSA_2048,
+            extended_key_usage=[],
+            extra_extensions=[(eku, True)],
+        )
+
     def expired_nes(
         self,
         *,
@@ -531,6 +561,7 @@ class CertificateFactory:
         policies: Sequence[str] | None = None,
         extended_key_usage: Sequence[str] | None = None,
         qc_statements: Sequence[str] | None = None,
+        public_key: bytes | None = None,
     ) -> IssuedCertificate:
         """Issue a certificate shaped as ``kind`` for ``subject``.
 
@@ -544,7 +575,8 @@ class CertificateFactory:
         kind's own, for certificates that test the classification rules; ``kind`` then only
         names the label and the key usage, and :attr:`IssuedCertificate.kind` is ``None``
         unless nothing was replaced. ``extra_extensions`` are added as they are
-        (non-critical), or as ``(extension, critical)`` pairs.
+        (non-critical), or as ``(extension, critical)`` pairs. ``public_key`` (DER
+        SubjectPublicKeyInfo of a ``key`` kind) is certified instead of the factory's own key.
         """
         profile = _PROFILES[kind]
         if policies is not None:
@@ -566,6 +598,7 @@ class CertificateFactory:
             serial_number=serial_number,
             label=label,
             extra_extensions=extra_extensions,
+            public_key=public_key,
         )
 
     def _issue(
@@ -581,12 +614,17 @@ class CertificateFactory:
         serial_number: int | None,
         label: str | None,
         extra_extensions: Sequence[ExtraExtension],
+        public_key: bytes | None = None,
     ) -> IssuedCertificate:
         start = _aware(not_before, "not_before") if not_before else self.now - _BACKDATE
         end = _aware(not_after, "not_after") if not_after else start + _DEFAULT_VALIDITY
         key_name = f"{profile.kind.value}:{subject_id}:{index}:{start.isoformat()}"
-        private_key = _private_key(key, key_name)
-        public_key = private_key.public_key()
+        private_key: PrivateKey | None = None
+        if public_key is None:
+            private_key = _private_key(key, key_name)
+            subject_key = private_key.public_key()
+        else:
+            subject_key = _load_public_key(public_key)
         authority = self._mali_muhur_ca if profile.mali_muhur else self._nes_ca
         serial = serial_number or _serial(
             key_name,
@@ -600,13 +638,13 @@ class CertificateFactory:
             x509.CertificateBuilder()
             .subject_name(subject)
             .issuer_name(authority.name)
-            .public_key(public_key)
+            .public_key(subject_key)
             .serial_number(serial)
             .not_valid_before(start)
             .not_valid_after(end)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(_key_usage(profile, key), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(subject_key), critical=False)
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(authority.key.public_key()),
                 critical=False,
@@ -629,7 +667,7 @@ class CertificateFactory:
             extension, critical = extra if isinstance(extra, tuple) else (extra, False)
             builder = builder.add_extension(extension, critical=critical)
         certificate = builder.sign(authority.key, hashes.SHA384())
-        object_id = x509.SubjectKeyIdentifier.from_public_key(public_key).digest
+        object_id = x509.SubjectKeyIdentifier.from_public_key(subject_key).digest
         return IssuedCertificate(
             der=certificate.public_bytes(serialization.Encoding.DER),
             label=label if label is not None else f"{subject_id}{profile.label_suffix}{index}",
@@ -710,6 +748,13 @@ class CertificateFactory:
         )
 
 
+def _load_public_key(der: bytes) -> rsa.RSAPublicKey | ec.EllipticCurvePublicKey:
+    loaded = serialization.load_der_public_key(der)
+    if not isinstance(loaded, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
+        raise TypeError("a test certificate is issued for an RSA or EC key")
+    return loaded
+
+
 def _ca_key(name: str) -> ec.EllipticCurvePrivateKey:
     key = _private_key(KeySpec.EC_P384, f"ca:{name}")
     assert isinstance(key, ec.EllipticCurvePrivateKey)  # noqa: S101 (narrowing for mypy)
@@ -757,7 +802,7 @@ def _key_usage(profile: _Profile, key: KeySpec) -> x509.KeyUsage:
         content_commitment=signing and profile.kind is not CertificateKind.OTHER,
         key_encipherment=not signing and key is KeySpec.RSA_2048,
         data_encipherment=not signing and key is KeySpec.RSA_2048,
-        key_agreement=not signing and key is KeySpec.EC_P384,
+        key_agreement=not signing and key is not KeySpec.RSA_2048,
         key_cert_sign=False,
         crl_sign=False,
         encipher_only=False,
@@ -805,3 +850,34 @@ def write_certificates(
         token.write_certificate(der, label, object_id)
     logger.info("Wrote %d certificate objects to a test token", len(objects))
     return len(objects)
+
+
+class KeyPairToken(CertificateWriter, Protocol):
+    """A test token that also makes key pairs on itself, such as
+    :class:`kamusm.testing.softhsm.SoftHsmToken` and
+    :class:`kamusm.testing.opencryptoki.OpencryptokiToken`."""
+
+    def generate_key_pair(self, key: KeySpec, *, label: str, object_id: bytes) -> bytes: ...
+
+
+def certify_on_token(
+    token: KeyPairToken,
+    issue: Callable[..., IssuedCertificate],
+    *,
+    key: KeySpec = KeySpec.RSA_2048,
+    **fields: Any,
+) -> IssuedCertificate:
+    """Make a key pair on the test ``token`` (the private key never leaves it), certify its
+    public key with ``issue`` (a factory method such as :meth:`CertificateFactory.nes`, given
+    ``key``, ``public_key`` and ``fields``), and store the certificate next to the key with the
+    same ``CKA_ID``, as a card carries them. Returns the certificate (``private_key`` is
+    ``None``)."""
+    object_id = secrets.token_bytes(20)
+    public_key = token.generate_key_pair(
+        key, label=f"key-{object_id.hex()[:8]}", object_id=object_id
+    )
+    issued = issue(key=key, public_key=public_key, **fields)
+    issued = attrs.evolve(issued, object_id=object_id)
+    token.write_certificate(issued.der, issued.label, issued.object_id)
+    logger.info("Certified a %s key pair made on a test token", key.value)
+    return issued

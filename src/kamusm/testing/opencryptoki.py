@@ -9,9 +9,10 @@ systemd:
    the fixed configuration file ``/etc/opencryptoki/opencryptoki.conf``, between marker
    comments, added once and left for the next run;
 2. its directories, group ``pkcs11``, mode 0770;
-3. the ``pkcsslotd`` daemon, started directly (it daemonises itself). A daemon left running by
-   an earlier run is reused when it serves the slot, and restarted cleanly when it does not;
-   a stale pid file is removed;
+3. the ``pkcsslotd`` daemon, started directly (it daemonises itself) when none runs, and
+   stopped again when this process ends. A daemon this module did not start is never signalled:
+   it is reused when it serves the slot, and reported (a :class:`RuntimeError` saying so) when
+   it does not. A stale pid file is removed;
 4. per call of :func:`fresh_opencryptoki_token`, the token wiped and initialised again: files
    and shared memory removed while this process has the module finalised, then
    ``C_InitToken`` with the factory SO PIN, the SO PIN changed to the chosen one, and
@@ -24,6 +25,7 @@ recovered except by wiping it.
 
 from __future__ import annotations
 
+import atexit
 import fcntl
 import grp
 import logging
@@ -43,6 +45,7 @@ import attrs
 from kamusm.values import Pin, SystemClock, UnblockAuthorization, _issue_authorization
 
 if TYPE_CHECKING:
+    from kamusm.testing.certificates import KeySpec
     from kamusm.token import Pkcs11Module, Token
 
 __all__ = [
@@ -54,6 +57,8 @@ __all__ = [
     "find_opencryptoki_module",
     "fresh_opencryptoki_token",
     "opencryptoki_unavailable_reason",
+    "started_by_kamusm",
+    "stop_started_daemon",
 ]
 
 logger = logging.getLogger(__name__)
@@ -224,19 +229,95 @@ def _wait_until(done: Callable[[], bool], what: str, timeout: float = 10.0) -> N
         time.sleep(0.01)
 
 
+#: The pkcsslotd this process started: its pid and its start time (``/proc/PID/stat``), so a
+#: pid the system has given to another process since is never signalled.
+_started: tuple[int, str] | None = None
+#: Every pkcsslotd a kamusm process started, as ``pid start-time`` lines. A daemon listed here
+#: whose process has ended may be stopped by the next holder of the test token's lock; a
+#: daemon not listed (the machine's own, or one started by anything else) never is.
+_REGISTRY = Path("/run/lock/kamusm-pkcsslotd-started")
+
+
+def _start_time(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _registered() -> set[tuple[int, str]]:
+    """The daemons kamusm started that still run (each the same process as when started)."""
+    try:
+        lines = _REGISTRY.read_text(encoding="ascii").split("\n")
+    except OSError:
+        return set()
+    alive = set()
+    for line in lines:
+        pid, _, start = line.partition(" ")
+        if pid.isdigit() and start and _start_time(int(pid)) == start:
+            alive.add((int(pid), start))
+    return alive
+
+
+def _register(pid: int, start: str) -> None:
+    kept = _registered() | {(pid, start)}
+    _REGISTRY.write_text("".join(f"{p} {t}\n" for p, t in sorted(kept)), encoding="ascii")
+
+
+def started_by_kamusm(pid: int) -> bool:
+    """Whether the pkcsslotd ``pid`` was started by kamusm's test machinery (this process or
+    an earlier one); only such a daemon is ever stopped here."""
+    start = _start_time(pid)
+    return start is not None and (pid, start) in ({_started} | _registered())
+
+
+def _ours(pid: int) -> bool:
+    """Whether ``pid`` is a pkcsslotd this module started (and still the same process)."""
+    return started_by_kamusm(pid)
+
+
 def _stop_daemon(pid: int) -> None:
-    logger.info("Stopping pkcsslotd (pid %s)", pid)
+    """Stop a pkcsslotd that kamusm started; any other is left alone."""
+    global _started  # noqa: PLW0603 (the one daemon this process started)
+    if not _ours(pid):
+        raise RuntimeError(f"opencryptoki: pkcsslotd (pid {pid}) was not started by kamusm")
+    logger.info("Stopping pkcsslotd (pid %s), started by this process", pid)
     os.kill(pid, signal.SIGTERM)
-    _wait_until(lambda: _daemon_pid() is None, "pkcsslotd to stop")
+    _wait_until(lambda: _start_time(pid) is None or _daemon_pid() != pid, "pkcsslotd to stop")
+    if _started is not None and _started[0] == pid:
+        _started = None
+
+
+def stop_started_daemon() -> None:
+    """Stop the pkcsslotd this process started, if it did and it still runs (called when the
+    process ends). A daemon started by anything else is never signalled."""
+    started = _started
+    if started is None or _start_time(started[0]) != started[1]:
+        return
+    module_path = find_opencryptoki_module()
+    if module_path is not None:
+        try:
+            _finalize_in_process(module_path)
+        except Exception:  # noqa: BLE001 (at exit: the daemon is stopped whatever the module says)
+            logger.debug("opencryptoki module not finalised before stopping pkcsslotd")
+    _stop_daemon(started[0])
 
 
 def _start_daemon() -> None:
     binary = _daemon_binary()
     if binary is None:  # pragma: no cover - checked by opencryptoki_unavailable_reason
         raise RuntimeError("pkcsslotd is not installed")
+    global _started  # noqa: PLW0603 (the one daemon this process started)
     logger.info("Starting pkcsslotd")
     subprocess.run([binary], check=True, capture_output=True, timeout=30)  # noqa: S603 (the installed pkcsslotd, no arguments)
     _wait_until(lambda: _daemon_pid() is not None, "pkcsslotd to start")
+    pid = _daemon_pid()
+    start = None if pid is None else _start_time(pid)
+    if pid is not None and start is not None:
+        if _started is None:
+            atexit.register(stop_started_daemon)
+        _started = (pid, start)
+        _register(pid, start)
     record = os.environ.get(STARTED_PIDS)
     if record:
         with open(record, "a", encoding="ascii") as out:
@@ -276,8 +357,14 @@ def ensure_opencryptoki() -> str:
         _ensure_dirs()
         pid = _daemon_pid()
         if pid is not None and (changed or not _slot_served(module_path)):
-            # A daemon from before the stanza existed does not know the slot: restart it, and
-            # let this process's module attach to the new one.
+            # A daemon from before the stanza existed does not know the slot. The one this
+            # process started is restarted; any other is not ours to signal.
+            if not _ours(pid):
+                raise RuntimeError(
+                    f"a pkcsslotd not started by kamusm (pid {pid}) runs without the test slot "
+                    f"{SLOT_ID} of {CONF_PATH}: restart it (it reads the file when it starts) "
+                    "and run again"
+                )
             _finalize_in_process(module_path)
             _stop_daemon(pid)
             pid = None
@@ -311,6 +398,26 @@ class OpencryptokiToken:
     def token(self) -> Token:
         """This token, through kamusm (selected by label: opencryptoki's serial is fixed)."""
         return self.module().token(label=self.label)
+
+    def generate_key_pair(self, key: KeySpec, *, label: str, object_id: bytes) -> bytes:
+        """Make a key pair on the token; returns the public key (DER SubjectPublicKeyInfo)."""
+        from kamusm import _token_seam  # noqa: PLC0415
+        from kamusm.testing.softhsm import generate_key_pair  # noqa: PLC0415
+
+        with _token_seam.lock():
+            p11_token = _token_seam.p11_token(self.module(), self.slot_id)
+            with p11_token.open(rw=True, user_pin=self.pin.reveal()) as session:
+                return generate_key_pair(session, key, label=label, object_id=object_id)
+
+    def write_certificate(self, der: bytes, label: str, object_id: bytes) -> None:
+        """Store a certificate object (public, on the token) with this label and ``CKA_ID``."""
+        from kamusm import _token_seam  # noqa: PLC0415
+        from kamusm.testing.softhsm import store_certificates  # noqa: PLC0415
+
+        with _token_seam.lock():
+            p11_token = _token_seam.p11_token(self.module(), self.slot_id)
+            with p11_token.open(rw=True, user_pin=self.pin.reveal()) as session:
+                store_certificates(session, [(der, label, object_id)])
 
     def unblock_authorization(
         self, *, now: datetime | None = None, validity: timedelta = timedelta(minutes=5)

@@ -40,6 +40,7 @@ import attrs
 from kamusm.values import Pin, SystemClock, UnblockAuthorization, _issue_authorization
 
 if TYPE_CHECKING:
+    from kamusm.testing.certificates import KeySpec
     from kamusm.token import Pkcs11Module, Token
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "SoftHsmToken",
     "create_softhsm_token",
     "find_softhsm_module",
+    "generate_key_pair",
     "softhsm_store",
     "store_certificates",
 ]
@@ -175,6 +177,19 @@ class SoftHsmToken:
         """Store a certificate object (public, on the token) with this label and ``CKA_ID``."""
         _write_certificates(self.module_path, self.serial, self.pin, [(der, label, object_id)])
 
+    def generate_key_pair(self, key: KeySpec, *, label: str, object_id: bytes) -> bytes:
+        """Make a key pair on this token (RSA 2048 or ECDSA P-384, private key sensitive and
+        never extractable) and return its public key as DER SubjectPublicKeyInfo."""
+        import pkcs11  # noqa: PLC0415
+
+        from kamusm import _token_seam  # noqa: PLC0415
+
+        with _token_seam.lock():
+            lib = pkcs11.lib(os.path.realpath(self.module_path))
+            token = lib.get_token(token_serial=self.serial.encode())
+            with token.open(rw=True, user_pin=self.pin.reveal()) as session:
+                return generate_key_pair(session, key, label=label, object_id=object_id)
+
     def remove(self) -> None:
         """Take the token away as if the card were pulled out: delete its files and make
         SoftHSM2 scan again (as a reader does after a removal). Other tokens of the store stay,
@@ -205,6 +220,66 @@ def _write_certificates(
         token = lib.get_token(token_serial=serial.encode())
         with token.open(rw=True, user_pin=pin.reveal()) as session:
             store_certificates(session, items)
+
+
+def generate_key_pair(session: Any, key: KeySpec, *, label: str, object_id: bytes) -> bytes:
+    """Make a key pair (RSA 2048, ECDSA P-384 or P-256) in a logged-in python-pkcs11 session of
+    any test token, as a card makes its own (the private key sensitive, never extractable, for
+    signing only); returns the public key as DER SubjectPublicKeyInfo."""
+    import pkcs11  # noqa: PLC0415
+    from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters  # noqa: PLC0415
+    from pkcs11.util.rsa import encode_rsa_public_key  # noqa: PLC0415
+
+    from kamusm.testing.certificates import KeySpec  # noqa: PLC0415 - cryptography on demand
+
+    attr = pkcs11.Attribute
+    public_template = {attr.TOKEN: True, attr.VERIFY: True, attr.LABEL: label, attr.ID: object_id}
+    private_template = {
+        attr.TOKEN: True,
+        attr.PRIVATE: True,
+        attr.SENSITIVE: True,
+        attr.EXTRACTABLE: False,
+        attr.SIGN: True,
+        attr.DECRYPT: False,
+        attr.LABEL: label,
+        attr.ID: object_id,
+    }
+    if key is KeySpec.RSA_2048:
+        public, _ = session.generate_keypair(
+            pkcs11.KeyType.RSA,
+            2048,
+            store=True,
+            public_template=public_template,
+            private_template=private_template,
+        )
+        spki = _rsa_spki(encode_rsa_public_key(public))
+    else:
+        params = session.create_domain_parameters(
+            pkcs11.KeyType.EC,
+            {attr.EC_PARAMS: encode_named_curve_parameters(_CURVES[key.value])},
+            local=True,
+        )
+        public, _ = params.generate_keypair(
+            store=True, public_template=public_template, private_template=private_template
+        )
+        spki = encode_ec_public_key(public)
+    return bytes(spki)
+
+
+_CURVES = {"ec-p384": "secp384r1", "ec-p256": "secp256r1"}
+
+
+def _rsa_spki(pkcs1: bytes) -> bytes:
+    """Wrap a PKCS#1 RSAPublicKey into a SubjectPublicKeyInfo."""
+    from asn1crypto import keys  # noqa: PLC0415 - kamusm.testing may import anything
+
+    info = keys.PublicKeyInfo(
+        {
+            "algorithm": {"algorithm": "rsa"},
+            "public_key": keys.RSAPublicKey.load(pkcs1),
+        }
+    )
+    return bytes(info.dump())
 
 
 def store_certificates(session: Any, certificates: Iterable[tuple[bytes, str, bytes]]) -> None:

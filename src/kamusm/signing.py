@@ -1,0 +1,279 @@
+"""PDF (PAdES) and CMS (CAdES) signatures made through a guarded signing session (extra ``pdf``).
+
+The only kamusm module that imports pyHanko. Every signature goes through
+:meth:`kamusm.token.Token.signing_session`, so the readiness check, the final-try rule, the
+unattended policy and the one PKCS#11 lock apply to each of them: :class:`SessionSigner` is a
+pyHanko signer whose raw signature is :meth:`kamusm.token.SigningSession.sign`, and nothing
+here logs in by itself.
+
+::
+
+    with token.signing_session(pin) as session:           # every guard, then the login
+        signed = sign_pdf(session, pdf_bytes)              # PAdES B-B (B-T with timestamp_url)
+        cms = sign_cms(session, attachment)                # detached CAdES-BES
+    report = validate_pdf(signed, trust_roots=[root_der])  # pyHanko's own validator
+
+Why pyHanko without its ``pkcs11`` extra: that extra pins python-pkcs11 ``~=0.9.3`` while kamusm
+needs 0.10 (the series its PKCS#11 notes were verified on), and pyHanko's PKCS#11 signer logs
+in by itself (``token.open(user_pin=...)``), outside every guard. kamusm supplies the signer.
+"""
+
+from __future__ import annotations
+
+from kamusm._extras import require
+
+require("pdf", "pyhanko", "pyhanko_certvalidator")
+
+import asyncio  # noqa: E402 - after the extra check, so a missing extra names itself
+import functools  # noqa: E402
+import io  # noqa: E402
+import logging  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+from datetime import datetime  # noqa: E402
+from typing import TYPE_CHECKING, Any  # noqa: E402
+
+import attrs  # noqa: E402
+from asn1crypto import algos, cms, x509  # noqa: E402
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter  # noqa: E402
+from pyhanko.pdf_utils.reader import PdfFileReader  # noqa: E402
+from pyhanko.sign import fields, signers  # noqa: E402
+from pyhanko.sign.general import SigningError as _PyhankoSigningError  # noqa: E402
+from pyhanko.sign.timestamps import HTTPTimeStamper  # noqa: E402
+from pyhanko.sign.validation import validate_pdf_signature  # noqa: E402
+from pyhanko_certvalidator import ValidationContext  # noqa: E402
+from pyhanko_certvalidator.registry import SimpleCertificateStore  # noqa: E402
+
+from kamusm._signing_session import SignatureScheme  # noqa: E402
+from kamusm.errors import UnsupportedSignatureSchemeError  # noqa: E402
+
+if TYPE_CHECKING:
+    from kamusm.token import SigningSession
+
+__all__ = [
+    "PdfSignatureReport",
+    "SessionSigner",
+    "sign_cms",
+    "sign_pdf",
+    "validate_pdf",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def _refresh_asn1_names() -> None:
+    """pyHanko adds names to asn1crypto's OID tables when it is imported (``qc_statements``,
+    CMS attributes), but not to the reverse index asn1crypto builds on first use. When
+    :mod:`kamusm.certs` read a certificate before pyHanko was imported, that index is stale,
+    and re-encoding a certificate with a QC statements extension (a CMS dumped again while the
+    PDF is signed) fails. Rebuild the indexes that are already built."""
+    for table in (x509.ExtensionId, cms.CMSAttributeType):
+        if table._reverse_map is not None:
+            table._reverse_map = {name: oid for oid, name in table._map.items()}
+
+
+_refresh_asn1_names()
+
+_SCHEMES = {
+    ("rsa", "sha256"): SignatureScheme.RSA_PKCS1_SHA256,
+    ("rsa", "sha384"): SignatureScheme.RSA_PKCS1_SHA384,
+    ("rsa", "sha512"): SignatureScheme.RSA_PKCS1_SHA512,
+    ("pss", "sha256"): SignatureScheme.RSA_PSS_SHA256,
+    ("pss", "sha384"): SignatureScheme.RSA_PSS_SHA384,
+    ("pss", "sha512"): SignatureScheme.RSA_PSS_SHA512,
+    ("ec", "sha256"): SignatureScheme.ECDSA_SHA256,
+    ("ec", "sha384"): SignatureScheme.ECDSA_SHA384,
+    ("ec", "sha512"): SignatureScheme.ECDSA_SHA512,
+}
+
+_DIGEST_SIZES = {"sha256": 32, "sha384": 48, "sha512": 64}
+
+
+class SessionSigner(signers.Signer):
+    """A pyHanko :class:`~pyhanko.sign.signers.Signer` whose key is the card's, reached only
+    through an open :class:`kamusm.token.SigningSession`.
+
+    ``ca_certificates`` (DER) are embedded so a validator can build the path. With
+    ``prefer_pss`` an RSA key signs with RSASSA-PSS (salt as long as the digest) instead of
+    PKCS#1 v1.5.
+    """
+
+    def __init__(
+        self,
+        session: SigningSession,
+        *,
+        ca_certificates: Sequence[bytes] = (),
+        prefer_pss: bool = False,
+    ) -> None:
+        self._session = session
+        signing_cert = _certificate(session.certificate.der)
+        registry = SimpleCertificateStore()  # type: ignore[no-untyped-call]  # untyped in pyHanko
+        registry.register_multiple([_certificate(bytes(der)) for der in ca_certificates])
+        super().__init__(
+            prefer_pss=prefer_pss,
+            signing_cert=signing_cert,
+            cert_registry=registry,
+            embed_roots=True,
+        )
+        algorithm = signing_cert.public_key.algorithm
+        if algorithm not in ("rsa", "ec"):
+            raise UnsupportedSignatureSchemeError(scheme=str(algorithm))
+        self._algorithm = "pss" if algorithm == "rsa" and prefer_pss else algorithm
+        bits = int(signing_cert.public_key.bit_size)
+        # What a signature of this key takes at most (a dry run reserves room with it).
+        self._size = bits // 8 if algorithm == "rsa" else 2 * ((bits + 7) // 8) + 9
+
+    def get_signature_mechanism_for_digest(self, digest_algorithm: str | None) -> Any:
+        if self._algorithm != "pss" or digest_algorithm is None:
+            return super().get_signature_mechanism_for_digest(digest_algorithm)
+        digest = algos.DigestAlgorithm({"algorithm": digest_algorithm})
+        params = algos.RSASSAPSSParams(
+            {
+                "hash_algorithm": digest,
+                "mask_gen_algorithm": {"algorithm": "mgf1", "parameters": digest},
+                "salt_length": _DIGEST_SIZES[digest_algorithm.lower()],
+                "trailer_field": "trailer_field_bc",
+            }
+        )
+        return algos.SignedDigestAlgorithm({"algorithm": "rsassa_pss", "parameters": params})
+
+    async def async_sign_raw(
+        self, data: bytes, digest_algorithm: str, dry_run: bool = False
+    ) -> bytes:
+        if dry_run:
+            return b"\x00" * self._size
+        scheme = _scheme(self._algorithm, digest_algorithm)
+        # The session takes the PKCS#11 lock for this call alone; off the event loop.
+        signature: bytes = await asyncio.to_thread(self._session.sign, data, scheme)
+        return signature
+
+
+@functools.lru_cache(maxsize=64)
+def _certificate(der: bytes) -> x509.Certificate:
+    """A parsed certificate, kept: asn1crypto computes its hashes and key identifiers once per
+    object, and a DYS signs with the same certificate and chain all day."""
+    return x509.Certificate.load(der)
+
+
+def _scheme(algorithm: str, digest_algorithm: str) -> SignatureScheme:
+    scheme = _SCHEMES.get((algorithm, digest_algorithm.lower()))
+    if scheme is None:
+        raise UnsupportedSignatureSchemeError(scheme=f"{algorithm}-{digest_algorithm}")
+    return scheme
+
+
+def _timestamper(url: str | None) -> HTTPTimeStamper | None:
+    return HTTPTimeStamper(url) if url else None
+
+
+def sign_pdf(
+    session: SigningSession,
+    pdf: bytes,
+    *,
+    timestamp_url: str | None = None,
+    ca_certificates: Sequence[bytes] = (),
+    field_name: str = "Imza1",
+    reason: str | None = None,
+    location: str | None = None,
+    digest_algorithm: str | None = None,
+    prefer_pss: bool = False,
+) -> bytes:
+    """Sign ``pdf`` with the session's certificate: PAdES B-B, or B-T when ``timestamp_url``
+    names an RFC 3161 timestamp server. Returns the signed PDF (an incremental update).
+
+    ``digest_algorithm`` defaults to SHA-256 for RSA and to the curve's hash for ECDSA.
+    """
+    scheme = session.default_scheme
+    md = digest_algorithm or scheme.hash_name
+    meta = signers.PdfSignatureMetadata(
+        field_name=field_name,
+        md_algorithm=md,
+        subfilter=fields.SigSeedSubFilter.PADES,
+        reason=reason,
+        location=location,
+        embed_validation_info=False,
+        use_pades_lta=False,
+    )
+    signer = SessionSigner(session, ca_certificates=ca_certificates, prefer_pss=prefer_pss)
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    out = io.BytesIO()
+    logger.debug("Signing a PDF of %d bytes (%s)", len(pdf), "B-T" if timestamp_url else "B-B")
+    try:
+        signers.sign_pdf(
+            writer, meta, signer=signer, timestamper=_timestamper(timestamp_url), output=out
+        )
+    except _PyhankoSigningError as exc:
+        raise UnsupportedSignatureSchemeError(scheme=md) from exc
+    logger.info("PDF signed with the card's %s certificate", session.certificate.kind.value)
+    return out.getvalue()
+
+
+def sign_cms(
+    session: SigningSession,
+    data: bytes,
+    *,
+    timestamp_url: str | None = None,
+    ca_certificates: Sequence[bytes] = (),
+    digest_algorithm: str | None = None,
+    prefer_pss: bool = False,
+) -> bytes:
+    """A detached CMS signature (CAdES-BES; with ``timestamp_url`` a signature timestamp is
+    added) of arbitrary bytes, DER-encoded: for attachments and official correspondence."""
+    md = digest_algorithm or session.default_scheme.hash_name
+    signer = SessionSigner(session, ca_certificates=ca_certificates, prefer_pss=prefer_pss)
+    logger.debug("Signing %d bytes as detached CMS", len(data))
+    content: cms.ContentInfo = asyncio.run(
+        signer.async_sign_general_data(
+            data, md, detached=True, use_cades=True, timestamper=_timestamper(timestamp_url)
+        )
+    )
+    return bytes(content.dump())
+
+
+@attrs.frozen(kw_only=True)
+class PdfSignatureReport:
+    """What pyHanko's validator says about one signature of a PDF."""
+
+    field_name: str
+    intact: bool
+    """The signed bytes are unchanged."""
+    valid: bool
+    """The signature verifies with the signer's public key."""
+    trusted: bool
+    """The signer's certificate chains to one of the trust roots given."""
+    holder_name: str | None
+    """The signer certificate's common name."""
+    signer_serial_number: str | None
+    """The signer's subject serialNumber (T.C. Kimlik No or VKN)."""
+    timestamped: bool
+    signing_time: datetime | None
+
+    @property
+    def ok(self) -> bool:
+        return self.intact and self.valid and self.trusted
+
+
+def validate_pdf(pdf: bytes, *, trust_roots: Sequence[bytes]) -> list[PdfSignatureReport]:
+    """Validate every signature of ``pdf`` with pyHanko's validator against ``trust_roots``
+    (DER certificates; no network: nothing is fetched, revocation is not checked)."""
+    roots = [_certificate(bytes(der)) for der in trust_roots]
+    reader = PdfFileReader(io.BytesIO(pdf))
+    reports = []
+    for embedded in reader.embedded_signatures:
+        context = ValidationContext(
+            trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail"
+        )
+        status = validate_pdf_signature(embedded, signer_validation_context=context)
+        subject = status.signing_cert.subject.native if status.signing_cert is not None else {}
+        reports.append(
+            PdfSignatureReport(
+                field_name=str(embedded.field_name),
+                intact=bool(status.intact),
+                valid=bool(status.valid),
+                trusted=bool(status.trusted),
+                holder_name=subject.get("common_name"),
+                signer_serial_number=subject.get("serial_number"),
+                timestamped=status.timestamp_validity is not None,
+                signing_time=status.signer_reported_dt,
+            )
+        )
+    return reports
