@@ -69,6 +69,11 @@ def _answering(
             if gone.is_set():
                 break
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            # A send after the hang-up returns at once without writing: yield, so the watcher
+            # sees the hang-up, and count only what went out before it.
+            await asyncio.sleep(0)
+            if gone.is_set():
+                break
             if sent is not None:
                 sent[0] += len(chunk)
         await send({"type": "http.response.body", "body": b""})
