@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import signal
 import tempfile
 
 from kamusm.testing.pcsc import socket_path_for
@@ -27,6 +28,12 @@ pytest_plugins = [
     "tests.ci_guard",
     "pytester",
 ]
+
+# A shell without job control starts a background command with Ctrl-C ignored, and an ignored
+# signal stays ignored across exec: the commands the terminal tests start would then never see
+# the Ctrl-C those tests send. A handler (unlike "ignore") is reset to the default at exec.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # Every PC/SC client of the test run (this process and the commands it starts) talks to the
 # run's own pcscd (the pcsc_service fixture), never to one of the machine: the client library
