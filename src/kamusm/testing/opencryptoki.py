@@ -239,10 +239,15 @@ _REGISTRY = Path("/run/lock/kamusm-pkcsslotd-started")
 
 
 def _start_time(pid: int) -> str | None:
+    """When process ``pid`` started, or ``None`` when it no longer runs (a process that has
+    exited but is not yet reaped, a zombie, no longer runs)."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
         return None
+    if len(fields) < 20 or fields[0] in ("Z", "X"):
+        return None
+    return fields[19]
 
 
 def _registered() -> set[tuple[int, str]]:
@@ -283,7 +288,7 @@ def _stop_daemon(pid: int) -> None:
         raise RuntimeError(f"opencryptoki: pkcsslotd (pid {pid}) was not started by kamusm")
     logger.info("Stopping pkcsslotd (pid %s), started by this process", pid)
     os.kill(pid, signal.SIGTERM)
-    _wait_until(lambda: _start_time(pid) is None or _daemon_pid() != pid, "pkcsslotd to stop")
+    _wait_until(lambda: _start_time(pid) is None, "pkcsslotd to stop")
     if _started is not None and _started[0] == pid:
         _started = None
 
