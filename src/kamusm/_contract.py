@@ -282,6 +282,8 @@ ANSWERS: Final[Mapping[str, Schema]] = {
         _out("expires_at", _MOMENT),
         _out("attempts_remaining", "integer", minimum=0),
         _out("masked_phone", nullable=True),
+        # how many new challenges (new SMS codes) the operation may still ask for
+        _out("challenges_remaining", "integer", minimum=0),
     ),
     "Authorization": _schema(
         _out(

@@ -50,7 +50,7 @@
     │   ├── SmsCodeExpiredError
     │   ├── OperationCancelledError
     │   ├── CardNotOwnedError
-    │   ├── ForbiddenError
+    │   ├── ForbiddenError                 .reason
     │   ├── NotFoundError
     │   ├── ConflictError                  .reason
     │   ├── BadRequestError                .reason
@@ -63,6 +63,8 @@
         ├── FlowCodeExpiredError
         ├── PinEntryTimeoutError
         ├── FlowCancelledError
+        │   └── NewSmsDeclinedError        the SMS code expired and no new one was wanted
+        ├── SmsLimitReachedError           the SMS code expired; the portal sends no more
         ├── WrongHolderError
         ├── WrongProductError              .product, .found
         ├── WrongCardError
@@ -126,6 +128,7 @@ __all__ = [
     "LoginFailedError",
     "LoginMethodUnavailableError",
     "LooksLikeVerificationCodeError",
+    "NewSmsDeclinedError",
     "NotFoundError",
     "NotReadyToSignError",
     "OperationCancelledError",
@@ -150,6 +153,7 @@ __all__ = [
     "SigningSessionClosedError",
     "SmsCodeExpiredError",
     "SmsCodeRejectedError",
+    "SmsLimitReachedError",
     "SoPinFinalTryError",
     "SoPinLockedError",
     "TokenBusyError",
@@ -790,6 +794,20 @@ class PinEntryTimeoutError(FlowError):
 
 class FlowCancelledError(FlowError):
     key = "flow.cancelled"
+
+
+class NewSmsDeclinedError(FlowCancelledError):
+    """The SMS code expired and the holder declined a new one: the reset ended, the card
+    unchanged."""
+
+    key = "flow.new_sms_declined"
+
+
+class SmsLimitReachedError(FlowError):
+    """The SMS code expired and the portal allows this operation no new one: a new
+    verification code ("Tekrar Kod Al") starts again."""
+
+    key = "flow.sms_limit"
 
 
 class WrongHolderError(FlowError):

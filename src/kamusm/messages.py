@@ -355,10 +355,10 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
         "cancels the operation.",
     },
     "portal.sms_expired": {
-        "tr": "SMS onay kodunun süresi doldu. Doğrulama kodunuz hâlâ geçerliyse yeni bir SMS "
-        "onay kodu gönderilir; yeni gelen kodu girin.",
+        "tr": "SMS onay kodunun süresi doldu. Doğrulama kodunuz geçerli olduğu sürece yeni bir "
+        "SMS onay kodu isteyebilirsiniz.",
         "en": "The SMS confirmation code has expired. While your verification code is still "
-        "valid a new SMS code is sent: enter the new one.",
+        "valid you can ask for a new SMS code.",
     },
     "portal.cancelled": {
         "tr": "İşlem iptal edildi. Portaldan yeni bir doğrulama kodu alarak baştan başlayın.",
@@ -559,6 +559,22 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
     "flow.cancelled": {
         "tr": "İşlem iptal edildi. Kartınızda bir değişiklik yapılmadı.",
         "en": "The operation was cancelled. Your card was not changed.",
+    },
+    "flow.new_sms_declined": {
+        "tr": "Yeni SMS onay kodu istenmedi; işlem sonlandırıldı. Kartınızda bir değişiklik "
+        'yapılmadı. Yeniden denemek için portalda "Tekrar Kod Al" ile yeni bir doğrulama kodu '
+        "alın.",
+        "en": "No new SMS confirmation code was wanted, so the operation has ended. Your card "
+        'was not changed. To try again, get a new verification code on the portal with "Tekrar '
+        'Kod Al".',
+    },
+    "flow.sms_limit": {
+        "tr": "SMS onay kodunun süresi doldu. Bu işlem için izin verilen sayıda SMS onay kodu "
+        "gönderildiğinden yeni bir SMS istenemez; kartınızda bir değişiklik yapılmadı. "
+        + _NEW_CODE_TR,
+        "en": "The SMS confirmation code has expired. As many SMS codes as this operation "
+        "allows have been sent, so no new one can be asked for; your card was not changed. "
+        + _NEW_CODE_EN,
     },
     "flow.wrong_holder": {
         "tr": "Seçilen kart doğrulama kodunu alan kişiye ait değil. Kendi kartınızı seçin; "
