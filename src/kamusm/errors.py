@@ -677,7 +677,20 @@ class CardNotOwnedError(PortalError):
 
 
 class ForbiddenError(PortalError):
+    """The portal does not allow this request. ``reason`` (a code of
+    ``kamusm._contract.FORBIDDEN_REASONS``, never shown to the holder) picks the text that
+    says why and what to do; ``"forbidden"`` when the portal gave none."""
+
     key = "portal.forbidden"
+    variant_keys = _variants(key)
+
+    def __init__(self, *, reason: str = "forbidden", status: int | None = None) -> None:
+        self.reason = reason
+        super().__init__(status=status)
+
+    def message_key(self) -> str:
+        specific = f"{self.key}.{self.reason}"
+        return specific if specific in MESSAGES else self.key
 
 
 class NotFoundError(PortalError):

@@ -375,6 +375,23 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
         "tr": "Bu işlem için yetkiniz yok. Gerekirse portala yeniden giriş yapın.",
         "en": "You are not allowed to do this. Log in to the portal again if needed.",
     },
+    # A refusal's reason, told as why and what to do (the reason stays on the error).
+    "portal.forbidden.origin": {
+        "tr": "Portal isteği reddetti: istek portalın kendi sayfasından değil, başka bir "
+        "siteden geldi. Bu işlemi yalnızca Kamu SM portalının kendi sayfasından ya da Kamu SM "
+        "e-İmza uygulamasından yapın; sizi buraya yönlendiren sayfaya güvenmeyin.",
+        "en": "The portal refused the request: it came from another site, not from the "
+        "portal's own page. Do this only on the Kamu SM portal's own page or in the Kamu SM "
+        "e-İmza application; do not trust the page that sent you here.",
+    },
+    "portal.forbidden.sifreli_giris_required": {
+        "tr": 'Kartın ilk PIN bilgisi yalnızca "Şifreli Giriş" ile açılan oturumda '
+        'gösterilir. Çıkış yapıp "Şifreli Giriş" ile (T.C. Kimlik No, güvenlik sözcüğü ve '
+        "SMS onayı) yeniden giriş yapın.",
+        "en": 'The card\'s initial PIN is shown only in a session opened with "Şifreli Giriş". '
+        'Log out and log in again with "Şifreli Giriş" (T.C. Kimlik No, security word and SMS '
+        "confirmation).",
+    },
     "portal.not_found": {
         "tr": "İstenen kayıt bulunamadı. Kart ya da sertifika seri numarasını kontrol edin.",
         "en": "The requested record was not found. Check the card or certificate serial number.",
