@@ -107,8 +107,9 @@ def finalize_loaded(module_path: str) -> None:
 def unblock_fault(hook: Callable[[str], None]) -> Iterator[None]:
     """While the block runs, ``Token.unblock`` calls ``hook(step)`` after each of its steps
     (``kamusm.token.UNBLOCK_STEPS``: ``spent``, ``so_login``, ``init_pin``, ``set_pin``,
-    ``logout``); a hook that raises fails the unblock there, as a pulled card or a crash
-    would. For fault-injection tests only."""
+    ``logout``), and after each SO candidate the card refused (``so_refused``); a hook that
+    raises fails the unblock there, as a pulled card or a crash would. For fault-injection
+    tests only."""
     from kamusm import token  # noqa: PLC0415 - the token layer imports this seam lazily
 
     with LOCK:

@@ -1092,6 +1092,7 @@ class Token:
                     len(candidates),
                     refused.code,
                 )
+                _fault("so_refused")
                 if index + 1 == len(candidates):
                     if index > 0:
                         raise SoCredentialUnknownError() from None
@@ -1147,7 +1148,9 @@ _SET_SO_REFUSED: Final = (
 
 #: A test hook, ``None`` in use (set through :func:`kamusm._token_seam.unblock_fault`): called
 #: by :meth:`Token.unblock` after each of its steps (``spent``, ``so_login``, ``init_pin``,
-#: ``set_pin``, ``logout``) so that a test can fail it there, as a pulled card or a crash would.
+#: ``set_pin``, ``logout``) so that a test can fail it there, as a pulled card or a crash would,
+#: and after each SO candidate the card refused (``so_refused``), so that a test can read the
+#: card's SO counter between two candidates.
 _unblock_fault: Callable[[str], None] | None = None
 
 #: The steps :meth:`Token.unblock` reports to :data:`_unblock_fault`, in order.

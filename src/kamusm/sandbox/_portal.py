@@ -659,10 +659,11 @@ class SandboxPortal:
                 raise ApiError(404, "not_found", reason="card")
             return self._so_state(self._db, serial)[1]
 
-    def card_so_candidates(self, serial: str) -> int:
-        """How many SO credentials the portal thinks the card may hold (1 once it knows)."""
+    def card_so_candidates(self, serial: str) -> list[str]:
+        """The SO credentials the portal thinks the card may hold, the likelier first (one
+        once it knows). For tests in the same process only, like :meth:`card_so_credential`."""
         with self._lock:
-            return len(self._so_candidates(self._db, serial))
+            return self._so_candidates(self._db, serial)
 
     def holder_id(self, tckn: Tckn) -> int:
         """The internal id of a registered holder (what the holder-side methods take)."""
