@@ -493,3 +493,48 @@ def test_a_refused_credential_with_rotation_is_reported_and_the_fresh_one_droppe
     assert rig.sb.portal.card_so_candidates(rig.card.serial) == [SO]
     rig.card.token().verify_pin(Pin(OLD))
     assert so_login(rig.card, "22446688") == "ok"
+
+
+_WRONG_SO_LOGIN = """
+import sys
+import pkcs11
+token = pkcs11.lib(sys.argv[1]).get_token(token_label=sys.argv[2])
+try:
+    token.open(rw=True, so_pin=sys.stdin.readline().strip())
+except pkcs11.exceptions.PinIncorrect:
+    print("refused")
+"""
+
+
+def test_the_other_candidate_is_not_tried_once_the_card_shows_its_final_so_try(
+    opencryptoki_token: OpencryptokiToken,
+) -> None:
+    """Between the two candidates another program spends a wrong SO attempt of its own (a
+    child process): the card, read again, is on its final SO try, so the right candidate is
+    not tried either: nothing may risk the last try."""
+    card = fresh_opencryptoki_token(pin=OLD, so_pin=SO)
+    auth = _issue_authorization(
+        "99887766",
+        card_serial=card.serial,
+        expires_at=card.unblock_authorization().expires_at,
+        other_credential=SO,
+    )
+
+    def another_program(step: str) -> None:
+        if step == "so_refused":
+            done = subprocess.run(
+                [sys.executable, "-c", _WRONG_SO_LOGIN, card.module_path, card.label],
+                input="55443322\n",
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=60,
+            )
+            assert done.stdout.strip() == "refused"
+
+    with _token_seam.unblock_fault(another_program), pytest.raises(SoCredentialUnknownError):
+        card.token().unblock(auth, Pin(FIRST))
+    assert auth.outcome is not None and auth.outcome.wrong_so_attempts == 1
+    assert so_counter(card) == (False, True, False)  # the final try is still there
+    card.token().verify_pin(Pin(OLD))
+    assert so_login(card, SO) == "ok"
