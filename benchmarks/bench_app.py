@@ -277,6 +277,9 @@ class Scripted:
     ) -> str:
         return self.sms()
 
+    def offer_new_sms(self, *, method: str, challenges_left: int | None) -> bool:
+        return False  # answered at once: an SMS code never expires here
+
     def progress(self, step: ResetStep, *, remaining: timedelta | None) -> None:
         pass
 

@@ -15,23 +15,38 @@ Three comparisons, each printed as a ratio (kamusm / bare):
   per call) against python-pkcs11's ``key.sign`` with ``CKM_SHA256_RSA_PKCS`` in an open
   session. Target: at most 1.1.
 
-Figures are medians of several rounds of timed loops, kamusm and the bare call taking turns
-round by round; a busy machine moves them, the ratios less.
+How it is measured: many rounds; in each the two take turns (kamusm first in even rounds, the
+bare call first in odd ones), each timing a batch of calls long enough to dwarf the clock, and
+the round's ratio is kamusm's time over the bare time of the same round, so a busy moment of
+the machine falls on both. Printed per comparison: the median time per call of each, the
+median of the round ratios with a 95 % confidence interval of that median (order statistics,
+no assumption on the distribution) and the ratios' interquartile range; for readiness also the
+median difference with its interval. The load average is printed before and after. Nothing is
+asserted: a busy machine moves the figures, the intervals say how much.
 
-Run: ``.venv/bin/python benchmarks/bench_signing.py [--seconds 0.5] [--rounds 5]``
+``--profile`` prints where the kamusm *sign_pdf* path spends its time (cProfile, cumulative),
+the pyHanko path's alongside, instead of the comparisons.
+
+Run: ``.venv/bin/python benchmarks/bench_signing.py [--rounds 61] [--batch-seconds 0.1]``
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import gc
 import io
+import math
 import os
 import platform
+import pstats
 import statistics
 import time
 from collections.abc import Callable
+from importlib.metadata import version
 from typing import Any
 
+import attrs
 import pkcs11
 from asn1crypto import x509 as asn1_x509
 from pkcs11 import Mechanism, ObjectClass
@@ -48,33 +63,129 @@ from kamusm.testing.softhsm import create_softhsm_token
 DATA = b"x" * 4096
 
 
-def paired(
-    first: Callable[[], object], second: Callable[[], object], seconds: float, rounds: int
-) -> tuple[float, float]:
-    """Median seconds per call of each, the two taking turns round by round (so a busy moment
-    of the machine falls on both alike)."""
-    first()
-    second()  # warm up
-    start = time.perf_counter()
-    n = 0
-    while time.perf_counter() - start < seconds / 5:
-        first()
+@attrs.frozen
+class Comparison:
+    """Per-call seconds of each side in every round, in the order the rounds ran."""
+
+    kamusm: tuple[float, ...]
+    bare: tuple[float, ...]
+
+    @property
+    def ratios(self) -> list[float]:
+        return [k / b for k, b in zip(self.kamusm, self.bare, strict=True)]
+
+    @property
+    def differences(self) -> list[float]:
+        return [k - b for k, b in zip(self.kamusm, self.bare, strict=True)]
+
+
+def median_interval(values: list[float], confidence: float = 0.95) -> tuple[float, float]:
+    """A distribution-free confidence interval of the median: the order statistics
+    ``x(j) .. x(n+1-j)`` with the largest ``j`` whose binomial coverage is still at least
+    ``confidence``."""
+    ordered = sorted(values)
+    n = len(ordered)
+    best = 0
+    for j in range(1, n // 2 + 1):
+        below = sum(math.comb(n, i) for i in range(j)) / 2**n  # P(fewer than j below)
+        if 1 - 2 * below >= confidence:
+            best = j
+        else:
+            break
+    if best == 0:
+        return ordered[0], ordered[-1]
+    return ordered[best - 1], ordered[n - best]
+
+
+def quartiles(values: list[float]) -> tuple[float, float]:
+    q = statistics.quantiles(values, n=4)
+    return q[0], q[2]
+
+
+def batch_size(fn: Callable[[], object], seconds: float) -> int:
+    """How many calls of ``fn`` take about ``seconds`` (at least one)."""
+    fn()
+    n, start = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < seconds / 4:
+        fn()
         n += 1
-    loops = max(1, int(n * 5 * seconds / max(time.perf_counter() - start, 1e-9) / 5))
-    results: tuple[list[float], list[float]] = ([], [])
-    for _ in range(rounds):
-        for fn, times in ((first, results[0]), (second, results[1])):
-            t0 = time.perf_counter()
-            for _ in range(loops):
-                fn()
-            times.append((time.perf_counter() - t0) / loops)
-    return statistics.median(results[0]), statistics.median(results[1])
+    return max(1, round(n * seconds / max(elapsed, 1e-9)))
+
+
+def timed(fn: Callable[[], object], loops: int) -> float:
+    gc.collect()
+    t0 = time.perf_counter()
+    for _ in range(loops):
+        fn()
+    return (time.perf_counter() - t0) / loops
+
+
+def compare(
+    kamusm: Callable[[], object], bare: Callable[[], object], *, rounds: int, seconds: float
+) -> Comparison:
+    """``rounds`` rounds of both, taking turns and alternating which goes first."""
+    kamusm()
+    bare()  # warm up (caches, the first login, imports)
+    loops = max(batch_size(kamusm, seconds), batch_size(bare, seconds))
+    k_times: list[float] = []
+    b_times: list[float] = []
+    for index in range(rounds):
+        if index % 2 == 0:
+            k_times.append(timed(kamusm, loops))
+            b_times.append(timed(bare, loops))
+        else:
+            b_times.append(timed(bare, loops))
+            k_times.append(timed(kamusm, loops))
+    return Comparison(tuple(k_times), tuple(b_times))
+
+
+def report(name: str, bare_name: str, result: Comparison, *, unit: float, target: str) -> None:
+    scale, label = (1e3, "ms") if unit >= 1e-3 else (1e6, "µs")
+    k, b = statistics.median(result.kamusm), statistics.median(result.bare)
+    ratios = result.ratios
+    low, high = median_interval(ratios)
+    q1, q3 = quartiles(ratios)
+    print(f"{name:<10} kamusm {k * scale:9.3f} {label}   {bare_name:<22} {b * scale:9.3f} {label}")
+    print(
+        f"{'':<10} ratio median {statistics.median(ratios):.3f}  95% CI [{low:.3f}, {high:.3f}]"
+        f"  IQR [{q1:.3f}, {q3:.3f}]  ({len(ratios)} rounds; target {target})"
+    )
+
+
+def report_difference(result: Comparison) -> None:
+    differences = result.differences
+    low, high = median_interval(differences)
+    print(
+        f"{'':<10} difference median {statistics.median(differences) * 1e3:.4f} ms  "
+        f"95% CI [{low * 1e3:.4f}, {high * 1e3:.4f}] ms"
+    )
+
+
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
+
+
+def profile(fn: Callable[[], object], title: str, calls: int) -> None:
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(calls):
+        fn()
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.strip_dirs().sort_stats("tottime").print_stats(25)
+    print(f"---- {title}: {calls} calls, by own time ----")
+    print(out.getvalue())
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=0.5)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=61, help="interleaved rounds (odd)")
+    parser.add_argument(
+        "--batch-seconds", type=float, default=0.1, help="about how long one side's batch runs"
+    )
+    parser.add_argument("--profile", action="store_true", help="profile the sign_pdf paths")
     args = parser.parse_args()
 
     factory = CertificateFactory()
@@ -123,33 +234,39 @@ def main() -> None:
 
     token.readiness()  # the certificates are read once per card
 
-    python = f"{platform.python_implementation()} {platform.python_version()}"
-    print(f"kamusm signing benchmark on {python}, SoftHSM2, RSA 2048 made on the token")
-    t_k, t_p = paired(kamusm_pdf, pyhanko_pdf, args.seconds, args.rounds)
-    print(
-        f"sign_pdf   kamusm {t_k * 1e3:8.2f} ms  pyHanko PKCS11Signer {t_p * 1e3:8.2f} ms  "
-        f"ratio {t_k / t_p:5.2f}"
-    )
+    if args.profile:
+        kamusm_pdf()
+        pyhanko_pdf()
+        profile(kamusm_pdf, "kamusm signing_session + sign_pdf", 100)
+        profile(pyhanko_pdf, "pyHanko open_pkcs11_session + PKCS11Signer + sign_pdf", 100)
+        return
 
-    t_r, t_b = paired(token.readiness, bare_info, args.seconds, args.rounds)
+    python = f"{platform.python_implementation()} {platform.python_version()}"
     print(
-        f"readiness  kamusm {t_r * 1e3:8.3f} ms  bare token info      {t_b * 1e3:8.3f} ms  "
-        f"ratio {t_r / t_b:5.2f}  difference {(t_r - t_b) * 1e3:.3f} ms"
+        f"kamusm signing benchmark on {python}, pyHanko {version('pyhanko')}, "
+        f"python-pkcs11 {version('python-pkcs11')}, SoftHSM2, RSA 2048 made on the token"
     )
+    print(f"before: {load()}")
+    seconds = args.batch_seconds
+
+    pdfs = compare(kamusm_pdf, pyhanko_pdf, rounds=args.rounds, seconds=seconds)
+    report("sign_pdf", "pyHanko PKCS11Signer", pdfs, unit=1e-3, target="<= 1.05")
+
+    ready = compare(token.readiness, bare_info, rounds=args.rounds, seconds=seconds)
+    report("readiness", "bare token info", ready, unit=1e-6, target="within 1 ms")
+    report_difference(ready)
 
     # Sessions of one process share its login: the raw session signs under kamusm's login.
     with token.signing_session(pin) as session, slot.get_token().open() as raw:
         key: Any = raw.get_key(object_class=ObjectClass.PRIVATE_KEY, id=issued.object_id)
-        t_s, t_raw = paired(
+        signs = compare(
             lambda: session.sign(DATA),
             lambda: key.sign(DATA, mechanism=Mechanism.SHA256_RSA_PKCS),
-            args.seconds,
-            args.rounds,
+            rounds=args.rounds,
+            seconds=seconds,
         )
-    print(
-        f"sign       kamusm {t_s * 1e3:8.3f} ms  python-pkcs11 sign   {t_raw * 1e3:8.3f} ms  "
-        f"ratio {t_s / t_raw:5.2f}"
-    )
+    report("sign", "python-pkcs11 sign", signs, unit=1e-3, target="<= 1.1")
+    print(f"after:  {load()}")
 
 
 if __name__ == "__main__":

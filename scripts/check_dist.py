@@ -7,7 +7,13 @@
    must load) and the ``kamusm`` console script, which without the ``cli`` extra must say
    in one line what to install (exit 4), with no traceback;
 4. adds the ``cli`` extra there and runs ``kamusm --version`` again, which must then print
-   that version.
+   that version;
+5. asks pip's resolver, against PyPI and with no configuration of this machine, what
+   ``pip install "kamusm[pdf]"`` would install from that wheel (``--dry-run --ignore-installed
+   --report``): pyHanko 0.38 and python-pkcs11 0.10 must be chosen (pyHanko's own ``pkcs11``
+   extra would pin python-pkcs11 0.9 and make pip fall back to an old pyHanko). When PyPI
+   cannot be reached this step says so and is not counted, unless ``KAMUSM_NO_SKIPS=1``
+   (CI), where it fails.
 
 Everything happens in a temporary directory that is removed afterwards. Exits 1 on the first
 failed check, saying which.
@@ -15,24 +21,36 @@ failed check, saying which.
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 import tempfile
+import time
 import tomllib
+import urllib.error
+import urllib.request
 import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+INDEX = "https://pypi.org/simple"
+#: What ``kamusm[pdf]`` must resolve to: (distribution, major, minor).
+PDF_SERIES = (("pyhanko", 0, 38), ("python-pkcs11", 0, 10))
 
 
 class CheckFailedError(Exception):
     """A check of the distribution failed; the message says which and why."""
 
 
-def run(*args: str | Path, ok_codes: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str | Path,
+    ok_codes: tuple[int, ...] = (0,),
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     print("    $", " ".join(str(a) for a in args), flush=True)
     result = subprocess.run(  # noqa: S603 (our own build tools and the venv we made)
-        [str(a) for a in args], capture_output=True, text=True, check=False, cwd=ROOT
+        [str(a) for a in args], capture_output=True, text=True, check=False, cwd=ROOT, env=env
     )
     if result.returncode not in ok_codes:
         raise CheckFailedError(
@@ -73,6 +91,55 @@ def check(work: Path) -> None:
     if shown != f"kamusm {version}":
         raise CheckFailedError(f"`kamusm --version` printed {shown!r}")
     print(f"    with the cli extra: {shown}")
+    check_pdf_resolution(python, wheels[0], work)
+
+
+def pypi_unreachable() -> str | None:
+    """Why PyPI's index cannot be read from here, or ``None`` when it can."""
+    try:
+        with urllib.request.urlopen(f"{INDEX}/pyhanko/", timeout=20) as answer:  # noqa: S310
+            answer.read(1)
+    except (urllib.error.URLError, OSError) as exc:
+        return f"{INDEX} cannot be reached ({exc})"
+    return None
+
+
+def check_pdf_resolution(python: Path, wheel: Path, work: Path) -> None:
+    """pip's own resolver, on PyPI, for ``kamusm[pdf]`` from the wheel just built."""
+    reason = pypi_unreachable()
+    if reason is not None:
+        if os.environ.get("KAMUSM_NO_SKIPS") == "1":
+            raise CheckFailedError(f"the pdf extra's resolution needs PyPI: {reason}")
+        print(f"    NOT CHECKED: what pip resolves for kamusm[pdf]: {reason}")
+        return
+    report = work / "pdf-resolution.json"
+    # No pip configuration of this machine (its local indexes, find-links and constraints):
+    # what a user with plain pip gets from PyPI.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    env["PIP_CONFIG_FILE"] = os.devnull
+    started = time.monotonic()
+    run(
+        python, "-m", "pip", "--isolated", "install", "--dry-run", "--ignore-installed",
+        "--quiet", "--disable-pip-version-check", "--index-url", INDEX,
+        "--report", report, f"{wheel}[pdf]",
+        env=env,
+    )  # fmt: skip
+    seconds = time.monotonic() - started
+    chosen = {
+        item["metadata"]["name"].lower(): item["metadata"]["version"]
+        for item in json.loads(report.read_text(encoding="utf-8"))["install"]
+    }
+    for name, major, minor in PDF_SERIES:
+        found = chosen.get(name)
+        if found is None or found.split(".")[:2] != [str(major), str(minor)]:
+            raise CheckFailedError(
+                f"pip would install {name} {found} for kamusm[pdf], not {major}.{minor}.x: "
+                + ", ".join(f"{n} {v}" for n, v in sorted(chosen.items()))
+            )
+    print(
+        f"    kamusm[pdf] from PyPI: pip resolves pyHanko {chosen['pyhanko']} and python-pkcs11 "
+        f"{chosen['python-pkcs11']} ({len(chosen)} distributions, {seconds:.1f} s)"
+    )
 
 
 def main() -> int:

@@ -18,11 +18,12 @@ import httpx
 import pytest
 
 from kamusm import errors
-from kamusm._contract import ERRORS
+from kamusm._contract import ERRORS, FORBIDDEN_REASONS
 from kamusm._portal_errors import BY_CODE, error_from_response
 from kamusm.messages import LANGUAGES, MESSAGES, format_date, text
 from kamusm.policy import PinPolicy
 from kamusm.readiness import Readiness, ReadinessState
+from kamusm.testing.sandbox import RunningSandbox
 from kamusm.values import ManualClock, PinStatus, Product
 
 SANDBOX = Path(errors.__file__).resolve().parent / "sandbox"
@@ -197,21 +198,61 @@ def test_every_error_code_has_its_own_text(code: str) -> None:
         assert code not in shown
 
 
-@pytest.mark.parametrize(
-    ("code", "reason"),
-    sorted((c, r) for c, r in sandbox_refusals() if c == "conflict" and r is not None),
-)
-def test_every_conflict_reason_is_explained(code: str, reason: str) -> None:
-    """A conflict's reason ("product_mismatch", "no_card_for_product", …) picks a text that
-    says what happened; the reason itself stays on the error for logs."""
-    err = client_error(code, reason)
-    assert isinstance(err, errors.ConflictError)
+#: The refusals whose reason picks the text (a ``bad_request``'s reason is for logs only).
+EXPLAINED: dict[str, type[errors.ConflictError | errors.ForbiddenError]] = {
+    "conflict": errors.ConflictError,
+    "forbidden": errors.ForbiddenError,
+}
+
+
+def explained_refusals() -> list[tuple[str, str]]:
+    """Every ``(code, reason)`` of a conflict or a refusal the sandbox's source answers, and
+    every forbidden reason the contract names."""
+    found = {(c, r) for c, r in sandbox_refusals() if c in EXPLAINED and r is not None}
+    found |= {("forbidden", reason) for reason in FORBIDDEN_REASONS}
+    return sorted(found)
+
+
+def test_the_sandbox_sends_only_the_forbidden_reasons_the_contract_names() -> None:
+    sent = {r for c, r in sandbox_refusals() if c == "forbidden"}
+    assert sent, "no forbidden refusal found in the sandbox's source"
+    assert sent <= set(FORBIDDEN_REASONS), sent - set(FORBIDDEN_REASONS)
+
+
+@pytest.mark.parametrize(("code", "reason"), explained_refusals())
+def test_every_conflict_and_forbidden_reason_is_explained(code: str, reason: str) -> None:
+    """A conflict's reason ("product_mismatch", "no_card_for_product", …) or a forbidden
+    one ("origin", "sifreli_giris_required") picks a text of its own that says what happened
+    and what to do; the reason itself stays on the error for logs."""
+    err = client_error(code, reason, status=ERRORS[code].status)
+    assert isinstance(err, errors.ConflictError | errors.ForbiddenError)
+    assert isinstance(err, EXPLAINED[code])
     assert err.reason == reason
-    assert err.message_key() == f"portal.conflict.{reason}"
+    assert err.message_key() == f"portal.{code}.{reason}"
+    generic = client_error(code, None, status=ERRORS[code].status)
     for lang in LANGUAGES:
         shown = err.message(lang)
         assert_holder_text(shown, lang)
         assert reason not in shown
+        assert shown != generic.message(lang)
+
+
+def test_a_forbidden_refusal_keeps_its_reason_from_a_real_sandbox(
+    kamusm_sandbox: RunningSandbox,
+) -> None:
+    """Over HTTP: a foreign ``Origin`` is refused ``forbidden`` / ``origin``; the client
+    keeps the reason and tells the holder why in both languages."""
+    response = httpx.post(
+        f"{kamusm_sandbox.url}/api/v1/session/captcha",
+        headers={"Origin": "https://evil.example", "Content-Type": "application/json"},
+        content=b"{}",
+        trust_env=False,
+    )
+    err = error_from_response(response, ManualClock(datetime(2026, 5, 4, tzinfo=UTC)))
+    assert isinstance(err, errors.ForbiddenError)
+    assert err.reason == "origin"
+    assert "başka bir siteden" in err.message("tr")
+    assert "another site" in err.message("en")
 
 
 @pytest.mark.parametrize("key", sorted(MESSAGES))

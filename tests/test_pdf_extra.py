@@ -1,6 +1,10 @@
 """The ``pdf`` extra installs next to pyHanko 0.38: every requirement kamusm declares for it
 (and its own) is met by what is installed in this environment, with the python-pkcs11 series
-kamusm needs; pyHanko's own ``pkcs11`` extra, which kamusm does not use, could not be."""
+kamusm needs; pyHanko's own ``pkcs11`` extra, which kamusm does not use, could not be.
+
+What pip's resolver itself chooses for ``pip install "kamusm[pdf]"`` on PyPI is checked by the
+release step of ``scripts/test`` (``scripts/check_dist.py``), on the wheel it builds: it needs
+the registry, which this suite does not."""
 
 from __future__ import annotations
 

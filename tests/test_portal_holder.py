@@ -307,8 +307,10 @@ def test_initial_pin_is_shown_once_after_sifreli_giris(
     sb: RunningSandbox, client: PortalClient
 ) -> None:
     client.login_edevlet(HOLDER.tckn, HOLDER.password)
-    with pytest.raises(ForbiddenError):  # e-Devlet is not enough: Şifreli Giriş + SMS
+    with pytest.raises(ForbiddenError) as refused:  # e-Devlet is not enough: Şifreli Giriş
         client.reveal_initial_pin(CARD)
+    assert refused.value.reason == "sifreli_giris_required"
+    assert "Şifreli Giriş" in refused.value.message("tr")
     _sifreli_giris(sb, client)
     with pytest.raises(NotFoundError):
         client.reveal_initial_pin(OTHER_CARD)

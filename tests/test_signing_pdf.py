@@ -244,3 +244,42 @@ def test_certificates_read_before_pyhanko_is_imported_still_encode(
         [sys.executable, "-c", code, str(der)], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("in_worker_thread", [True, False])
+def test_the_signer_signs_off_the_event_loop_unless_told_otherwise(
+    softhsm_token: SoftHsmToken,
+    certificate_factory: CertificateFactory,
+    caplog: pytest.LogCaptureFixture,
+    in_worker_thread: bool,
+) -> None:
+    """pyHanko's asynchronous API with :class:`SessionSigner`: by default the card signs in a
+    worker thread (the loop stays free); ``sign_pdf`` and ``sign_cms`` run a loop of their own
+    for one signature and sign on it. The thread is the one the session's log record names."""
+    import asyncio
+    import logging
+    import threading
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    from kamusm.signing import SessionSigner
+
+    issued = certify_on_token(softhsm_token, certificate_factory.nes, key=KeySpec.RSA_2048)
+    loop_threads: list[int] = []
+
+    async def sign(signer: SessionSigner) -> bytes:
+        loop_threads.append(threading.get_ident())
+        return await signer.async_sign_raw(ATTACHMENT, "sha256")
+
+    with (
+        softhsm_token.token().signing_session(softhsm_token.pin) as session,
+        caplog.at_level(logging.DEBUG, logger="kamusm._signing_session"),
+    ):
+        signature = asyncio.run(sign(SessionSigner(session, in_worker_thread=in_worker_thread)))
+    public = x509.load_der_x509_certificate(issued.der).public_key()
+    assert isinstance(public, rsa.RSAPublicKey)
+    public.verify(signature, ATTACHMENT, padding.PKCS1v15(), hashes.SHA256())
+    (record,) = [r for r in caplog.records if r.getMessage().startswith("Signing a ")]
+    assert (record.thread != loop_threads[0]) is in_worker_thread

@@ -34,6 +34,7 @@ __all__ = [
     "EDEVLET_METHODS",
     "ENDPOINTS",
     "ERRORS",
+    "FORBIDDEN_REASONS",
     "LOOPBACK_HOSTS",
     "REASON",
     "SERIAL",
@@ -124,6 +125,12 @@ ERRORS: Final[Mapping[str, ErrorCode]] = _errors(
     ("rate_limited", 429, "Too many failed attempts; wait before trying again."),
     ("server_error", 500, "Internal error."),
 )
+
+
+#: The reasons a ``forbidden`` refusal carries: a request from another site's page (its
+#: ``Origin`` is not the portal's), and the legacy initial PIN asked for in a session that did
+#: not log in through Şifreli Giriş.
+FORBIDDEN_REASONS: Final = ("origin", "sifreli_giris_required")
 
 
 # ==== fields and schemas ======================================================================
@@ -278,6 +285,8 @@ ANSWERS: Final[Mapping[str, Schema]] = {
         _out("expires_at", _MOMENT),
         _out("attempts_remaining", "integer", minimum=0),
         _out("masked_phone", nullable=True),
+        # how many new challenges (new SMS codes) the operation may still ask for
+        _out("challenges_remaining", "integer", minimum=0),
     ),
     "Authorization": _schema(
         _out(

@@ -175,7 +175,9 @@ BY_CODE: Final[Mapping[str, Callable[[Refusal], PortalError]]] = {
     "authentication_required": _plain(errors.AuthenticationRequiredError),
     "login_failed": _plain(errors.LoginFailedError),
     "login_method_unavailable": _plain(errors.LoginMethodUnavailableError),
-    "forbidden": _plain(errors.ForbiddenError),
+    "forbidden": lambda r: errors.ForbiddenError(
+        reason=_reason(r.body, "forbidden"), status=r.status
+    ),
     "not_found": _plain(errors.NotFoundError),
     "conflict": lambda r: errors.ConflictError(reason=_reason(r.body, "conflict"), status=r.status),
     "verification_code_invalid": _plain(errors.VerificationCodeInvalidError),

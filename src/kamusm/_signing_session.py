@@ -12,9 +12,11 @@ CMS and PDF signatures carry them.
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import logging
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
 import pkcs11.exceptions as pe
@@ -27,7 +29,6 @@ from kamusm.errors import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from contextlib import AbstractContextManager
 
     from kamusm.certs import CertificateInfo
@@ -50,22 +51,26 @@ class SignatureScheme(enum.Enum):
     ECDSA_SHA384 = "ecdsa-sha384"
     ECDSA_SHA512 = "ecdsa-sha512"
 
+    # Each property is a lookup in a table built once below the class: they run on every
+    # signature.
+
     @property
     def hash_name(self) -> str:
         """``sha256``, ``sha384`` or ``sha512`` (names :mod:`hashlib` knows)."""
-        return self.value.rsplit("-", 1)[1]
+        return _HASH_NAME[self]
 
     @property
     def is_rsa(self) -> bool:
-        return self.value.startswith("rsa")
+        return self in _RSA
 
     @property
     def is_pss(self) -> bool:
-        return self.value.startswith("rsa-pss")
+        return self in _PSS_SCHEMES
 
     def digest(self, data: bytes) -> bytes:
         """The digest of ``data`` this scheme signs."""
-        return hashlib.new(self.hash_name, data).digest()
+        digest: bytes = _HASH[self](data).digest()
+        return digest
 
     @classmethod
     def default_for(cls, certificate: CertificateInfo) -> SignatureScheme:
@@ -86,6 +91,13 @@ class SignatureScheme(enum.Enum):
             )
         raise UnsupportedSignatureSchemeError(scheme=certificate.key_algorithm.value)
 
+
+_HASH_NAME: Final = {scheme: scheme.value.rsplit("-", 1)[1] for scheme in SignatureScheme}
+_RSA: Final = frozenset(s for s in SignatureScheme if s.value.startswith("rsa"))
+_PSS_SCHEMES: Final = frozenset(s for s in SignatureScheme if s.value.startswith("rsa-pss"))
+_HASH: Final[dict[SignatureScheme, Callable[[bytes], Any]]] = {
+    scheme: getattr(hashlib, name) for scheme, name in _HASH_NAME.items()
+}
 
 # RFC 8017, section 9.2, note 1: the DER of DigestInfo up to the digest itself.
 _DIGEST_INFO: Final = {
@@ -147,6 +159,15 @@ def find_private_key(session: Any, certificate: CertificateInfo) -> Any:
     raise SigningKeyNotFoundError()
 
 
+@functools.cache
+def _ecdsa_der() -> Callable[[bytes], bytes]:
+    """python-pkcs11's DER encoder of an ECDSA signature (it loads asn1crypto: imported at the
+    first ECDSA signature, not at start-up, and looked up once)."""
+    from pkcs11.util.ec import encode_ecdsa_signature  # noqa: PLC0415
+
+    return encode_ecdsa_signature
+
+
 def _attribute(obj: Any, attribute: Attribute) -> Any:
     try:
         return obj[attribute]
@@ -175,15 +196,18 @@ class SigningSession:
         self._lock = lock
         self._translated = translated
         self._open = True
-        self._algorithm = "rsa" if key[Attribute.KEY_TYPE] is KeyType.RSA else "ec"
+        # python-pkcs11 keeps the key type once read (the sign call reads it too): one
+        # C_GetAttributeValue per session.
+        self._algorithm = "rsa" if key.key_type is KeyType.RSA else "ec"
 
     @property
     def certificate(self) -> CertificateInfo:
         """The certificate whose key signs."""
         return self._certificate
 
-    @property
+    @functools.cached_property
     def default_scheme(self) -> SignatureScheme:
+        """The certificate's scheme (:meth:`SignatureScheme.default_for`), worked out once."""
         return SignatureScheme.default_for(self._certificate)
 
     @property
@@ -224,9 +248,7 @@ class SigningSession:
                     payload = _DIGEST_INFO[chosen.hash_name] + digest
                     return bytes(self._key.sign(payload, mechanism=Mechanism.RSA_PKCS))
                 raw = bytes(self._key.sign(digest, mechanism=Mechanism.ECDSA))
-        from pkcs11.util.ec import encode_ecdsa_signature  # noqa: PLC0415
-
-        return bytes(encode_ecdsa_signature(raw))
+        return bytes(_ecdsa_der()(raw))
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"

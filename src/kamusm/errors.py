@@ -51,7 +51,7 @@
     │   ├── SmsCodeExpiredError
     │   ├── OperationCancelledError
     │   ├── CardNotOwnedError
-    │   ├── ForbiddenError
+    │   ├── ForbiddenError                 .reason
     │   ├── NotFoundError
     │   ├── ConflictError                  .reason
     │   ├── BadRequestError                .reason
@@ -64,6 +64,8 @@
         ├── FlowCodeExpiredError
         ├── PinEntryTimeoutError
         ├── FlowCancelledError
+        │   └── NewSmsDeclinedError        the SMS code expired and no new one was wanted
+        ├── SmsLimitReachedError           the SMS code expired; the portal sends no more
         ├── WrongHolderError
         ├── WrongProductError              .product, .found
         ├── WrongCardError
@@ -127,6 +129,7 @@ __all__ = [
     "LoginFailedError",
     "LoginMethodUnavailableError",
     "LooksLikeVerificationCodeError",
+    "NewSmsDeclinedError",
     "NotFoundError",
     "NotReadyToSignError",
     "OperationCancelledError",
@@ -151,6 +154,7 @@ __all__ = [
     "SigningSessionClosedError",
     "SmsCodeExpiredError",
     "SmsCodeRejectedError",
+    "SmsLimitReachedError",
     "SoCredentialUnknownError",
     "SoPinFinalTryError",
     "SoPinLockedError",
@@ -687,7 +691,20 @@ class CardNotOwnedError(PortalError):
 
 
 class ForbiddenError(PortalError):
+    """The portal does not allow this request. ``reason`` (a code of
+    ``kamusm._contract.FORBIDDEN_REASONS``, never shown to the holder) picks the text that
+    says why and what to do; ``"forbidden"`` when the portal gave none."""
+
     key = "portal.forbidden"
+    variant_keys = _variants(key)
+
+    def __init__(self, *, reason: str = "forbidden", status: int | None = None) -> None:
+        self.reason = reason
+        super().__init__(status=status)
+
+    def message_key(self) -> str:
+        specific = f"{self.key}.{self.reason}"
+        return specific if specific in MESSAGES else self.key
 
 
 class NotFoundError(PortalError):
@@ -787,6 +804,20 @@ class PinEntryTimeoutError(FlowError):
 
 class FlowCancelledError(FlowError):
     key = "flow.cancelled"
+
+
+class NewSmsDeclinedError(FlowCancelledError):
+    """The SMS code expired and the holder declined a new one: the reset ended, the card
+    unchanged."""
+
+    key = "flow.new_sms_declined"
+
+
+class SmsLimitReachedError(FlowError):
+    """The SMS code expired and the portal allows this operation no new one: a new
+    verification code ("Tekrar Kod Al") starts again."""
+
+    key = "flow.sms_limit"
 
 
 class WrongHolderError(FlowError):

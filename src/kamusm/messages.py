@@ -361,10 +361,10 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
         "cancels the operation.",
     },
     "portal.sms_expired": {
-        "tr": "SMS onay kodunun süresi doldu. Doğrulama kodunuz hâlâ geçerliyse yeni bir SMS "
-        "onay kodu gönderilir; yeni gelen kodu girin.",
+        "tr": "SMS onay kodunun süresi doldu. Doğrulama kodunuz geçerli olduğu sürece yeni bir "
+        "SMS onay kodu isteyebilirsiniz.",
         "en": "The SMS confirmation code has expired. While your verification code is still "
-        "valid a new SMS code is sent: enter the new one.",
+        "valid you can ask for a new SMS code.",
     },
     "portal.cancelled": {
         "tr": "İşlem iptal edildi. Portaldan yeni bir doğrulama kodu alarak baştan başlayın.",
@@ -380,6 +380,23 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
     "portal.forbidden": {
         "tr": "Bu işlem için yetkiniz yok. Gerekirse portala yeniden giriş yapın.",
         "en": "You are not allowed to do this. Log in to the portal again if needed.",
+    },
+    # A refusal's reason, told as why and what to do (the reason stays on the error).
+    "portal.forbidden.origin": {
+        "tr": "Portal isteği reddetti: istek portalın kendi sayfasından değil, başka bir "
+        "siteden geldi. Bu işlemi yalnızca Kamu SM portalının kendi sayfasından ya da Kamu SM "
+        "e-İmza uygulamasından yapın; sizi buraya yönlendiren sayfaya güvenmeyin.",
+        "en": "The portal refused the request: it came from another site, not from the "
+        "portal's own page. Do this only on the Kamu SM portal's own page or in the Kamu SM "
+        "e-İmza application; do not trust the page that sent you here.",
+    },
+    "portal.forbidden.sifreli_giris_required": {
+        "tr": 'Kartın ilk PIN bilgisi yalnızca "Şifreli Giriş" ile açılan oturumda '
+        'gösterilir. Çıkış yapıp "Şifreli Giriş" ile (T.C. Kimlik No, güvenlik sözcüğü ve '
+        "SMS onayı) yeniden giriş yapın.",
+        "en": 'The card\'s initial PIN is shown only in a session opened with "Şifreli Giriş". '
+        'Log out and log in again with "Şifreli Giriş" (T.C. Kimlik No, security word and SMS '
+        "confirmation).",
     },
     "portal.not_found": {
         "tr": "İstenen kayıt bulunamadı. Kart ya da sertifika seri numarasını kontrol edin.",
@@ -554,6 +571,22 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
     "flow.cancelled": {
         "tr": "İşlem iptal edildi. Kartınızda bir değişiklik yapılmadı.",
         "en": "The operation was cancelled. Your card was not changed.",
+    },
+    "flow.new_sms_declined": {
+        "tr": "Yeni SMS onay kodu istenmedi; işlem sonlandırıldı. Kartınızda bir değişiklik "
+        'yapılmadı. Yeniden denemek için portalda "Tekrar Kod Al" ile yeni bir doğrulama kodu '
+        "alın.",
+        "en": "No new SMS confirmation code was wanted, so the operation has ended. Your card "
+        'was not changed. To try again, get a new verification code on the portal with "Tekrar '
+        'Kod Al".',
+    },
+    "flow.sms_limit": {
+        "tr": "SMS onay kodunun süresi doldu. Bu işlem için izin verilen sayıda SMS onay kodu "
+        "gönderildiğinden yeni bir SMS istenemez; kartınızda bir değişiklik yapılmadı. "
+        + _NEW_CODE_TR,
+        "en": "The SMS confirmation code has expired. As many SMS codes as this operation "
+        "allows have been sent, so no new one can be asked for; your card was not changed. "
+        + _NEW_CODE_EN,
     },
     "flow.wrong_holder": {
         "tr": "Seçilen kart doğrulama kodunu alan kişiye ait değil. Kendi kartınızı seçin; "

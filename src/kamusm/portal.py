@@ -212,12 +212,14 @@ class Operation:
 class Challenge:
     """The confirmation the portal asks for: an SMS code (sent to ``masked_phone``) or the
     holder's web password, until ``expires_at``, with ``attempts_remaining`` wrong answers
-    left before the operation is cancelled."""
+    left before the operation is cancelled, and ``challenges_remaining`` new challenges (new
+    SMS codes) the operation may still ask for (``None`` when the portal did not say)."""
 
     method: ChallengeMethod
     expires_at: datetime = attrs.field(validator=_aware)
     attempts_remaining: int
     masked_phone: str | None = None
+    challenges_remaining: int | None = None
 
 
 # ==== the pure core ===========================================================================
@@ -695,6 +697,7 @@ class _PortalCore:
                 expires_at=f.moment("expires_at"),
                 attempts_remaining=f.integer("attempts_remaining"),
                 masked_phone=f.optional_text("masked_phone"),
+                challenges_remaining=f.integer("challenges_remaining"),
             )
 
         return _call(

@@ -94,7 +94,10 @@ class SessionSigner(signers.Signer):
 
     ``ca_certificates`` (DER) are embedded so a validator can build the path. With
     ``prefer_pss`` an RSA key signs with RSASSA-PSS (salt as long as the digest) instead of
-    PKCS#1 v1.5.
+    PKCS#1 v1.5. The card's signature is made in a worker thread, so an event loop that runs
+    pyHanko's asynchronous API stays free; ``in_worker_thread=False`` makes it on the loop's
+    own thread (what :func:`sign_pdf` and :func:`sign_cms` do: they run a loop of their own for
+    that one signature, where a worker thread would only add its start-up).
     """
 
     def __init__(
@@ -103,8 +106,10 @@ class SessionSigner(signers.Signer):
         *,
         ca_certificates: Sequence[bytes] = (),
         prefer_pss: bool = False,
+        in_worker_thread: bool = True,
     ) -> None:
         self._session = session
+        self._in_worker_thread = in_worker_thread
         signing_cert = _certificate(session.certificate.der)
         registry = SimpleCertificateStore()  # type: ignore[no-untyped-call]  # untyped in pyHanko
         registry.register_multiple([_certificate(bytes(der)) for der in ca_certificates])
@@ -142,7 +147,9 @@ class SessionSigner(signers.Signer):
         if dry_run:
             return b"\x00" * self._size
         scheme = _scheme(self._algorithm, digest_algorithm)
-        # The session takes the PKCS#11 lock for this call alone; off the event loop.
+        # The session takes the PKCS#11 lock for this call alone.
+        if not self._in_worker_thread:
+            return self._session.sign(data, scheme)
         signature: bytes = await asyncio.to_thread(self._session.sign, data, scheme)
         return signature
 
@@ -193,7 +200,9 @@ def sign_pdf(
         embed_validation_info=False,
         use_pades_lta=False,
     )
-    signer = SessionSigner(session, ca_certificates=ca_certificates, prefer_pss=prefer_pss)
+    signer = SessionSigner(
+        session, ca_certificates=ca_certificates, prefer_pss=prefer_pss, in_worker_thread=False
+    )
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
     out = io.BytesIO()
     logger.debug("Signing a PDF of %d bytes (%s)", len(pdf), "B-T" if timestamp_url else "B-B")
@@ -219,7 +228,9 @@ def sign_cms(
     """A detached CMS signature (CAdES-BES; with ``timestamp_url`` a signature timestamp is
     added) of arbitrary bytes, DER-encoded: for attachments and official correspondence."""
     md = digest_algorithm or session.default_scheme.hash_name
-    signer = SessionSigner(session, ca_certificates=ca_certificates, prefer_pss=prefer_pss)
+    signer = SessionSigner(
+        session, ca_certificates=ca_certificates, prefer_pss=prefer_pss, in_worker_thread=False
+    )
     logger.debug("Signing %d bytes as detached CMS", len(data))
     content: cms.ContentInfo = asyncio.run(
         signer.async_sign_general_data(

@@ -71,17 +71,20 @@ from kamusm._cryptoki import CKU_SO, CKU_USER, LOCK, CkTokenInfo, Cryptoki, text
 from kamusm._signing_session import SignatureScheme, SigningSession, find_private_key
 from kamusm.errors import (
     AmbiguousTokenError,
+    NotReadyToSignError,
     PinIncorrectError,
     PinLockedError,
     PinNotInitializedError,
     PinRejectedByTokenError,
     Pkcs11ModuleNotFoundError,
+    SigningKeyNotFoundError,
     SoPinFinalTryError,
     SoPinLockedError,
     TokenBusyError,
     TokenError,
     TokenNotFoundError,
     TokenRemovedError,
+    UnattendedSigningRefusedError,
     UnblockFailedError,
 )
 from kamusm.errors import FinalTryNotAcknowledgedError as _FinalTryError
@@ -866,12 +869,7 @@ class Token:
         (:class:`~kamusm.errors.SigningKeyNotFoundError`). Nothing keeps the PIN after the
         login; each signature takes the process-wide lock for its own call only.
         """
-        from kamusm.errors import (  # noqa: PLC0415
-            NotReadyToSignError,
-            SigningKeyNotFoundError,
-            UnattendedSigningRefusedError,
-        )
-        from kamusm.readiness import assess  # noqa: PLC0415
+        from kamusm.readiness import assess  # noqa: PLC0415 - asn1crypto only when asked
 
         logger.debug("Opening a signing session on token %s", self.serial)
         stack = contextlib.ExitStack()

@@ -290,6 +290,22 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
     },
     "cli.reset.sms": {"tr": "SMS Onay Kodu", "en": "SMS confirmation code"},
     "cli.reset.web_password": {"tr": "WEB Parola", "en": "Web password"},
+    "cli.reset.new_sms": {
+        "tr": "Yeni SMS onay kodu gönderilsin mi? (e/h)",
+        "en": "Send a new SMS confirmation code? (y/n)",
+    },
+    "cli.reset.new_web_password": {
+        "tr": "WEB Parola yeniden sorulsun mu? (e/h)",
+        "en": "Ask for the web password again? (y/n)",
+    },
+    "cli.reset.new_sms_left": {
+        "tr": "Bu işlem için bundan sonra istenebilecek yeni SMS sayısı: {count}.",
+        "en": "New SMS codes this operation allows after this one: {count}.",
+    },
+    "cli.reset.yes_or_no": {
+        "tr": "Evet için e, hayır için h yazın.",
+        "en": "Type y for yes or n for no.",
+    },
     "cli.reset.attempts": {
         "tr": "Kalan deneme hakkı: {attempts}.",
         "en": "Attempts left: {attempts}.",

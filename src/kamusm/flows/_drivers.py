@@ -54,6 +54,8 @@ from kamusm.flows._machines import (
     FinalTryAcknowledged,
     FlowCancelled,
     NewPinVerified,
+    NewSmsDeclined,
+    NewSmsRequested,
     PinChanged,
     PinChangeFlow,
     PinChosen,
@@ -186,6 +188,15 @@ class ResetPrompts(Protocol):
         """The SMS code (or the web password, by ``method``)."""
         ...
 
+    def offer_new_sms(self, *, method: str, challenges_left: int | None) -> bool | None:
+        """The SMS code (or the time for the web password, by ``method``) has expired while
+        the verification code is still valid: whether to send a new one. ``challenges_left``
+        is how many new ones the portal still allows after it, when it said. ``True`` sends
+        it; ``False`` ends the reset (:class:`~kamusm.errors.NewSmsDeclinedError`), ``None``
+        cancels it. Not asked when the portal allows no new one
+        (:class:`~kamusm.errors.SmsLimitReachedError` is shown instead)."""
+        ...
+
     def progress(self, step: ResetStep, *, remaining: timedelta | None) -> None:
         """The flow moved to ``step``; ``remaining`` is its time left, when one applies."""
         ...
@@ -231,6 +242,8 @@ class AsyncResetPrompts(Protocol):
     async def confirmation(
         self, *, method: str, attempts_remaining: int | None, masked_phone: str | None
     ) -> str | None: ...
+
+    async def offer_new_sms(self, *, method: str, challenges_left: int | None) -> bool | None: ...
 
     async def progress(self, step: ResetStep, *, remaining: timedelta | None) -> None: ...
 
@@ -432,7 +445,7 @@ def _required(value: _T | None, flow: PinResetFlow | PinChangeFlow, what: str) -
 
 
 # Errors after which the same question is asked again: bad input, and answers the portal
-# refused while the flow goes on (an expired SMS code: a new one is sent).
+# refused while the flow goes on (an expired SMS code: the holder is offered a new one).
 _ASK_AGAIN = (InputError, SmsCodeRejectedError, SmsCodeExpiredError, VerificationCodeInvalidError)
 
 
@@ -525,6 +538,8 @@ class _ResetProgram:
                 yield from self._request_challenge()
             case ResetStep.ENTER_CONFIRMATION:
                 yield from self._enter_confirmation()
+            case ResetStep.OFFER_NEW_SMS:
+                yield from self._offer_new_sms()
             case ResetStep.RECEIVE_AUTHORIZATION:
                 yield from self._receive_authorization()
             case ResetStep.WRITE_PIN:
@@ -634,7 +649,13 @@ class _ResetProgram:
         challenge = yield from _perform(self.flow, call)
         if challenge is not None:
             self.challenge = challenge
-            self.flow.send(ChallengeSent(challenge.expires_at, challenge.attempts_remaining))
+            self.flow.send(
+                ChallengeSent(
+                    challenge.expires_at,
+                    challenge.attempts_remaining,
+                    challenge.challenges_remaining,
+                )
+            )
 
     def _enter_confirmation(self) -> _Effects:
         flow = self.flow
@@ -661,6 +682,22 @@ class _ResetProgram:
         if auth is not None:
             flow.send(Confirmed())
             self.authorization = auth
+
+    def _offer_new_sms(self) -> _Effects:
+        """The SMS code expired: the holder decides whether a new one is sent."""
+        answer = yield from _do(
+            functools.partial(
+                self.prompts.offer_new_sms,
+                method=self.method,
+                challenges_left=self.flow.challenges_left,
+            )
+        )
+        if answer is None:
+            self.flow.send(FlowCancelled())
+        elif answer:
+            self.flow.send(NewSmsRequested())
+        else:
+            self.flow.send(NewSmsDeclined())
 
     def _receive_authorization(self) -> _Effects:
         """The confirmation's answer carried the authorization: hand it to the machine, which
@@ -845,6 +882,9 @@ class _HolderPicker:
         return self._prompts.confirmation(
             method=method, attempts_remaining=attempts_remaining, masked_phone=masked_phone
         )
+
+    def offer_new_sms(self, *, method: str, challenges_left: int | None) -> bool | None:
+        return self._prompts.offer_new_sms(method=method, challenges_left=challenges_left)
 
     def progress(self, step: ResetStep, *, remaining: timedelta | None) -> None:
         self._prompts.progress(step=step, remaining=remaining)

@@ -1307,6 +1307,9 @@ class SandboxPortal:
             "attempts_remaining": self.settings.max_confirmation_attempts
             - int(op["wrong_answers"]),
             "masked_phone": _mask_phone(phone) if method == "sms" else None,
+            "challenges_remaining": max(
+                0, self.settings.max_challenges - (int(op["challenges"]) + 1)
+            ),
         }
 
     def confirm_challenge(
