@@ -229,13 +229,11 @@ def master_secret_from_hex(text: str) -> bytes:
 
 
 def security_word_key(word: str) -> str:
-    """The security word as compared, without case by the Turkish rules and the others at
-    once: "KIRMIZI" is "kırmızı" (Turkish), "KELIME" typed on another keyboard is "kelime",
-    so I, ı, İ and i count as one letter; the rest is case-folded, in NFC."""
+    """The security word as compared: without case by the Turkish rules, in NFC. I is the
+    capital of ı and İ the capital of i ("KIRMIZI" is "kırmızı", "İZMİR" is "izmir"), so
+    "IŞIK" is "ışık" but "işik" is another word; every other letter is case-folded."""
     normal = unicodedata.normalize("NFC", word.strip())
-    for letter in ("İ", "I", "ı"):
-        normal = normal.replace(letter, "i")
-    return normal.casefold().replace("\u0307", "")
+    return normal.replace("I", "ı").replace("İ", "i").casefold()
 
 
 def _certificate_status(rows: list[sqlite3.Row], now: datetime) -> str | None:
