@@ -80,6 +80,9 @@ CERTIFICATE_STATUSES: Final = ("active", "suspended", "revoked")
 #: has not expired ("active", then "suspended", then "revoked"), or "expired" when all have.
 OPERATION_CERTIFICATE_STATUSES: Final = (*CERTIFICATE_STATUSES, "expired")
 PRODUCTS: Final = tuple(p.value for p in Product)
+#: Which released candidate SO credential the card accepted, in a report: the authorization's
+#: ``credential`` or its ``other_credential``.
+SO_LOGINS: Final = ("credential", "other_credential")
 
 
 # ==== error codes =============================================================================
@@ -294,6 +297,8 @@ ANSWERS: Final[Mapping[str, Schema]] = {
                 _out("card_serial"),
                 _out("expires_at", _MOMENT),
                 _out("operation_id"),
+                _out("other_credential", nullable=True, required=False),
+                _out("next_credential", nullable=True, required=False),
             ),
         )
     ),
@@ -609,6 +614,8 @@ ENDPOINTS: Final[Mapping[str, Endpoint]] = _endpoints(
             *_CAPABILITY,
             Field(name="success", kind="boolean"),
             _optional(_text("reason", 64, pattern=REASON_PATTERN)),
+            _optional(Field(name="so_credential_changed", kind="boolean")),
+            _optional(Field(name="so_credential_login", kind="choice", options=SO_LOGINS)),
         ),
         ok=204,
         errors=(401, 409, 410, 429),
@@ -645,6 +652,7 @@ ENDPOINTS: Final[Mapping[str, Endpoint]] = _endpoints(
             Field(name="product", kind="product"),
             _text("so_credential", 64),
             _optional(_text("initial_pin", 32)),
+            _optional(Field(name="rotate_so_credential", kind="boolean"), True),
             _optional(
                 Field(
                     name="certificates",

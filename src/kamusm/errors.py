@@ -30,6 +30,7 @@
     │   ├── PinNotInitializedError
     │   ├── SoPinLockedError
     │   ├── SoPinFinalTryError
+    │   ├── SoCredentialUnknownError       which SO credential the card holds is not certain
     │   ├── UnblockFailedError
     │   ├── NotReadyToSignError            .readiness (kamusm.readiness): nothing was signed
     │   ├── UnattendedSigningRefusedError  .status: a wrong PIN was seen; no try spent
@@ -154,6 +155,7 @@ __all__ = [
     "SmsCodeExpiredError",
     "SmsCodeRejectedError",
     "SmsLimitReachedError",
+    "SoCredentialUnknownError",
     "SoPinFinalTryError",
     "SoPinLockedError",
     "TokenBusyError",
@@ -546,6 +548,14 @@ class SoPinFinalTryError(TokenError):
     """The card's administrator PIN is on its final try: kamusm will not risk it."""
 
     key = "token.so_final_try"
+
+
+class SoCredentialUnknownError(TokenError):
+    """The portal released two candidate SO credentials and the card cannot be allowed a
+    wrong one (it shows an earlier SO failure, or is on its final try), or it refused both:
+    nothing more is tried, so that the card is not locked. Kamu SM's helpdesk decides."""
+
+    key = "token.so_credential_unknown"
 
 
 class UnblockFailedError(TokenError):

@@ -261,6 +261,12 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": "The card's administrator (PUK) tries are down to the last one; nothing was done, "
         "so that the card is not made unusable. Contact Kamu SM (444 5 576).",
     },
+    "token.so_credential_unknown": {
+        "tr": "Kartta hangi yönetici şifresinin (PUK) kayıtlı olduğu kesin bilinmiyor; kartın "
+        "kilitlenmemesi için başka deneme yapılmadı. Kamu SM ile iletişime geçin (444 5 576).",
+        "en": "It is not certain which administrator credential (PUK) the card holds; nothing "
+        "more was tried, so that the card does not lock. Contact Kamu SM (444 5 576).",
+    },
     "token.unblock_failed": {
         "tr": "Kartın kilidi çözülemedi. Kart değiştirilmedi; yeni bir doğrulama kodu ile "
         "yeniden deneyin.",
@@ -440,6 +446,12 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
     "portal.conflict.already_confirmed": {
         "tr": "Bu giriş zaten onaylandı. Yeniden giriş yapın.",
         "en": "This login has been confirmed already. Log in again.",
+    },
+    "portal.conflict.so_credential_unknown": {
+        "tr": "Portal, kartta hangi yönetici şifresinin (PUK) kayıtlı olduğunu bilemiyor: son "
+        "iki işlemin sonucu bildirilmedi. Kamu SM ile iletişime geçin (444 5 576).",
+        "en": "The portal cannot tell which administrator credential (PUK) the card holds: the "
+        "results of the last two resets never arrived. Contact Kamu SM (444 5 576).",
     },
     "portal.conflict.no_challenge": {
         "tr": "Henüz SMS onay kodu istenmedi. Önce yeni PIN'i girip onay kodu isteyin.",

@@ -61,6 +61,7 @@ from kamusm.values import (
     SystemClock,
     Tckn,
     UnblockAuthorization,
+    UnblockOutcome,
     VerificationCode,
     _issue_authorization,
 )
@@ -719,7 +720,9 @@ class _PortalCore:
             if auth.text("card_serial") != operation.card_serial:
                 raise PortalProtocolError(status=f.status)
             credential = auth.text("credential")
-            if not credential:
+            other = auth.optional_text("other_credential")
+            fresh = auth.optional_text("next_credential")
+            if not credential or other == "" or fresh == "" or other == credential:
                 raise PortalProtocolError(status=f.status)
             log.info("Unblock authorization received for card %s", operation.card_serial)
             return _issue_authorization(
@@ -727,6 +730,8 @@ class _PortalCore:
                 card_serial=operation.card_serial,
                 expires_at=auth.moment("expires_at"),
                 operation_id=operation.operation_id,
+                other_credential=other,
+                fresh_credential=fresh,
             )
 
         return _call(
@@ -737,8 +742,16 @@ class _PortalCore:
             what=f"confirming the operation for card {operation.card_serial}",
         )
 
-    def report_result(self, operation: Operation, success: bool, reason: str | None) -> _Call[None]:
+    def report_result(
+        self,
+        operation: Operation,
+        success: bool,
+        reason: str | None,
+        outcome: UnblockOutcome | None = None,
+    ) -> _Call[None]:
         if not isinstance(success, bool):
+            raise InputError()
+        if outcome is not None and not isinstance(outcome, UnblockOutcome):
             raise InputError()
         if reason is not None and not (
             isinstance(reason, str) and contract.REASON.fullmatch(reason)
@@ -758,9 +771,19 @@ class _PortalCore:
             **self._operation_body(operation),
             success=success,
             reason=reason,
+            **_so_report(outcome),
             parse=parse,
             what=f"reporting the result for card {operation.card_serial}",
         )
+
+
+def _so_report(outcome: UnblockOutcome | None) -> dict[str, Any]:
+    """What a report says of the card's SO credential (nothing when it is not known): whether
+    it was changed to the fresh one, and which released candidate the card accepted."""
+    if outcome is None:
+        return {}
+    login = None if outcome.so_login is None else contract.SO_LOGINS[outcome.so_login]
+    return {"so_credential_changed": outcome.so_changed, "so_credential_login": login}
 
 
 # ==== the two clients =========================================================================
@@ -989,10 +1012,20 @@ class PortalClient(_ClientBase):
         return self._run(self._core.confirm_challenge(operation, answer))
 
     def report_result(
-        self, operation: Operation, *, success: bool, reason: str | None = None
+        self,
+        operation: Operation,
+        *,
+        success: bool,
+        reason: str | None = None,
+        outcome: UnblockOutcome | None = None,
     ) -> None:
-        """Tell the portal how the card operation ended (``reason``: letters and ``_``)."""
-        self._run(self._core.report_result(operation, success, reason))
+        """Tell the portal how the card operation ended (``reason``: letters and ``_``).
+
+        ``outcome``, the :class:`~kamusm.values.UnblockOutcome` the unblock reached (also
+        after a failure: the authorization's :attr:`~kamusm.values.UnblockAuthorization.outcome`),
+        tells the portal which SO credential the card holds now; without it the portal keeps
+        every candidate for the next unblock."""
+        self._run(self._core.report_result(operation, success, reason, outcome))
 
 
 class AsyncPortalClient(_ClientBase):
@@ -1155,6 +1188,11 @@ class AsyncPortalClient(_ClientBase):
         return await self._run(self._core.confirm_challenge(operation, answer))
 
     async def report_result(
-        self, operation: Operation, *, success: bool, reason: str | None = None
+        self,
+        operation: Operation,
+        *,
+        success: bool,
+        reason: str | None = None,
+        outcome: UnblockOutcome | None = None,
     ) -> None:
-        await self._run(self._core.report_result(operation, success, reason))
+        await self._run(self._core.report_result(operation, success, reason, outcome))

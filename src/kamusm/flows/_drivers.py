@@ -78,6 +78,7 @@ from kamusm.values import (
     SmsCode,
     Tckn,
     UnblockAuthorization,
+    UnblockOutcome,
     VerificationCode,
     holder_matches,
 )
@@ -488,6 +489,9 @@ class _ResetProgram:
         self.operation: Operation | None = None  # the redeemed operation the flow accepted
         self.challenge: Challenge | None = None
         self.authorization: UnblockAuthorization | None = None  # between two steps only
+        # The authorization handed to the card: what it reached goes into the report.
+        self.spent: UnblockAuthorization | None = None
+        self.outcome: UnblockOutcome | None = None
 
     def run(self) -> _Program[ResetResult]:
         flow = self.flow
@@ -712,12 +716,15 @@ class _ResetProgram:
         authorization = _required(flow.authorization, flow, "(no authorization)")
         new_pin = _required(flow.new_pin, flow, "(no new PIN)")
         call = functools.partial(token.unblock, authorization, new_pin, clock=flow.clock)
-        yield from _perform(flow, call)
+        self.spent = authorization
+        self.outcome = yield from _perform(flow, call)
         if flow.state is ResetState.UNBLOCK_AUTHORIZED:
             flow.send(PinWritten())
 
     def _report_result(self) -> _Effects:
-        call = functools.partial(self.portal.report_result, self._operation(), success=True)
+        call = functools.partial(
+            self.portal.report_result, self._operation(), success=True, outcome=self.outcome
+        )
         yield from _perform(self.flow, call)
         if self.flow.state is ResetState.PIN_WRITTEN:
             self.flow.send(ResultReported())
@@ -727,8 +734,14 @@ class _ResetProgram:
         reason = self.flow.failure_report()
         if reason is None or self.operation is None:
             return
+        # What the card reached before the failure: which SO credential it holds now.
+        outcome = self.spent.outcome if self.spent is not None else None
         call = functools.partial(
-            self.portal.report_result, self.operation, success=False, reason=reason
+            self.portal.report_result,
+            self.operation,
+            success=False,
+            reason=reason,
+            outcome=outcome,
         )
         try:
             yield from _do(call)
