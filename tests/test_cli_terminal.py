@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pexpect  # type: ignore[import-untyped]  # pexpect ships no type information
 import pytest
 
@@ -696,13 +697,26 @@ def test_change_pin_on_the_final_try_needs_the_word_evet() -> None:
     assert_no_secret(refused.transcript + agreed.transcript, OLD, "739264", "7392", token.so_pin)
 
 
+def age_over_http(sandbox: RunningSandbox, seconds: float) -> None:
+    """Move the sandbox's clock through its admin API (``POST /api/v1/admin/clock``), over
+    HTTP, as a trainer does."""
+    answer = httpx.post(
+        f"{sandbox.url}/api/v1/admin/clock",
+        json={"advance_seconds": seconds},
+        headers={"Authorization": f"Bearer {sandbox.admin_token}"},
+        trust_env=False,
+    )
+    assert answer.status_code == 200, answer.text
+
+
 def test_an_expired_sms_code_is_offered_again_and_the_reset_goes_on(
     sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken
 ) -> None:
-    """The portal's clock passes the SMS code's 180 s (not the verification code's 300 s)
-    while the person is at the SMS question: the command says the SMS code expired, how many
-    new ones are left, and asks "Yeni SMS onay kodu gönderilsin mi? (e/h)"; an answer that is
-    neither is asked again, "E" sends a new SMS, and its code finishes the reset."""
+    """The portal's clock, moved through its admin API, passes the SMS code's 180 s (not the
+    verification code's 300 s) while the person is at the SMS question: the command says the
+    SMS code expired, how many new ones are left, and asks "Yeni SMS onay kodu gönderilsin
+    mi? (e/h)"; an answer that is neither is asked again, "E" sends a new SMS, and its code
+    finishes the reset."""
     code = new_code(sandbox, holder)
     term = Session(reset_args(sandbox, card), env=env_for(card))
     term.expect("Doğrulama Kodu")
@@ -714,7 +728,7 @@ def test_an_expired_sms_code_is_offered_again_and_the_reset_goes_on(
     term.type(NEW)
     term.expect(r"SMS Onay Kodu \[Kalan süre: \d+ saniye\]: ")
     first = sandbox.last_sms_code(holder.phone)
-    sandbox.advance(sandbox.portal.settings.sms_validity.total_seconds() + 1)
+    age_over_http(sandbox, sandbox.portal.settings.sms_validity.total_seconds() + 1)
     term.type(first.reveal())
     term.expect("SMS onay kodunun süresi doldu")
     term.expect("istenebilecek yeni SMS sayısı: 2")
