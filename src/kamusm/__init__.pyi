@@ -153,6 +153,7 @@ from kamusm.readiness import (
     assess,
 )
 from kamusm.token import (
+    AsyncSigningSession,
     CertificateObject,
     Pkcs11Module,
     SignatureScheme,
@@ -182,6 +183,7 @@ __all__ = [
     "AsyncChangePrompts",
     "AsyncPortalClient",
     "AsyncResetPrompts",
+    "AsyncSigningSession",
     "AuthenticationRequiredError",
     "AuthorizationCardMismatchError",
     "AuthorizationError",
