@@ -605,7 +605,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
         assert proc.stdout is not None
         lines = [proc.stdout.readline() for _ in range(4)]
         url = re.search(r"(http://127\.0\.0\.1:\d+)/api/v1", lines[0])
-        token = re.search(r"admin token:\s+(\S+)", lines[2])
+        token = re.search(r"yönetici anahtarı:\s+(\S+)", lines[2])  # Turkish by default
         assert url and token, lines
         yield url.group(1), token.group(1)
     finally:

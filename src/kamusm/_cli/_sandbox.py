@@ -100,6 +100,7 @@ def serve_command(
             training=training,
             trusted_proxies=trusted_proxies,
             allowed_hosts=allowed_hosts,
+            lang=settings.lang,
         )
     except SandboxSecretError as err:  # malformed, or not the database's: one line
         sys.stderr.write(err.message(settings.lang) + "\n")
