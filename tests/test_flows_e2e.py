@@ -19,6 +19,9 @@ import pytest
 from kamusm import (
     CardNotOwnedError,
     CertificateExpiredError,
+    CertificateNotListedError,
+    CertificateNotOnCardError,
+    CertificateNotYetValidError,
     CertificateRevokedError,
     CertificateSuspendedError,
     FlowBusyError,
@@ -46,7 +49,7 @@ from kamusm import (
     change_pin,
     reset_pin,
 )
-from kamusm.testing.certificates import CertificateFactory
+from kamusm.testing.certificates import CertificateFactory, IssuedCertificate
 from kamusm.testing.opencryptoki import (
     OpencryptokiToken,
     fresh_opencryptoki_token,
@@ -983,3 +986,102 @@ def test_a_suspended_certificate_does_not_stop_the_reset(
     assert '"Askıdan İndirme"' in notice.message("tr")
     assert prompts.asked.index("new_pin") > 0  # told first, then the PIN was asked
     assert_pin(card.module(), card.serial, NEW)
+
+
+# ---- the desktop side checks the certificates on the card itself ----------------------------
+
+
+def card_with(
+    sandbox: RunningSandbox,
+    on_card: list[IssuedCertificate],
+    listed: list[IssuedCertificate],
+    leaks: Secrets,
+) -> SoftHsmToken:
+    """A SoftHSM2 card carrying ``on_card``, registered with the portal as carrying
+    ``listed`` (the portal's records and the card may differ)."""
+    from kamusm.testing.softhsm import create_softhsm_token
+
+    token = create_softhsm_token(pin=OLD, certificates=[c.as_token_object() for c in on_card])
+    leaks.add(token.pin, token.so_pin)
+    sandbox.portal.register_card(
+        serial=token.serial,
+        holder=TestHolder.default().tckn,
+        product=Product.NES,
+        so_credential=token.so_pin.reveal(),
+        certificates=certificate_records(listed, Product.NES),
+    )
+    return token
+
+
+def hex_serial(issued: IssuedCertificate) -> str:
+    return f"{issued.info().serial_number:X}"
+
+
+def test_a_certificate_not_valid_yet_is_told_with_its_date_and_the_reset_goes_on(
+    kamusm_sandbox: RunningSandbox,
+    holder: TestHolder,
+    certificate_factory: CertificateFactory,
+    leaks: Secrets,
+) -> None:
+    """The card's only NES begins in three days (read from the card, not the portal): the
+    holder is told from which day it signs, DD.MM.YYYY, and the PIN is set."""
+    later = certificate_factory.not_yet_valid_nes(
+        days_ahead=(kamusm_sandbox.clock.now() - certificate_factory.now).days + 3,
+        name=holder.name,
+        tckn=holder.tckn,
+    )
+    token = card_with(kamusm_sandbox, [later], [later], leaks)
+    prompts = prompts_for(kamusm_sandbox, holder, token.serial, leaks)
+    run_reset(kamusm_sandbox, token.module(), prompts, leaks)
+    (notice,) = prompts.problems
+    assert isinstance(notice, CertificateNotYetValidError)
+    assert notice.valid_from == later.info().not_before.date()
+    assert f"{later.info().not_before:%d.%m.%Y} tarihinden itibaren" in notice.message("tr")
+    assert_pin(token.module(), token.serial, NEW)
+
+
+def test_the_portal_status_is_matched_to_the_certificate_on_the_card(
+    kamusm_sandbox: RunningSandbox,
+    holder: TestHolder,
+    certificate_factory: CertificateFactory,
+    leaks: Secrets,
+) -> None:
+    """The portal lists two NES for the card: the one on it, revoked, and another, active,
+    that is not on it, so its summary says "active". Matched by serial number, the card's
+    own certificate is revoked: no PIN is asked, the card is unchanged, and the certificate
+    not on the card is named."""
+    on_card = certificate_factory.nes(name=holder.name, tckn=holder.tckn, index=1)
+    elsewhere = certificate_factory.nes(name=holder.name, tckn=holder.tckn, index=2)
+    token = card_with(kamusm_sandbox, [on_card], [on_card, elsewhere], leaks)
+    with PortalClient(kamusm_sandbox.url, clock=kamusm_sandbox.clock) as client:
+        client.login_edevlet(holder.tckn, holder.password)
+        client.revoke_certificate(hex_serial(on_card), confirm=True)
+    prompts = prompts_for(kamusm_sandbox, holder, token.serial, leaks)
+    with pytest.raises(CertificateRevokedError):
+        run_reset(kamusm_sandbox, token.module(), prompts, leaks)
+    assert "new_pin" not in prompts.asked
+    assert_pin(token.module(), token.serial, OLD)
+    assert events(kamusm_sandbox, token.serial)[-1] == "operation.failed"
+
+
+def test_what_the_card_and_the_portal_do_not_share_is_told_and_the_reset_goes_on(
+    kamusm_sandbox: RunningSandbox,
+    holder: TestHolder,
+    certificate_factory: CertificateFactory,
+    leaks: Secrets,
+) -> None:
+    """The card carries an NES the portal does not list, and the portal lists one that is
+    not on the card: both are told, by serial number; the PIN is set."""
+    shared = certificate_factory.nes(name=holder.name, tckn=holder.tckn, index=3)
+    only_card = certificate_factory.nes(name=holder.name, tckn=holder.tckn, index=4)
+    only_portal = certificate_factory.nes(name=holder.name, tckn=holder.tckn, index=5)
+    token = card_with(kamusm_sandbox, [shared, only_card], [shared, only_portal], leaks)
+    prompts = prompts_for(kamusm_sandbox, holder, token.serial, leaks)
+    run_reset(kamusm_sandbox, token.module(), prompts, leaks)
+    elsewhere, unlisted = prompts.problems
+    assert isinstance(elsewhere, CertificateNotOnCardError)
+    assert elsewhere.serials == (hex_serial(only_portal),)
+    assert isinstance(unlisted, CertificateNotListedError)
+    assert unlisted.serials == (hex_serial(only_card),)
+    assert hex_serial(only_card) in unlisted.message("tr")
+    assert_pin(token.module(), token.serial, NEW)

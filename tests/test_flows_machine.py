@@ -13,6 +13,7 @@ from kamusm.flows import (
     CHANGE_TRANSITIONS,
     RESET_TRANSITIONS,
     AuthorizationReceived,
+    CardCertificate,
     CardChosen,
     CardFacts,
     ChallengeSent,
@@ -816,3 +817,81 @@ def test_the_verification_code_running_out_during_the_offer_ends_it() -> None:
     with pytest.raises(errors.FlowCodeExpiredError):
         flow.send(NewSmsRequested())
     assert state_of(flow) is ResetState.EXPIRED
+
+
+# ---- the card's own certificates, matched to what the portal says ----------------------------
+
+
+def cert_on_card(serial: str, *, start_days: int = -30, days: int = 365) -> CardCertificate:
+    start = T0 + timedelta(days=start_days)
+    return CardCertificate(serial, Product.NES, start, start + timedelta(days=days))
+
+
+@attrs.frozen
+class Listed:
+    """A certificate as the portal lists it for an operation."""
+
+    serial_number: str
+    status: str
+
+
+def flow_with_card(
+    certificates: tuple[CardCertificate, ...], listed: tuple[Listed, ...] = (), **op: object
+) -> tuple[PinResetFlow, ManualClock]:
+    clock = ManualClock(T0)
+    flow = PinResetFlow(Product.NES, clock=clock)
+    flow.send(CodeEntered(code(clock), SERIAL))
+
+    @attrs.frozen
+    class WithCertificates(Operation):
+        certificates: tuple[Listed, ...] = ()
+        certificate_status: str | None = None
+
+    flow.send(CodeRedeemed(WithCertificates(certificates=listed, **op)))  # type: ignore[arg-type]
+    flow.send(CardChosen(card(certificates=certificates)))
+    return flow, clock
+
+
+def test_a_card_whose_certificates_begin_later_is_told_so_and_goes_on() -> None:
+    flow, _ = flow_with_card((cert_on_card("0A", start_days=2),))
+    assert state_of(flow) is ResetState.CARD_CHOSEN
+    (notice,) = flow.take_notices()
+    assert isinstance(notice, errors.CertificateNotYetValidError)
+    assert notice.valid_from == (T0 + timedelta(days=2)).date()
+    assert "06.05.2026 tarihinden itibaren" in notice.message("tr")
+
+
+def test_an_expired_certificate_beside_a_valid_one_is_no_refusal() -> None:
+    flow, _ = flow_with_card((cert_on_card("0A", start_days=-400), cert_on_card("0B")))
+    assert state_of(flow) is ResetState.CARD_CHOSEN
+    assert flow.take_notices() == []
+
+
+def test_the_portal_status_of_the_cards_own_certificate_decides_not_the_aggregate() -> None:
+    """The portal calls the card's certificates "active" because it also lists one that is
+    not on the card; the one on it is revoked: no PIN, and the other one is named."""
+    listed = (Listed("0A", "revoked"), Listed("0FF", "active"))
+    with pytest.raises(errors.CertificateRevokedError):
+        flow_with_card((cert_on_card("0A"),), listed, certificate_status="active")
+
+
+def test_what_does_not_match_is_told_as_it_is() -> None:
+    """A status for a certificate not on the card, and a certificate the portal does not
+    list, are each told (serials compared as hexadecimal, leading zeros and case aside)."""
+    listed = (Listed("000a", "active"), Listed("0C", "revoked"))
+    flow, _ = flow_with_card((cert_on_card("0A"), cert_on_card("0B")), listed)
+    assert state_of(flow) is ResetState.CARD_CHOSEN
+    elsewhere, unlisted = flow.take_notices()
+    assert isinstance(elsewhere, errors.CertificateNotOnCardError)
+    assert elsewhere.serials == ("C",)
+    assert isinstance(unlisted, errors.CertificateNotListedError)
+    assert unlisted.serials == ("B",)
+    assert "seri no: B" in unlisted.message("tr")
+
+
+def test_a_suspended_certificate_on_the_card_is_told_when_the_portal_did_not_say() -> None:
+    flow, _ = flow_with_card(
+        (cert_on_card("0A"),), (Listed("0A", "suspended"),), certificate_status="active"
+    )
+    (notice,) = flow.take_notices()
+    assert isinstance(notice, errors.CertificateSuspendedError)

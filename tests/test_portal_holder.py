@@ -31,7 +31,7 @@ from kamusm.portal import (
 )
 from kamusm.sandbox import CertificateRecord
 from kamusm.testing.sandbox import RunningSandbox, TestHolder, running_sandbox
-from kamusm.values import Pin, Product, SmsCode, Tckn, VerificationCode
+from kamusm.values import ManualClock, Pin, Product, SmsCode, Tckn, VerificationCode
 
 CARD = "AKIS00001111AAAA"
 OTHER_CARD = "AKIS00002222BBBB"
@@ -52,7 +52,8 @@ def _cert(serial: str, *, days: int = 365) -> CertificateRecord:
 
 @pytest.fixture
 def sb() -> Iterator[RunningSandbox]:
-    with running_sandbox() as running:
+    # the clock at 2026-01-01 09:00, which the certificates' fixed dates below are set around
+    with running_sandbox(clock=ManualClock()) as running:
         for person in (HOLDER, OTHER):
             person.register(running.portal)
         running.portal.register_card(

@@ -279,6 +279,15 @@ ANSWERS: Final[Mapping[str, Schema]] = {
             nullable=True,
             required=False,
         ),
+        # each certificate the portal has for the card and product, for the desktop side to
+        # match to the certificates on the card by serial number
+        _out("certificates", "list", ref="OperationCertificate", required=False),
+    ),
+    "OperationCertificate": _schema(
+        _out("serial_number"),
+        _out("status", "choice", options=CERTIFICATE_STATUSES),
+        _out("not_before", _MOMENT),
+        _out("not_after", _MOMENT),
     ),
     "Challenge": _schema(
         _out("method", "choice", options=CHALLENGE_METHODS),

@@ -643,6 +643,28 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": "The {product} certificate on your card is suspended. The PIN can be set, but to "
         'sign, re-activate the certificate on the portal with "Askıdan İndirme".',
     },
+    "flow.certificate_not_yet_valid": {
+        "tr": "Kartınızdaki {product} sertifikası henüz geçerli değil; {start} tarihinden "
+        "itibaren imza atılabilir. PIN şimdi belirlenebilir.",
+        "en": "The {product} certificate on your card is not valid yet; it can sign from "
+        "{start}. The PIN can be set now.",
+    },
+    "flow.certificate_not_on_card": {
+        "tr": "Portal, bu kartta bulunmayan sertifikalar için de durum bildirdi (seri no: "
+        "{serials}). Bu sertifikalar kartınızda değil; durumları bu kartı etkilemez. Başka bir "
+        "kartınız varsa onu ayrıca denetleyin.",
+        "en": "The portal also gave a status for certificates that are not on this card "
+        "(serial numbers: {serials}). They are not on your card, so their status does not "
+        "concern it. If you have another card, check it separately.",
+    },
+    "flow.certificate_not_listed": {
+        "tr": "Kartınızdaki sertifikalardan bazıları portalın listesinde yok (seri no: "
+        "{serials}); durumları portaldan doğrulanamadı. PIN belirlenebilir; sorun sürerse Kamu "
+        "SM ile iletişime geçin (444 5 576).",
+        "en": "Some certificates on your card are not on the portal's list (serial numbers: "
+        "{serials}); the portal could not confirm their status. The PIN can be set; if this "
+        "goes on, contact Kamu SM (444 5 576).",
+    },
     "flow.locked_use_reset": {
         "tr": "PIN kilitli; değiştirilemez. {route}",
         "en": "The PIN is locked and cannot be changed. {route}",

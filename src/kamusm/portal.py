@@ -77,6 +77,7 @@ __all__ = [
     "Challenge",
     "EdevletMethod",
     "Operation",
+    "OperationCertificate",
     "PendingLogin",
     "PortalCertificate",
     "PortalCertificateStatus",
@@ -174,6 +175,17 @@ class PortalCertificate:
     expired: bool
 
 
+@attrs.frozen(kw_only=True)
+class OperationCertificate:
+    """A certificate the portal has for an operation's card: its serial number
+    (hexadecimal), its state and its validity. No subject: the desktop side learns no name."""
+
+    serial_number: str
+    status: PortalCertificateStatus
+    not_before: datetime = attrs.field(validator=_aware)
+    not_after: datetime = attrs.field(validator=_aware)
+
+
 @attrs.frozen(kw_only=True, repr=False)
 class Operation:
     """A verification code redeemed for one card: the desktop application's side of a PIN
@@ -194,6 +206,9 @@ class Operation:
     #: "suspended", "revoked" (every one not expired) or "expired" (every one); ``None``
     #: when the portal does not say.
     certificate_status: str | None = None
+    #: Each certificate the portal has for the card and product (empty when it does not
+    #: say); the flows match them to the certificates on the card by serial number.
+    certificates: tuple[OperationCertificate, ...] = ()
     verification_code: VerificationCode = attrs.field(eq=False)
 
     def __repr__(self) -> str:
@@ -659,6 +674,15 @@ class _PortalCore:
                 expires_at=f.moment("expires_at"),
                 pin_entry_deadline=f.optional_moment("pin_entry_deadline"),
                 certificate_status=f.optional_text("certificate_status"),
+                certificates=tuple(
+                    OperationCertificate(
+                        serial_number=c.text("serial_number"),
+                        status=c.enum("status", PortalCertificateStatus),
+                        not_before=c.moment("not_before"),
+                        not_after=c.moment("not_after"),
+                    )
+                    for c in (f.items("certificates") if "certificates" in f.data else ())
+                ),
                 verification_code=code,
             )
             if op.card_serial != serial:

@@ -41,6 +41,7 @@ from kamusm.errors import (
 from kamusm.flows._machines import (
     DEFAULT_PIN_ENTRY_TIMEOUT,
     AuthorizationReceived,
+    CardCertificate,
     CardChosen,
     CardFacts,
     ChallengeSent,
@@ -389,10 +390,14 @@ def _read_card(module: Pkcs11Module, serial: str) -> _Program[CardFacts]:
         return CardFacts(serial=serial, busy=True)
     info = token.info
     valid_until: dict[Product, datetime] = {}
+    own: list[CardCertificate] = []
     for cert in certs:
         if cert.product is not None:
             latest = valid_until.get(cert.product)
             valid_until[cert.product] = max(cert.not_after, latest or cert.not_after)
+            if not cert.is_ca:
+                serial = f"{cert.serial_number:X}"
+                own.append(CardCertificate(serial, cert.product, cert.not_before, cert.not_after))
     return CardFacts(
         serial=info.serial,
         products=frozenset(valid_until),
@@ -401,6 +406,7 @@ def _read_card(module: Pkcs11Module, serial: str) -> _Program[CardFacts]:
         min_pin_length=info.min_pin_length,
         max_pin_length=info.max_pin_length,
         pin_status=info.pin_status,
+        certificates=tuple(own),
     )
 
 
@@ -628,6 +634,8 @@ class _ResetProgram:
             self.flow.send(ErrorOccurred(exc))  # the machine ends the flow on it
             return
         self.flow.send(CardChosen(facts))
+        for notice in self.flow.take_notices():  # what the card's certificates told
+            yield from _do(functools.partial(self.prompts.problem, error=notice))
 
     def _enter_new_pin(self) -> _Effects:
         policy = self.flow.pin_policy()

@@ -37,6 +37,9 @@ from kamusm.errors import (
     AuthorizationCardMismatchError,
     AuthorizationSpentError,
     CertificateExpiredError,
+    CertificateNotListedError,
+    CertificateNotOnCardError,
+    CertificateNotYetValidError,
     CertificateRevokedError,
     CertificateSuspendedError,
     FinalTryNotAcknowledgedError,
@@ -84,6 +87,7 @@ __all__ = [
     "RESET_TIMEOUTS",
     "RESET_TRANSITIONS",
     "AuthorizationReceived",
+    "CardCertificate",
     "CardChosen",
     "CardFacts",
     "ChallengeSent",
@@ -132,7 +136,9 @@ class OperationFacts(Protocol):
 
     An operation may also have ``certificate_status``: the state of the card's certificates of
     the product as the portal knows it, ``"active"``, ``"suspended"``, ``"revoked"`` (every
-    one) or ``"expired"`` (every one); the flow reads it when it is there.
+    one) or ``"expired"`` (every one); and ``certificates``: each certificate the portal has
+    for the card, with ``serial_number`` (hexadecimal) and ``status``, which the flow matches
+    to the certificates on the card. The flow reads them when they are there.
     """
 
     @property
@@ -151,13 +157,31 @@ class OperationFacts(Protocol):
     def pin_entry_deadline(self) -> datetime | None: ...
 
 
+def _serial_key(serial: str) -> str:
+    """A certificate serial number as compared: hexadecimal, upper case, no leading zeros."""
+    return serial.strip().upper().lstrip("0") or "0"
+
+
+@attrs.frozen
+class CardCertificate:
+    """One certificate of the holder on the card, as the machine judges it: its serial
+    number (hexadecimal), product and validity."""
+
+    serial_number: str = attrs.field(validator=attrs.validators.instance_of(str))
+    product: Product = attrs.field(validator=attrs.validators.instance_of(Product))
+    not_before: datetime = attrs.field(validator=attrs.validators.instance_of(datetime))
+    not_after: datetime = attrs.field(validator=attrs.validators.instance_of(datetime))
+
+
 @attrs.frozen
 class CardFacts:
     """What the driver read from the chosen card, for the machine to judge.
 
     ``holders`` are the T.C. Kimlik numbers found in the card's certificates, ``products``
     the products those certificates belong to, and ``valid_until`` for each product the end of
-    its latest certificate's validity.
+    its latest certificate's validity. ``certificates``, when given, are the holder's
+    certificates themselves: the machine then checks their dates (expired, not yet valid)
+    and matches them by serial number to the statuses the portal gave.
     """
 
     serial: str
@@ -169,6 +193,7 @@ class CardFacts:
     min_pin_length: int | None = None
     max_pin_length: int | None = None
     pin_status: PinStatus = attrs.field(factory=PinStatus)
+    certificates: tuple[CardCertificate, ...] = ()
 
 
 # ==== events ===================================================================================
@@ -969,12 +994,56 @@ class PinResetFlow(_Machine[ResetState, ResetStep]):
         return None
 
     def _check_card_certificates(self, card: CardFacts) -> None:
-        """The card's own certificates: when the latest of the product has expired, the card
-        can no longer sign, whatever the portal said."""
+        """The card's own certificates, whatever the portal said: when every one of the
+        product has expired the card can no longer sign; when none is valid yet the holder is
+        told from when it signs. Then the portal's statuses are matched to them by serial
+        number: a card whose usable certificates the portal lists as revoked gets no PIN,
+        and what does not match (a status for a certificate not on the card, a certificate
+        the portal does not list) is told as it is."""
+        now = self._now()
+        mine = [c for c in card.certificates if c.product is self.product]
         valid_until = card.valid_until.get(self.product)
-        if valid_until is not None and valid_until <= self._now():
+        if mine:
+            valid_until = max(c.not_after for c in mine)
+        if valid_until is not None and valid_until <= now:
             error = CertificateExpiredError(product=self.product, expired_on=valid_until.date())
             raise self._leave(_X.CERTIFICATE_UNUSABLE, error)
+        usable = [c for c in mine if c.not_before <= now < c.not_after]
+        if mine and not usable:  # none expired them all, none valid now: valid from later
+            usable = [c for c in mine if now < c.not_before]
+            start = min(c.not_before for c in usable).date()
+            self._notices.append(
+                CertificateNotYetValidError(product=self.product, valid_from=start)
+            )
+        self._match_portal_statuses(mine, usable)
+
+    def _match_portal_statuses(
+        self, mine: list[CardCertificate], usable: list[CardCertificate]
+    ) -> None:
+        op = self._redeemed()
+        listed: dict[str, str] = {}
+        for cert in getattr(op, "certificates", ()) or ():
+            status = getattr(cert, "status", None)  # a status enum, or its text
+            listed[_serial_key(str(getattr(cert, "serial_number", "")))] = str(
+                getattr(status, "value", status)
+            )
+        if not listed or not mine:
+            return
+        on_card = {_serial_key(c.serial_number) for c in mine}
+        elsewhere = sorted(set(listed) - on_card)
+        if elsewhere:
+            self._notices.append(CertificateNotOnCardError(serials=elsewhere))
+        unlisted = sorted(on_card - set(listed))
+        if unlisted:
+            self._notices.append(CertificateNotListedError(serials=unlisted))
+        statuses = {listed.get(_serial_key(c.serial_number)) for c in usable}
+        if statuses == {"revoked"}:  # every usable certificate, each listed as revoked
+            raise self._leave(
+                _X.CERTIFICATE_UNUSABLE, CertificateRevokedError(product=self.product)
+            )
+        told = getattr(op, "certificate_status", None) == "suspended"
+        if "suspended" in statuses and "active" not in statuses and not told:
+            self._notices.append(CertificateSuspendedError(product=self.product))
 
     def _pin_chosen(self, event: PinChosen) -> FlowExit | None:
         op = self._redeemed()

@@ -1187,7 +1187,8 @@ class SandboxPortal:
                 "SELECT tckn FROM holders WHERE id = ?", (code["holder_id"],)
             ).fetchone()
             certificates = db.execute(
-                "SELECT status, not_after FROM certificates WHERE card_serial = ? AND product = ?",
+                "SELECT serial_number, status, not_before, not_after FROM certificates "
+                "WHERE card_serial = ? AND product = ? ORDER BY serial_number",
                 (card_serial, code["product"]),
             ).fetchall()
         log.info("Sandbox operation opened for card %s", card_serial)
@@ -1199,6 +1200,15 @@ class SandboxPortal:
             "expires_at": _iso(expires),
             "pin_entry_deadline": _iso(deadline),
             "certificate_status": _certificate_status(certificates, now),
+            "certificates": [
+                {
+                    "serial_number": row["serial_number"],
+                    "status": row["status"],
+                    "not_before": row["not_before"],
+                    "not_after": row["not_after"],
+                }
+                for row in certificates
+            ],
         }
 
     def _one_live_operation(self, db: sqlite3.Connection, card_serial: str, now: datetime) -> None:

@@ -40,7 +40,7 @@ from kamusm.sandbox import (
     SandboxSettings,
 )
 from kamusm.sandbox._app import local_admin
-from kamusm.values import Clock, ManualClock, Pin, Product, SmsCode, Tckn
+from kamusm.values import Clock, ManualClock, Pin, Product, SmsCode, SystemClock, Tckn
 
 if TYPE_CHECKING:
     from kamusm.testing.certificates import CertificateFactory, IssuedCertificate
@@ -209,8 +209,10 @@ def running_sandbox(
     ssl_keyfile: str | None = None,
 ) -> Iterator[RunningSandbox]:
     """Serve a fresh sandbox (temporary SQLite file) on 127.0.0.1 and a free port on a
-    background thread, for the duration of the ``with`` block."""
-    clock = clock if clock is not None else ManualClock()
+    background thread, for the duration of the ``with`` block. Its clock is a manual one
+    that starts at the real time unless ``clock`` is given, so that the test certificates
+    (issued around the real time) are valid by the clock the flows judge them by."""
+    clock = clock if clock is not None else ManualClock(SystemClock().now())
     with (
         SandboxPortal(settings=settings, clock=clock) as portal,
         SandboxServer(portal, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile) as server,
