@@ -52,7 +52,7 @@ from kamusm.portal import PortalClient
 from kamusm.sandbox import SandboxPortal, SandboxServer
 from kamusm.testing.browser import headless_chromium
 from kamusm.testing.sandbox import TestHolder, provision_softhsm_card
-from kamusm.values import ManualClock, Pin, Product
+from kamusm.values import ManualClock, Pin, Product, SystemClock
 
 BARE_HTML = (
     '<!DOCTYPE html><html lang="tr"><head><meta charset="utf-8"><title>bare</title></head>'
@@ -108,7 +108,7 @@ def timed_gets(http: httpx.Client, path: str, n: int) -> list[float]:
 @contextmanager
 def stage(product: Product = Product.NES) -> Iterator[tuple[Any, AppServer, TestHolder, Any]]:
     holder = TestHolder.default()
-    clock = ManualClock()
+    clock = ManualClock(SystemClock().now())  # the test certificates are valid now
     with SandboxPortal(clock=clock) as portal, SandboxServer(portal, training=True) as sb:
         card = provision_softhsm_card(portal, holder=holder, product=product)
         config = AppConfig(portal_url=sb.url, module_path=card.module_path, clock=clock)
@@ -276,6 +276,9 @@ class Scripted:
         self, *, method: str, attempts_remaining: int | None, masked_phone: str | None
     ) -> str:
         return self.sms()
+
+    def offer_new_sms(self, *, method: str, challenges_left: int | None) -> bool:
+        return False  # answered at once: an SMS code never expires here
 
     def progress(self, step: ResetStep, *, remaining: timedelta | None) -> None:
         pass

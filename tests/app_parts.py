@@ -21,7 +21,7 @@ import attrs
 from kamusm.app import AppConfig, AppServer
 from kamusm.sandbox import SandboxPortal, SandboxServer
 from kamusm.testing.sandbox import RunningSandbox, TestHolder, provision_softhsm_card
-from kamusm.values import ManualClock, Product
+from kamusm.values import ManualClock, Product, SystemClock
 
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
@@ -45,8 +45,9 @@ def shot(browser: WebDriver, name: str) -> Path:
 
 @contextmanager
 def training_sandbox() -> Iterator[RunningSandbox]:
-    """A fresh sandbox with its training pages, on a manual clock."""
-    clock = ManualClock()
+    """A fresh sandbox with its training pages, on a manual clock that starts at the real
+    time (the test certificates are valid then)."""
+    clock = ManualClock(SystemClock().now())
     with (
         SandboxPortal(clock=clock) as portal,
         SandboxServer(portal, training=True) as server,

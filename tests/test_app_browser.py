@@ -304,6 +304,69 @@ def test_a_wrong_sms_code_shows_the_attempts_left_and_the_right_one_still_works(
         st.card.token().verify_pin(Pin(NEW_PIN))
 
 
+def test_an_expired_sms_code_offers_a_new_sms_with_a_button_and_the_reset_goes_on(
+    fresh: WebDriver,
+) -> None:
+    """The SMS code runs out (the manual clock moves 181 s; the verification code's 300 s do
+    not): the SMS screen says so, tells how many new SMS codes are left, and offers "Yeni SMS
+    gönder"; the button sends a second SMS, whose code ends the reset with the new PIN."""
+    with stage() as st:
+        tabs = Tabs(fresh, st)
+        tabs.edevlet_login()
+        code = tabs.get_code(Product.NES)
+        tabs.start(Product.NES)
+        tabs.enter_code(code)
+        tabs.choose_card()
+        tabs.keypad_pin(NEW_PIN)
+        first = tabs.sms_code()
+        st.sandbox.advance(st.sandbox.portal.settings.sms_validity.total_seconds() + 1)
+        tabs.confirm(first)
+        assert "SMS onay kodunun süresi doldu" in text_of(fresh, "problems")
+        assert heading(fresh).startswith("SMS Onay")
+        assert "Yeni bir SMS onay kodu gönderilsin mi?" in text_of(fresh, "new-sms-text")
+        assert text_of(fresh, "sms-left") == "Bundan sonra istenebilecek yeni SMS sayısı: 2"
+        assert text_of(fresh, "new-sms") == "Yeni SMS gönder"
+        assert "Kalan Süre" in text_of(fresh, "countdown")
+        shot(fresh, "app-17-yeni-sms")
+        click(fresh, "new-sms")
+        assert heading(fresh).startswith("SMS Onay")
+        assert by_id(fresh, "answer")  # the SMS question again, for the new code
+        second = tabs.sms_code()
+        tabs.to_wizard()
+        tabs.confirm(second)
+        assert by_id(fresh, "success")
+        st.card.token().verify_pin(Pin(NEW_PIN))
+        challenged = [
+            e for e in st.sandbox.portal.audit_log() if e["event"] == "operation.challenged"
+        ]
+        assert len(challenged) == 2
+
+
+def test_declining_the_new_sms_in_english_ends_with_the_card_unchanged(
+    fresh: WebDriver,
+) -> None:
+    with stage() as st:
+        tabs = Tabs(fresh, st)
+        tabs.edevlet_login()
+        code = tabs.get_code(Product.NES)
+        tabs.start(Product.NES)
+        tabs.enter_code(code)
+        tabs.choose_card()
+        tabs.keypad_pin(NEW_PIN)
+        first = tabs.sms_code()
+        st.sandbox.advance(st.sandbox.portal.settings.sms_validity.total_seconds() + 1)
+        tabs.confirm(first)
+        click(fresh, "lang-switch")
+        assert "Send a new SMS confirmation code?" in text_of(fresh, "new-sms-text")
+        assert text_of(fresh, "no-new-sms") == "No, end the operation"
+        click(fresh, "no-new-sms")
+        assert "No new SMS confirmation code was wanted" in text_of(fresh, "ended")
+        st.card.token().verify_pin(st.card.pin)  # the old PIN still opens it
+        events = [e["event"] for e in st.sandbox.portal.audit_log()]
+        assert events.count("operation.challenged") == 1
+        assert events[-1] == "operation.failed"
+
+
 def test_an_expired_code_on_the_manual_clock_asks_for_a_new_one_from_tekrar_kod_al(
     fresh: WebDriver,
 ) -> None:

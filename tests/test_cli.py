@@ -14,10 +14,12 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from kamusm import Pin, PinIncorrectError, PinStatus, Tckn, errors
@@ -603,7 +605,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
         assert proc.stdout is not None
         lines = [proc.stdout.readline() for _ in range(4)]
         url = re.search(r"(http://127\.0\.0\.1:\d+)/api/v1", lines[0])
-        token = re.search(r"admin token:\s+(\S+)", lines[2])
+        token = re.search(r"yönetici anahtarı:\s+(\S+)", lines[2])  # Turkish by default
         assert url and token, lines
         yield url.group(1), token.group(1)
     finally:
@@ -693,3 +695,78 @@ def test_demo_in_english_with_debug_records() -> None:
     assert "Demo complete: new PIN set (not shown)." in result.stdout
     assert "SMS confirmation code read from the portal's outbox" in result.stdout
     assert "DEBUG kamusm." in result.stderr  # --debug shows the library's debug records
+
+
+@contextmanager
+def serving(*options: str) -> Iterator[str]:
+    """``kamusm sandbox serve --port 0 OPTIONS`` running in its own process; its base URL.
+    Stopped with Ctrl-C (SIGINT) by its own pid."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kamusm", "sandbox", "serve", "--port", "0", *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        url = re.search(r"(http://127\.0\.0\.1:\d+)/api/v1", first)
+        assert url, first
+        yield url.group(1)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+        assert proc.returncode == 0
+
+
+def wrong_redeems(url: str, senders: int) -> list[int]:
+    """One wrong verification code from each of ``senders`` clients behind a proxy at
+    127.0.0.1 (each named by ``X-Forwarded-For``): the statuses."""
+    with httpx.Client(base_url=url, trust_env=False) as http:
+        return [
+            http.post(
+                "/api/v1/operations",
+                json={"verification_code": f"{n + 1:015d}", "card_serial": "CARD-1"},
+                headers={"X-Forwarded-For": f"10.0.{n}.1"},
+            ).status_code
+            for n in range(senders)
+        ]
+
+
+def test_sandbox_serve_takes_a_trusted_proxy_and_allowed_hosts_over_http() -> None:
+    """``kamusm sandbox serve`` has the options ``python -m kamusm.sandbox serve`` has: a
+    named proxy's ``X-Forwarded-For`` names the client (twelve clients, one wrong code each,
+    no 429; without it the same twelve are one client, limited after ten), and an allowed
+    host name is served while any other is refused with 421."""
+    with serving("--trusted-proxy", "127.0.0.1", "--allowed-host", "portal.egitim.test") as url:
+        assert set(wrong_redeems(url, 12)) == {401}
+        with httpx.Client(base_url=url, trust_env=False) as http:
+            assert (
+                http.get("/api/v1/health", headers={"Host": "portal.egitim.test"}).status_code
+                == 200
+            )
+            assert http.get("/api/v1/health", headers={"Host": "evil.test"}).status_code == 421
+    with serving() as url:
+        statuses = wrong_redeems(url, 12)
+        assert statuses[:10] == [401] * 10 and set(statuses[10:]) == {429}
+        with httpx.Client(base_url=url, trust_env=False) as http:
+            assert (
+                http.get("/api/v1/health", headers={"Host": "portal.egitim.test"}).status_code
+                == 421
+            )
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "shown"),
+    [
+        ("--trusted-proxy", "not-an-address", "IP adresi ya da ağı değil"),
+        ("--allowed-host", "bad host/name", "bir sunucu adı değil"),
+    ],
+)
+def test_sandbox_serve_refuses_a_bad_proxy_or_host_in_one_turkish_line(
+    option: str, value: str, shown: str
+) -> None:
+    result = kamusm("sandbox", "serve", "--port", "0", option, value)
+    assert result.returncode == ExitCode.USAGE
+    assert shown in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr

@@ -694,3 +694,76 @@ def test_change_pin_on_the_final_try_needs_the_word_evet() -> None:
     assert not status.final_try and not status.count_low
     kamusm_token.verify_pin(Pin("739264"))
     assert_no_secret(refused.transcript + agreed.transcript, OLD, "739264", "7392", token.so_pin)
+
+
+def test_an_expired_sms_code_is_offered_again_and_the_reset_goes_on(
+    sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken
+) -> None:
+    """The portal's clock passes the SMS code's 180 s (not the verification code's 300 s)
+    while the person is at the SMS question: the command says the SMS code expired, how many
+    new ones are left, and asks "Yeni SMS onay kodu gönderilsin mi? (e/h)"; an answer that is
+    neither is asked again, "E" sends a new SMS, and its code finishes the reset."""
+    code = new_code(sandbox, holder)
+    term = Session(reset_args(sandbox, card), env=env_for(card))
+    term.expect("Doğrulama Kodu")
+    term.type(code.reveal())
+    term.pick(card.serial)
+    term.expect(r"Yeni PIN Kodu \[")
+    term.type(NEW)
+    term.expect(r"Yeni PIN Kodu \(Tekrar\)")
+    term.type(NEW)
+    term.expect(r"SMS Onay Kodu \[Kalan süre: \d+ saniye\]: ")
+    first = sandbox.last_sms_code(holder.phone)
+    sandbox.advance(sandbox.portal.settings.sms_validity.total_seconds() + 1)
+    term.type(first.reveal())
+    term.expect("SMS onay kodunun süresi doldu")
+    term.expect("istenebilecek yeni SMS sayısı: 2")
+    term.expect(r"Yeni SMS onay kodu gönderilsin mi\? \(e/h\) \[Kalan süre: \d+ saniye\]: ")
+    term.type("belki")
+    term.expect("Evet için e, hayır için h yazın.")
+    term.expect(r"Yeni SMS onay kodu gönderilsin mi\? \(e/h\)")
+    term.type("E")
+    term.expect(r"SMS onay kodu gönderildi")
+    term.expect(r"SMS Onay Kodu \[Kalan süre: \d+ saniye\]: ")
+    second = sandbox.last_sms_code(holder.phone)
+    term.type(second.reveal())
+    term.expect("Kartınızın PIN'i değiştirildi.")
+    assert term.finish() == 0
+    assert pin_verifies(card, NEW)
+    challenged = [
+        e for e in sandbox.portal.audit_log()
+        if e["card_serial"] == card.serial and e["event"] == "operation.challenged"
+    ]  # fmt: skip
+    assert len(challenged) == 2
+    assert_no_secret(term.transcript, code, first, second, NEW, OLD, card.so_pin)
+
+
+def test_declining_the_new_sms_in_english_ends_cleanly_with_the_card_unchanged(
+    sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken
+) -> None:
+    """``--lang en``: "Send a new SMS confirmation code? (y/n)", "n" ends the reset with its
+    own message and exit 10 (cancelled); no second SMS, the card keeps its PIN, the portal is
+    told the operation ended without one."""
+    code = new_code(sandbox, holder)
+    term = Session(reset_args(sandbox, card, "--lang", "en"), env=env_for(card))
+    term.expect("Verification code")
+    term.type(code.reveal())
+    term.pick(card.serial)
+    term.expect(r"New PIN \[")
+    term.type(NEW)
+    term.expect(r"New PIN \(again\)")
+    term.type(NEW)
+    term.expect(r"SMS confirmation code \[Time left: \d+ s\]: ")
+    first = sandbox.last_sms_code(holder.phone)
+    sandbox.advance(sandbox.portal.settings.sms_validity.total_seconds() + 1)
+    term.type(first.reveal())
+    term.expect("The SMS confirmation code has expired")
+    term.expect(r"Send a new SMS confirmation code\? \(y/n\) \[Time left: \d+ s\]: ")
+    term.type("n")
+    term.expect("No new SMS confirmation code was wanted, so the operation has ended.")
+    assert term.finish() == 10
+    assert pin_verifies(card, OLD)
+    seen = [e["event"] for e in sandbox.portal.audit_log() if e["card_serial"] == card.serial]
+    assert seen.count("operation.challenged") == 1
+    assert seen[-1] == "operation.failed"
+    assert_no_secret(term.transcript, code, first, NEW, OLD, card.so_pin)

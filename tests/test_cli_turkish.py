@@ -9,7 +9,11 @@ The commands run in this process through :func:`kamusm._cli._app.run`, the funct
 from __future__ import annotations
 
 import ast
+import os
 import re
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,6 +31,7 @@ from kamusm._cli._click_texts import (
 )
 from kamusm._cli._texts import TEXTS
 from kamusm.messages import MESSAGES
+from kamusm.sandbox._server import BANNER
 
 #: Words the English texts share with the Turkish ones without being the same text's: names
 #: of products, standards and programs, and words Turkish has too ("test", "portal", "var").
@@ -51,7 +56,7 @@ def english_words() -> frozenset[str]:
     have too (Turkish names quoted in English, "Kilit Çözme", are the same in both)."""
     pairs = [*TEXTS_TR.items(), *METAVARS_TR.items()]
     pairs += [(" ".join(en), " ".join(tr)) for en, tr in PLURALS_TR.items()]
-    pairs += [(t["en"], t["tr"]) for table in (TEXTS, MESSAGES) for t in table.values()]
+    pairs += [(t["en"], t["tr"]) for table in (TEXTS, MESSAGES, BANNER) for t in table.values()]
     english: set[str] = set()
     for en, tr in pairs:
         english |= words(en) - words(tr)
@@ -204,3 +209,48 @@ def test_every_turkish_text_of_the_command_line_has_no_english_word() -> None:
 
     found = {key: english_in(by_lang["tr"]) for key, by_lang in ALL.items()}
     assert {key: words for key, words in found.items() if words} == {}
+
+
+def served_banner(*options: str) -> tuple[list[str], str]:
+    """The first lines ``kamusm sandbox serve --port 0 --training OPTIONS`` prints, and what it
+    prints when Ctrl-C (SIGINT, to its own pid) stops it."""
+    env = dict(os.environ)
+    env.pop("KAMUSM_LANG", None)
+    command = [sys.executable, "-m", "kamusm", "sandbox", "serve", "--port", "0", "--training"]
+    proc = subprocess.Popen(
+        [*command, *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline().rstrip("\n") for _ in range(5)]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    return lines, rest
+
+
+def test_the_sandbox_banner_is_turkish_in_turkish() -> None:
+    """``kamusm sandbox serve`` in Turkish mode (the default) starts with its banner in
+    Turkish, every line (the address, the OpenAPI document, the training pages, the admin
+    token, the database), with no English word; ``--lang en`` gives the English one."""
+    lines, rest = served_banner()
+    assert [line.split(":")[0] for line in lines] == [
+        "kamusm yerel portalı",
+        "OpenAPI belgesi",
+        "eğitim sayfaları",
+        "yönetici anahtarı",
+        "veritabanı",
+    ]
+    english = english_words()
+    for line in [*lines, *rest.splitlines()]:
+        label = line.split(": ")[0]
+        assert not words(label) & english, (line, words(label) & english)
+    assert "Yerel portal durduruldu." in rest
+    english_lines, _ = served_banner("--lang", "en")
+    assert english_lines[0].startswith("kamusm sandbox portal: http://127.0.0.1:")
+    assert english_lines[3].startswith("admin token:")

@@ -19,6 +19,9 @@ import pytest
 from kamusm import (
     CardNotOwnedError,
     CertificateExpiredError,
+    CertificateNotListedError,
+    CertificateNotOnCardError,
+    CertificateNotYetValidError,
     CertificateRevokedError,
     CertificateSuspendedError,
     FlowBusyError,
@@ -26,6 +29,7 @@ from kamusm import (
     InputError,
     InvalidCodeError,
     KamusmError,
+    NewSmsDeclinedError,
     Pin,
     PinEntryTimeoutError,
     PinIncorrectError,
@@ -36,6 +40,7 @@ from kamusm import (
     Product,
     ResetStep,
     SmsCodeExpiredError,
+    SmsLimitReachedError,
     Tckn,
     TokenNotFoundError,
     TooManyAttemptsError,
@@ -44,7 +49,7 @@ from kamusm import (
     change_pin,
     reset_pin,
 )
-from kamusm.testing.certificates import CertificateFactory
+from kamusm.testing.certificates import CertificateFactory, IssuedCertificate
 from kamusm.testing.opencryptoki import (
     OpencryptokiToken,
     fresh_opencryptoki_token,
@@ -717,7 +722,8 @@ def test_an_expired_sms_code_is_explained_and_a_new_one_is_sent(
     kamusm_sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken, leaks: Secrets
 ) -> None:
     """The holder answers after the SMS code ran out but while the verification code is valid:
-    told the SMS code expired, a new challenge is sent, and its code finishes the reset."""
+    told the SMS code expired, offered a new SMS (the portal allows two more), says yes, and
+    the new challenge's code finishes the reset."""
     code = new_code(kamusm_sandbox, holder, Product.NES)
     leaks.add(code)
     validity = kamusm_sandbox.portal.settings.sms_validity.total_seconds()
@@ -732,11 +738,119 @@ def test_an_expired_sms_code_is_explained_and_a_new_one_is_sent(
         card=card.serial,
         pins=[(NEW, NEW)],
         confirmations=[too_late, lambda: sms(kamusm_sandbox, holder, leaks)],
+        new_sms=[True],
     )
     run_reset(kamusm_sandbox, card.module(), prompts, leaks)
     assert [type(p) for p in prompts.problems] == [SmsCodeExpiredError]
     assert "SMS onay kodunun süresi doldu" in prompts.problems[0].message("tr")
     assert prompts.asked.count("confirmation") == 2
+    assert prompts.asked.count("offer_new_sms") == 1
+    assert prompts.sms_offers == [2]  # max_challenges 3: one sent, two more allowed
+    assert events(kamusm_sandbox, card.serial).count("operation.challenged") == 2
+    assert_pin(card.module(), card.serial, NEW)
+
+
+def expiring_sms_prompts(
+    sandbox: RunningSandbox,
+    holder: TestHolder,
+    serial: str,
+    leaks: Secrets,
+    *,
+    new_sms: list[bool | None],
+    cls: type[ScriptedResetPrompts] = ScriptedResetPrompts,
+) -> ScriptedResetPrompts:
+    """Prompts (of ``cls``) whose first SMS answer comes after the SMS code's 180 s (the
+    sandbox's clock moved), while the verification code is still valid."""
+    code = new_code(sandbox, holder, Product.NES)
+    leaks.add(code)
+    validity = sandbox.portal.settings.sms_validity.total_seconds()
+
+    def too_late() -> str:
+        answer = sms(sandbox, holder, leaks)
+        sandbox.advance(validity + 1)
+        return answer
+
+    return cls(
+        codes=[code],
+        card=serial,
+        pins=[(NEW, NEW)],
+        confirmations=[too_late, lambda: sms(sandbox, holder, leaks)],
+        new_sms=new_sms,
+    )
+
+
+def test_declining_the_new_sms_ends_cleanly_and_changes_nothing(
+    kamusm_sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken, leaks: Secrets
+) -> None:
+    """No to "a new SMS?": no second SMS is sent, the reset ends with its own message, the
+    card keeps its PIN and the portal hears the operation ended without one."""
+    prompts = expiring_sms_prompts(kamusm_sandbox, holder, card.serial, leaks, new_sms=[False])
+    with pytest.raises(NewSmsDeclinedError) as ended:
+        run_reset(kamusm_sandbox, card.module(), prompts, leaks)
+    assert "Kartınızda bir değişiklik yapılmadı" in ended.value.message("tr")
+    assert "Your card was not changed" in ended.value.message("en")
+    assert prompts.asked.count("confirmation") == 1
+    seen = events(kamusm_sandbox, card.serial)
+    assert seen.count("operation.challenged") == 1
+    assert seen[-1] == "operation.failed"
+    assert_pin(card.module(), card.serial, OLD)
+
+
+def test_at_the_challenge_limit_no_new_sms_is_offered_and_the_holder_is_told_why(
+    holder: TestHolder, leaks: Secrets
+) -> None:
+    """A portal that allows one challenge per operation: when that SMS code expires the
+    holder is not offered another, is told the limit was reached and to get a new code
+    ("Tekrar Kod Al"), and is asked for one; without it the reset ends, the card unchanged."""
+    from kamusm.sandbox import SandboxSettings
+    from kamusm.testing.sandbox import running_sandbox
+
+    with running_sandbox(settings=SandboxSettings(max_challenges=1)) as sandbox:
+        holder.register(sandbox.portal)
+        card = provision_softhsm_card(sandbox.portal, holder=holder, pin=OLD)
+        leaks.add(card.pin, card.so_pin, holder.password, NEW)
+        prompts = expiring_sms_prompts(sandbox, holder, card.serial, leaks, new_sms=[True])
+        with pytest.raises(SmsLimitReachedError) as told:
+            run_reset(sandbox, card.module(), prompts, leaks)
+        assert "offer_new_sms" not in prompts.asked
+        assert prompts.asked[-1] == "verification_code:expired"  # a new code is asked for
+        assert [type(p) for p in prompts.problems] == [SmsLimitReachedError]
+        assert "izin verilen sayıda SMS" in told.value.message("tr")
+        assert events(sandbox, card.serial).count("operation.challenged") == 1
+        assert_pin(card.module(), card.serial, OLD)
+
+
+@pytest.mark.anyio
+async def test_the_async_driver_offers_the_new_sms_through_async_prompts(
+    kamusm_sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken, leaks: Secrets
+) -> None:
+    """``areset_pin`` awaits a coroutine ``offer_new_sms`` on the event loop; yes sends the
+    second challenge over the async client and the reset completes."""
+    from kamusm import AsyncPortalClient, areset_pin
+
+    loop_thread = threading.get_ident()
+    offered_on: list[int] = []
+
+    class AsyncOffer(ScriptedResetPrompts):
+        async def offer_new_sms(  # type: ignore[override]
+            self, *, method: str, challenges_left: int | None
+        ) -> bool | None:
+            offered_on.append(threading.get_ident())
+            return super().offer_new_sms(method=method, challenges_left=challenges_left)
+
+    prompts = expiring_sms_prompts(
+        kamusm_sandbox, holder, card.serial, leaks, new_sms=[True], cls=AsyncOffer
+    )
+    async with AsyncPortalClient(kamusm_sandbox.url, clock=kamusm_sandbox.clock) as client:
+        result = await areset_pin(
+            card.module(),
+            client,
+            prompts,
+            clock=kamusm_sandbox.clock,
+        )
+    leaks.seen(result, prompts, *prompts.problems)
+    assert offered_on == [loop_thread]
+    assert prompts.sms_offers == [2]
     assert events(kamusm_sandbox, card.serial).count("operation.challenged") == 2
     assert_pin(card.module(), card.serial, NEW)
 
@@ -872,3 +986,102 @@ def test_a_suspended_certificate_does_not_stop_the_reset(
     assert '"Askıdan İndirme"' in notice.message("tr")
     assert prompts.asked.index("new_pin") > 0  # told first, then the PIN was asked
     assert_pin(card.module(), card.serial, NEW)
+
+
+# ---- the desktop side checks the certificates on the card itself ----------------------------
+
+
+def card_with(
+    sandbox: RunningSandbox,
+    on_card: list[IssuedCertificate],
+    listed: list[IssuedCertificate],
+    leaks: Secrets,
+) -> SoftHsmToken:
+    """A SoftHSM2 card carrying ``on_card``, registered with the portal as carrying
+    ``listed`` (the portal's records and the card may differ)."""
+    from kamusm.testing.softhsm import create_softhsm_token
+
+    token = create_softhsm_token(pin=OLD, certificates=[c.as_token_object() for c in on_card])
+    leaks.add(token.pin, token.so_pin)
+    sandbox.portal.register_card(
+        serial=token.serial,
+        holder=TestHolder.default().tckn,
+        product=Product.NES,
+        so_credential=token.so_pin.reveal(),
+        certificates=certificate_records(listed, Product.NES),
+    )
+    return token
+
+
+def hex_serial(issued: IssuedCertificate) -> str:
+    return f"{issued.info().serial_number:X}"
+
+
+def test_a_certificate_not_valid_yet_is_told_with_its_date_and_the_reset_goes_on(
+    kamusm_sandbox: RunningSandbox,
+    holder: TestHolder,
+    certificate_factory: CertificateFactory,
+    leaks: Secrets,
+) -> None:
+    """The card's only NES begins in three days (read from the card, not the portal): the
+    holder is told from which day it signs, DD.MM.YYYY, and the PIN is set."""
+    later = certificate_factory.not_yet_valid_nes(
+        days_ahead=(kamusm_sandbox.clock.now() - certificate_factory.now).days + 3,
+        name=holder.name,
+        tckn=holder.tckn,
+    )
+    token = card_with(kamusm_sandbox, [later], [later], leaks)
+    prompts = prompts_for(kamusm_sandbox, holder, token.serial, leaks)
+    run_reset(kamusm_sandbox, token.module(), prompts, leaks)
+    (notice,) = prompts.problems
+    assert isinstance(notice, CertificateNotYetValidError)
+    assert notice.valid_from == later.info().not_before.date()
+    assert f"{later.info().not_before:%d.%m.%Y} tarihinden itibaren" in notice.message("tr")
+    assert_pin(token.module(), token.serial, NEW)
+
+
+def test_the_portal_status_is_matched_to_the_certificate_on_the_card(
+    kamusm_sandbox: RunningSandbox,
+    holder: TestHolder,
+    certificate_factory: CertificateFactory,
+    leaks: Secrets,
+) -> None:
+    """The portal lists two NES for the card: the one on it, revoked, and another, active,
+    that is not on it, so its summary says "active". Matched by serial number, the card's
+    own certificate is revoked: no PIN is asked, the card is unchanged, and the certificate
+    not on the card is named."""
+    on_card = certificate_factory.nes(name=holder.name, tckn=holder.tckn, index=1)
+    elsewhere = certificate_factory.nes(name=holder.name, tckn=holder.tckn, index=2)
+    token = card_with(kamusm_sandbox, [on_card], [on_card, elsewhere], leaks)
+    with PortalClient(kamusm_sandbox.url, clock=kamusm_sandbox.clock) as client:
+        client.login_edevlet(holder.tckn, holder.password)
+        client.revoke_certificate(hex_serial(on_card), confirm=True)
+    prompts = prompts_for(kamusm_sandbox, holder, token.serial, leaks)
+    with pytest.raises(CertificateRevokedError):
+        run_reset(kamusm_sandbox, token.module(), prompts, leaks)
+    assert "new_pin" not in prompts.asked
+    assert_pin(token.module(), token.serial, OLD)
+    assert events(kamusm_sandbox, token.serial)[-1] == "operation.failed"
+
+
+def test_what_the_card_and_the_portal_do_not_share_is_told_and_the_reset_goes_on(
+    kamusm_sandbox: RunningSandbox,
+    holder: TestHolder,
+    certificate_factory: CertificateFactory,
+    leaks: Secrets,
+) -> None:
+    """The card carries an NES the portal does not list, and the portal lists one that is
+    not on the card: both are told, by serial number; the PIN is set."""
+    shared = certificate_factory.nes(name=holder.name, tckn=holder.tckn, index=3)
+    only_card = certificate_factory.nes(name=holder.name, tckn=holder.tckn, index=4)
+    only_portal = certificate_factory.nes(name=holder.name, tckn=holder.tckn, index=5)
+    token = card_with(kamusm_sandbox, [shared, only_card], [shared, only_portal], leaks)
+    prompts = prompts_for(kamusm_sandbox, holder, token.serial, leaks)
+    run_reset(kamusm_sandbox, token.module(), prompts, leaks)
+    elsewhere, unlisted = prompts.problems
+    assert isinstance(elsewhere, CertificateNotOnCardError)
+    assert elsewhere.serials == (hex_serial(only_portal),)
+    assert isinstance(unlisted, CertificateNotListedError)
+    assert unlisted.serials == (hex_serial(only_card),)
+    assert hex_serial(only_card) in unlisted.message("tr")
+    assert_pin(token.module(), token.serial, NEW)

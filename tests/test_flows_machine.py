@@ -13,6 +13,7 @@ from kamusm.flows import (
     CHANGE_TRANSITIONS,
     RESET_TRANSITIONS,
     AuthorizationReceived,
+    CardCertificate,
     CardChosen,
     CardFacts,
     ChallengeSent,
@@ -27,6 +28,8 @@ from kamusm.flows import (
     FinalTryAcknowledged,
     FlowCancelled,
     NewPinVerified,
+    NewSmsDeclined,
+    NewSmsRequested,
     PinChanged,
     PinChangeFlow,
     PinChosen,
@@ -71,6 +74,11 @@ def state_of(flow: PinResetFlow | PinChangeFlow) -> object:
     return flow.state
 
 
+def step_of(flow: PinResetFlow) -> object:
+    """The flow's step, read through a call so that the type checker does not narrow it."""
+    return flow.step
+
+
 def card(**changes: object) -> CardFacts:
     base = CardFacts(
         serial=SERIAL,
@@ -104,6 +112,8 @@ RESET_SAMPLES: dict[type[Event], Callable[[ManualClock], Event]] = {
     ResultReported: lambda c: ResultReported(),
     ErrorOccurred: lambda c: ErrorOccurred(errors.PortalServerError(status=503)),
     FlowCancelled: lambda c: FlowCancelled(),
+    NewSmsRequested: lambda c: NewSmsRequested(),
+    NewSmsDeclined: lambda c: NewSmsDeclined(),
 }
 HAPPY_PATH = [
     CodeEntered,
@@ -141,6 +151,11 @@ def reset_flow_in(state: ResetState) -> tuple[PinResetFlow, ManualClock]:
         clock.advance(301)
         with pytest.raises(errors.FlowCodeExpiredError):
             flow.send(CodeRedeemed(Operation()))
+    elif state is ResetState.SMS_EXPIRED:
+        for event_type in HAPPY_PATH[: HAPPY_STATES.index(ResetState.CHALLENGE_SENT)]:
+            flow.send(RESET_SAMPLES[event_type](clock))
+        with pytest.raises(errors.SmsCodeExpiredError):
+            flow.send(ErrorOccurred(errors.SmsCodeExpiredError(status=410)))
     elif state is ResetState.CANCELLED:
         with pytest.raises(errors.FlowCancelledError):
             flow.send(FlowCancelled())
@@ -184,6 +199,12 @@ EXPECTED_RESET: dict[ResetState, dict[type[Event], ResetState]] = {
         Confirmed: _S.CONFIRMED,
         ConfirmationRejected: _S.CHALLENGE_SENT,
         ErrorOccurred: _S.FAILED,
+        FlowCancelled: _S.CANCELLED,
+    },
+    # The SMS code expired: the holder is asked; a new SMS goes back to the challenge.
+    _S.SMS_EXPIRED: {
+        NewSmsRequested: _S.PIN_CHOSEN,
+        NewSmsDeclined: _S.CANCELLED,
         FlowCancelled: _S.CANCELLED,
     },
     _S.CONFIRMED: {
@@ -234,6 +255,9 @@ def test_reset_transition_table_is_enforced(state: ResetState, event_type: type[
             flow.send(event)
     elif event_type is FlowCancelled:
         with pytest.raises(errors.FlowCancelledError):
+            flow.send(event)
+    elif event_type is NewSmsDeclined:
+        with pytest.raises(errors.NewSmsDeclinedError):
             flow.send(event)
     else:
         flow.send(event)
@@ -710,3 +734,164 @@ def test_a_locked_card_at_c_setpin_routes_to_the_reset_and_other_errors_stay_the
     with pytest.raises(errors.TokenRemovedError):
         other.send(ErrorOccurred(errors.TokenRemovedError()))
     assert state_of(other) is ChangeState.FAILED
+
+
+# ---- an expired SMS code: a new one is offered, within the portal's limit -------------------
+
+
+def flow_with_challenge(clock: ManualClock, challenges_remaining: int | None) -> PinResetFlow:
+    """A reset whose SMS code has just been sent, with 180 s to live."""
+    flow = PinResetFlow(Product.NES, clock=clock)
+    for event_type in HAPPY_PATH[: HAPPY_STATES.index(ResetState.PIN_CHOSEN)]:
+        flow.send(RESET_SAMPLES[event_type](clock))
+    sms_ends = clock.now() + timedelta(seconds=180)
+    flow.send(ChallengeSent(sms_ends, 3, challenges_remaining))
+    return flow
+
+
+def test_an_expired_sms_code_is_offered_again_not_sent() -> None:
+    """The SMS code ran out, the verification code did not: the machine asks the holder
+    (``OFFER_NEW_SMS``, with the new SMS codes the portal still allows) and asks the portal
+    for a new challenge only after a yes."""
+    clock = ManualClock(T0)
+    flow = flow_with_challenge(clock, 2)
+    clock.advance(181)
+    with pytest.raises(errors.SmsCodeExpiredError):
+        flow.send(ErrorOccurred(errors.SmsCodeExpiredError(status=410)))
+    assert state_of(flow) is ResetState.SMS_EXPIRED
+    assert step_of(flow) is ResetStep.OFFER_NEW_SMS
+    assert flow.challenges_left == 2
+    assert flow.remaining() == timedelta(seconds=300 - 181)  # the verification code's time
+    assert flow.new_pin == Pin("482915")  # kept for the new challenge
+    flow.send(NewSmsRequested())
+    assert step_of(flow) is ResetStep.REQUEST_CHALLENGE
+    flow.send(ChallengeSent(clock.now() + timedelta(seconds=180), 3, 1))
+    assert step_of(flow) is ResetStep.ENTER_CONFIRMATION
+
+
+def test_declining_a_new_sms_ends_the_reset_cleanly() -> None:
+    clock = ManualClock(T0)
+    flow = flow_with_challenge(clock, 2)
+    with pytest.raises(errors.SmsCodeExpiredError):
+        flow.send(ErrorOccurred(errors.SmsCodeExpiredError(status=410)))
+    with pytest.raises(errors.NewSmsDeclinedError) as declined:
+        flow.send(NewSmsDeclined())
+    assert isinstance(declined.value, errors.FlowCancelledError)
+    assert state_of(flow) is ResetState.CANCELLED
+    assert flow.new_pin is None  # secrets dropped
+    assert flow.failure_report() == "NewSmsDeclinedError"  # the portal is told
+    assert "Yeni SMS onay kodu istenmedi" in declined.value.message("tr")
+
+
+def test_no_new_sms_is_offered_when_the_portal_allows_none() -> None:
+    """The portal said no new challenge is left: no offer, the holder is told why, and the
+    next step asks for a new verification code ("Tekrar Kod Al")."""
+    clock = ManualClock(T0)
+    flow = flow_with_challenge(clock, 0)
+    with pytest.raises(errors.SmsLimitReachedError) as told:
+        flow.send(ErrorOccurred(errors.SmsCodeExpiredError(status=410)))
+    assert state_of(flow) is ResetState.EXPIRED
+    assert flow.step is ResetStep.ENTER_NEW_CODE_AND_CHOOSE_CARD
+    assert "Tekrar Kod Al" in told.value.message("tr")
+    with pytest.raises(errors.IllegalTransitionError):
+        flow.send(NewSmsRequested())
+
+
+def test_a_portal_that_does_not_say_its_limit_still_gets_the_offer() -> None:
+    clock = ManualClock(T0)
+    flow = flow_with_challenge(clock, None)
+    with pytest.raises(errors.SmsCodeExpiredError):
+        flow.send(ErrorOccurred(errors.SmsCodeExpiredError(status=410)))
+    assert flow.step is ResetStep.OFFER_NEW_SMS
+    assert flow.challenges_left is None
+
+
+def test_the_verification_code_running_out_during_the_offer_ends_it() -> None:
+    """A yes after the verification code's 300 s is too late: the code has expired."""
+    clock = ManualClock(T0)
+    flow = flow_with_challenge(clock, 2)
+    clock.advance(200)
+    with pytest.raises(errors.SmsCodeExpiredError):
+        flow.send(ErrorOccurred(errors.SmsCodeExpiredError(status=410)))
+    clock.advance(101)
+    with pytest.raises(errors.FlowCodeExpiredError):
+        flow.send(NewSmsRequested())
+    assert state_of(flow) is ResetState.EXPIRED
+
+
+# ---- the card's own certificates, matched to what the portal says ----------------------------
+
+
+def cert_on_card(serial: str, *, start_days: int = -30, days: int = 365) -> CardCertificate:
+    start = T0 + timedelta(days=start_days)
+    return CardCertificate(serial, Product.NES, start, start + timedelta(days=days))
+
+
+@attrs.frozen
+class Listed:
+    """A certificate as the portal lists it for an operation."""
+
+    serial_number: str
+    status: str
+
+
+def flow_with_card(
+    certificates: tuple[CardCertificate, ...], listed: tuple[Listed, ...] = (), **op: object
+) -> tuple[PinResetFlow, ManualClock]:
+    clock = ManualClock(T0)
+    flow = PinResetFlow(Product.NES, clock=clock)
+    flow.send(CodeEntered(code(clock), SERIAL))
+
+    @attrs.frozen
+    class WithCertificates(Operation):
+        certificates: tuple[Listed, ...] = ()
+        certificate_status: str | None = None
+
+    flow.send(CodeRedeemed(WithCertificates(certificates=listed, **op)))  # type: ignore[arg-type]
+    flow.send(CardChosen(card(certificates=certificates)))
+    return flow, clock
+
+
+def test_a_card_whose_certificates_begin_later_is_told_so_and_goes_on() -> None:
+    flow, _ = flow_with_card((cert_on_card("0A", start_days=2),))
+    assert state_of(flow) is ResetState.CARD_CHOSEN
+    (notice,) = flow.take_notices()
+    assert isinstance(notice, errors.CertificateNotYetValidError)
+    assert notice.valid_from == (T0 + timedelta(days=2)).date()
+    assert "06.05.2026 tarihinden itibaren" in notice.message("tr")
+
+
+def test_an_expired_certificate_beside_a_valid_one_is_no_refusal() -> None:
+    flow, _ = flow_with_card((cert_on_card("0A", start_days=-400), cert_on_card("0B")))
+    assert state_of(flow) is ResetState.CARD_CHOSEN
+    assert flow.take_notices() == []
+
+
+def test_the_portal_status_of_the_cards_own_certificate_decides_not_the_aggregate() -> None:
+    """The portal calls the card's certificates "active" because it also lists one that is
+    not on the card; the one on it is revoked: no PIN, and the other one is named."""
+    listed = (Listed("0A", "revoked"), Listed("0FF", "active"))
+    with pytest.raises(errors.CertificateRevokedError):
+        flow_with_card((cert_on_card("0A"),), listed, certificate_status="active")
+
+
+def test_what_does_not_match_is_told_as_it_is() -> None:
+    """A status for a certificate not on the card, and a certificate the portal does not
+    list, are each told (serials compared as hexadecimal, leading zeros and case aside)."""
+    listed = (Listed("000a", "active"), Listed("0C", "revoked"))
+    flow, _ = flow_with_card((cert_on_card("0A"), cert_on_card("0B")), listed)
+    assert state_of(flow) is ResetState.CARD_CHOSEN
+    elsewhere, unlisted = flow.take_notices()
+    assert isinstance(elsewhere, errors.CertificateNotOnCardError)
+    assert elsewhere.serials == ("C",)
+    assert isinstance(unlisted, errors.CertificateNotListedError)
+    assert unlisted.serials == ("B",)
+    assert "seri no: B" in unlisted.message("tr")
+
+
+def test_a_suspended_certificate_on_the_card_is_told_when_the_portal_did_not_say() -> None:
+    flow, _ = flow_with_card(
+        (cert_on_card("0A"),), (Listed("0A", "suspended"),), certificate_status="active"
+    )
+    (notice,) = flow.take_notices()
+    assert isinstance(notice, errors.CertificateSuspendedError)

@@ -102,6 +102,8 @@ SAMPLES: dict[str, object] = {
     "length": 15,
     "kind": "sms",
     "expired_on": date(2026, 5, 4),
+    "valid_from": date(2026, 5, 4),
+    "serials": ["1A2B", "3C4D"],
 }
 
 

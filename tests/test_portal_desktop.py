@@ -74,6 +74,7 @@ def test_full_sequence_releases_the_so_credential_once(sb: RunningSandbox) -> No
             expires_at=sb.clock.now() + timedelta(seconds=180),
             attempts_remaining=3,
             masked_phone=challenge.masked_phone,
+            challenges_remaining=2,
         )
         phone = _phone(sb)
         assert challenge.masked_phone == phone[:2] + "*" * (len(phone) - 4) + phone[-2:]
@@ -189,6 +190,20 @@ def test_resending_the_sms_keeps_the_attempt_count(sb: RunningSandbox) -> None:
             client.confirm_challenge(op, _wrong(sb))
         again = client.request_challenge(op)
         assert again.attempts_remaining == 2
+
+
+def test_each_challenge_says_how_many_new_ones_are_left_until_the_limit(
+    sb: RunningSandbox,
+) -> None:
+    """``challenges_remaining`` counts down with each re-send (``max_challenges`` 3), and at
+    0 the portal refuses another (``conflict`` / ``too_many_challenges``)."""
+    with PortalClient(sb.url) as client:
+        op = client.redeem(_code(sb), card_serial=CARD)
+        left = [client.request_challenge(op).challenges_remaining for _ in range(3)]
+        assert left == [2, 1, 0]
+        with pytest.raises(ConflictError) as refused:
+            client.request_challenge(op)
+        assert refused.value.reason == "too_many_challenges"
 
 
 def test_expired_sms_code_is_refused_and_a_new_one_works(sb: RunningSandbox) -> None:

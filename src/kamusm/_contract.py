@@ -80,6 +80,9 @@ CERTIFICATE_STATUSES: Final = ("active", "suspended", "revoked")
 #: has not expired ("active", then "suspended", then "revoked"), or "expired" when all have.
 OPERATION_CERTIFICATE_STATUSES: Final = (*CERTIFICATE_STATUSES, "expired")
 PRODUCTS: Final = tuple(p.value for p in Product)
+#: Which released candidate SO credential the card accepted, in a report: the authorization's
+#: ``credential`` or its ``other_credential``.
+SO_LOGINS: Final = ("credential", "other_credential")
 
 
 # ==== error codes =============================================================================
@@ -276,12 +279,23 @@ ANSWERS: Final[Mapping[str, Schema]] = {
             nullable=True,
             required=False,
         ),
+        # each certificate the portal has for the card and product, for the desktop side to
+        # match to the certificates on the card by serial number
+        _out("certificates", "list", ref="OperationCertificate", required=False),
+    ),
+    "OperationCertificate": _schema(
+        _out("serial_number"),
+        _out("status", "choice", options=CERTIFICATE_STATUSES),
+        _out("not_before", _MOMENT),
+        _out("not_after", _MOMENT),
     ),
     "Challenge": _schema(
         _out("method", "choice", options=CHALLENGE_METHODS),
         _out("expires_at", _MOMENT),
         _out("attempts_remaining", "integer", minimum=0),
         _out("masked_phone", nullable=True),
+        # how many new challenges (new SMS codes) the operation may still ask for
+        _out("challenges_remaining", "integer", minimum=0),
     ),
     "Authorization": _schema(
         _out(
@@ -292,6 +306,8 @@ ANSWERS: Final[Mapping[str, Schema]] = {
                 _out("card_serial"),
                 _out("expires_at", _MOMENT),
                 _out("operation_id"),
+                _out("other_credential", nullable=True, required=False),
+                _out("next_credential", nullable=True, required=False),
             ),
         )
     ),
@@ -607,6 +623,8 @@ ENDPOINTS: Final[Mapping[str, Endpoint]] = _endpoints(
             *_CAPABILITY,
             Field(name="success", kind="boolean"),
             _optional(_text("reason", 64, pattern=REASON_PATTERN)),
+            _optional(Field(name="so_credential_changed", kind="boolean")),
+            _optional(Field(name="so_credential_login", kind="choice", options=SO_LOGINS)),
         ),
         ok=204,
         errors=(401, 409, 410, 429),
@@ -643,6 +661,7 @@ ENDPOINTS: Final[Mapping[str, Endpoint]] = _endpoints(
             Field(name="product", kind="product"),
             _text("so_credential", 64),
             _optional(_text("initial_pin", 32)),
+            _optional(Field(name="rotate_so_credential", kind="boolean"), True),
             _optional(
                 Field(
                     name="certificates",

@@ -128,17 +128,24 @@ class SandboxAdmin:
         so_credential: str,
         initial_pin: str | None = None,
         certificates: Iterable[Mapping[str, Any]] = (),
+        rotate_so_credential: bool = True,
     ) -> None:
         """Register a card of ``holder`` with its SO credential and certificates (each with
         ``serial_number``, ``subject``, ``not_before``, ``not_after`` and optionally
-        ``product`` and ``status``; times as datetimes or ISO 8601 text)."""
+        ``product`` and ``status``; times as datetimes or ISO 8601 text).
+        ``rotate_so_credential`` is the card profile's setting (on by default): every
+        unblock changes the card's SO credential to a fresh one."""
         ep = contract.endpoint("admin_cards")
         records = [
             {k: _iso(v) if isinstance(v, date | datetime) else v for k, v in c.items()}
             for c in certificates
         ]
         body = ep.request_body(
-            serial=serial, holder=holder, product=product, so_credential=so_credential
+            serial=serial,
+            holder=holder,
+            product=product,
+            so_credential=so_credential,
+            rotate_so_credential=rotate_so_credential,
         )
         if initial_pin is not None:
             body["initial_pin"] = initial_pin

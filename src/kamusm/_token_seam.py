@@ -9,8 +9,10 @@ under the token layer's lock, so that :mod:`kamusm.testing` needs none of
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pkcs11
@@ -30,6 +32,7 @@ __all__ = [
     "p11_token",
     "reinitialize_loaded",
     "slot_info",
+    "unblock_fault",
 ]
 
 
@@ -98,3 +101,21 @@ def finalize_loaded(module_path: str) -> None:
     with LOCK:
         for lib in _loaded(module_path):
             lib.finalize()
+
+
+@contextlib.contextmanager
+def unblock_fault(hook: Callable[[str], None]) -> Iterator[None]:
+    """While the block runs, ``Token.unblock`` calls ``hook(step)`` after each of its steps
+    (``kamusm.token.UNBLOCK_STEPS``: ``spent``, ``so_login``, ``init_pin``, ``set_pin``,
+    ``logout``), and after each SO candidate the card refused (``so_refused``); a hook that
+    raises fails the unblock there, as a pulled card or a crash would. For fault-injection
+    tests only."""
+    from kamusm import token  # noqa: PLC0415 - the token layer imports this seam lazily
+
+    with LOCK:
+        token._unblock_fault = hook
+    try:
+        yield
+    finally:
+        with LOCK:
+            token._unblock_fault = None

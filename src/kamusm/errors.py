@@ -30,6 +30,7 @@
     │   ├── PinNotInitializedError
     │   ├── SoPinLockedError
     │   ├── SoPinFinalTryError
+    │   ├── SoCredentialUnknownError       which SO credential the card holds is not certain
     │   ├── UnblockFailedError
     │   ├── NotReadyToSignError            .readiness (kamusm.readiness): nothing was signed
     │   ├── UnattendedSigningRefusedError  .status: a wrong PIN was seen; no try spent
@@ -50,7 +51,7 @@
     │   ├── SmsCodeExpiredError
     │   ├── OperationCancelledError
     │   ├── CardNotOwnedError
-    │   ├── ForbiddenError
+    │   ├── ForbiddenError                 .reason
     │   ├── NotFoundError
     │   ├── ConflictError                  .reason
     │   ├── BadRequestError                .reason
@@ -63,6 +64,8 @@
         ├── FlowCodeExpiredError
         ├── PinEntryTimeoutError
         ├── FlowCancelledError
+        │   └── NewSmsDeclinedError        the SMS code expired and no new one was wanted
+        ├── SmsLimitReachedError           the SMS code expired; the portal sends no more
         ├── WrongHolderError
         ├── WrongProductError              .product, .found
         ├── WrongCardError
@@ -72,7 +75,10 @@
         ├── PinVerificationFailedError
         ├── CertificateRevokedError        .product: no PIN set, apply for a new certificate
         ├── CertificateExpiredError        .product, .expired_on: a new card, a new PIN
-        └── CertificateSuspendedError      .product: a notice; the reset goes on
+        ├── CertificateSuspendedError      .product: a notice; the reset goes on
+        ├── CertificateNotYetValidError    .product, .valid_from: a notice; the reset goes on
+        ├── CertificateNotOnCardError      .serials the portal lists, not on the card: a notice
+        └── CertificateNotListedError      .serials on the card, not listed by the portal: a notice
 
 Each error knows its holder-facing text in Turkish and English: ``err.message("tr")`` (the
 default) and ``err.message("en")``: what happened and what to do, never a code. The codes stay
@@ -106,6 +112,9 @@ __all__ = [
     "CardBusyError",
     "CardNotOwnedError",
     "CertificateExpiredError",
+    "CertificateNotListedError",
+    "CertificateNotOnCardError",
+    "CertificateNotYetValidError",
     "CertificateParseError",
     "CertificateRevokedError",
     "CertificateSuspendedError",
@@ -126,6 +135,7 @@ __all__ = [
     "LoginFailedError",
     "LoginMethodUnavailableError",
     "LooksLikeVerificationCodeError",
+    "NewSmsDeclinedError",
     "NotFoundError",
     "NotReadyToSignError",
     "OperationCancelledError",
@@ -150,6 +160,8 @@ __all__ = [
     "SigningSessionClosedError",
     "SmsCodeExpiredError",
     "SmsCodeRejectedError",
+    "SmsLimitReachedError",
+    "SoCredentialUnknownError",
     "SoPinFinalTryError",
     "SoPinLockedError",
     "TokenBusyError",
@@ -544,6 +556,14 @@ class SoPinFinalTryError(TokenError):
     key = "token.so_final_try"
 
 
+class SoCredentialUnknownError(TokenError):
+    """The portal released two candidate SO credentials and the card cannot be allowed a
+    wrong one (it shows an earlier SO failure, or is on its final try), or it refused both:
+    nothing more is tried, so that the card is not locked. Kamu SM's helpdesk decides."""
+
+    key = "token.so_credential_unknown"
+
+
 class UnblockFailedError(TokenError):
     """SO login or C_InitPIN failed; the user PIN is as it was."""
 
@@ -792,6 +812,20 @@ class FlowCancelledError(FlowError):
     key = "flow.cancelled"
 
 
+class NewSmsDeclinedError(FlowCancelledError):
+    """The SMS code expired and the holder declined a new one: the reset ended, the card
+    unchanged."""
+
+    key = "flow.new_sms_declined"
+
+
+class SmsLimitReachedError(FlowError):
+    """The SMS code expired and the portal allows this operation no new one: a new
+    verification code ("Tekrar Kod Al") starts again."""
+
+    key = "flow.sms_limit"
+
+
 class WrongHolderError(FlowError):
     key = "flow.wrong_holder"
 
@@ -889,6 +923,50 @@ class CertificateExpiredError(FlowError):
     def message(self, lang: Language = DEFAULT_LANGUAGE) -> str:
         expiry = format_date(self.expired_on, lang)
         return text(self.key, lang, product=self.product.display(lang), expiry=expiry)
+
+
+class CertificateNotYetValidError(FlowError):
+    """The card's certificates of ``product`` are not valid yet (the first from
+    ``valid_from``). Not a refusal: the PIN can be set; the card signs from that day."""
+
+    key = "flow.certificate_not_yet_valid"
+
+    def __init__(self, *, product: Product, valid_from: date | None = None) -> None:
+        self.product = product
+        self.valid_from = valid_from
+        super().__init__()
+
+    def message(self, lang: Language = DEFAULT_LANGUAGE) -> str:
+        start = format_date(self.valid_from, lang)
+        return text(self.key, lang, product=self.product.display(lang), start=start)
+
+
+class CertificateNotOnCardError(FlowError):
+    """The portal gave a status for certificates (``serials``, hexadecimal) that are not on
+    the card. Not a refusal: their status says nothing about this card's certificates."""
+
+    key = "flow.certificate_not_on_card"
+
+    def __init__(self, *, serials: Sequence[str]) -> None:
+        self.serials = tuple(serials)
+        super().__init__()
+
+    def fields(self) -> Mapping[str, object]:
+        return {"serials": ", ".join(self.serials)}
+
+
+class CertificateNotListedError(FlowError):
+    """Certificates on the card (``serials``, hexadecimal) that the portal does not list:
+    their state could not be confirmed by the portal. Not a refusal."""
+
+    key = "flow.certificate_not_listed"
+
+    def __init__(self, *, serials: Sequence[str]) -> None:
+        self.serials = tuple(serials)
+        super().__init__()
+
+    def fields(self) -> Mapping[str, object]:
+        return {"serials": ", ".join(self.serials)}
 
 
 class CertificateSuspendedError(FlowError):

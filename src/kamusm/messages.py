@@ -261,6 +261,12 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": "The card's administrator (PUK) tries are down to the last one; nothing was done, "
         "so that the card is not made unusable. Contact Kamu SM (444 5 576).",
     },
+    "token.so_credential_unknown": {
+        "tr": "Kartta hangi yönetici şifresinin (PUK) kayıtlı olduğu kesin bilinmiyor; kartın "
+        "kilitlenmemesi için başka deneme yapılmadı. Kamu SM ile iletişime geçin (444 5 576).",
+        "en": "It is not certain which administrator credential (PUK) the card holds; nothing "
+        "more was tried, so that the card does not lock. Contact Kamu SM (444 5 576).",
+    },
     "token.unblock_failed": {
         "tr": "Kartın kilidi çözülemedi. Kart değiştirilmedi; yeni bir doğrulama kodu ile "
         "yeniden deneyin.",
@@ -355,10 +361,10 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
         "cancels the operation.",
     },
     "portal.sms_expired": {
-        "tr": "SMS onay kodunun süresi doldu. Doğrulama kodunuz hâlâ geçerliyse yeni bir SMS "
-        "onay kodu gönderilir; yeni gelen kodu girin.",
+        "tr": "SMS onay kodunun süresi doldu. Doğrulama kodunuz geçerli olduğu sürece yeni bir "
+        "SMS onay kodu isteyebilirsiniz.",
         "en": "The SMS confirmation code has expired. While your verification code is still "
-        "valid a new SMS code is sent: enter the new one.",
+        "valid you can ask for a new SMS code.",
     },
     "portal.cancelled": {
         "tr": "İşlem iptal edildi. Portaldan yeni bir doğrulama kodu alarak baştan başlayın.",
@@ -440,6 +446,12 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
     "portal.conflict.already_confirmed": {
         "tr": "Bu giriş zaten onaylandı. Yeniden giriş yapın.",
         "en": "This login has been confirmed already. Log in again.",
+    },
+    "portal.conflict.so_credential_unknown": {
+        "tr": "Portal, kartta hangi yönetici şifresinin (PUK) kayıtlı olduğunu bilemiyor: son "
+        "iki işlemin sonucu bildirilmedi. Kamu SM ile iletişime geçin (444 5 576).",
+        "en": "The portal cannot tell which administrator credential (PUK) the card holds: the "
+        "results of the last two resets never arrived. Contact Kamu SM (444 5 576).",
     },
     "portal.conflict.no_challenge": {
         "tr": "Henüz SMS onay kodu istenmedi. Önce yeni PIN'i girip onay kodu isteyin.",
@@ -560,6 +572,22 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
         "tr": "İşlem iptal edildi. Kartınızda bir değişiklik yapılmadı.",
         "en": "The operation was cancelled. Your card was not changed.",
     },
+    "flow.new_sms_declined": {
+        "tr": "Yeni SMS onay kodu istenmedi; işlem sonlandırıldı. Kartınızda bir değişiklik "
+        'yapılmadı. Yeniden denemek için portalda "Tekrar Kod Al" ile yeni bir doğrulama kodu '
+        "alın.",
+        "en": "No new SMS confirmation code was wanted, so the operation has ended. Your card "
+        'was not changed. To try again, get a new verification code on the portal with "Tekrar '
+        'Kod Al".',
+    },
+    "flow.sms_limit": {
+        "tr": "SMS onay kodunun süresi doldu. Bu işlem için izin verilen sayıda SMS onay kodu "
+        "gönderildiğinden yeni bir SMS istenemez; kartınızda bir değişiklik yapılmadı. "
+        + _NEW_CODE_TR,
+        "en": "The SMS confirmation code has expired. As many SMS codes as this operation "
+        "allows have been sent, so no new one can be asked for; your card was not changed. "
+        + _NEW_CODE_EN,
+    },
     "flow.wrong_holder": {
         "tr": "Seçilen kart doğrulama kodunu alan kişiye ait değil. Kendi kartınızı seçin; "
         "kartta bir değişiklik yapılmadı.",
@@ -614,6 +642,28 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
         'için sertifikayı portalda "Askıdan İndirme" ile yeniden kullanıma açın.',
         "en": "The {product} certificate on your card is suspended. The PIN can be set, but to "
         'sign, re-activate the certificate on the portal with "Askıdan İndirme".',
+    },
+    "flow.certificate_not_yet_valid": {
+        "tr": "Kartınızdaki {product} sertifikası henüz geçerli değil; {start} tarihinden "
+        "itibaren imza atılabilir. PIN şimdi belirlenebilir.",
+        "en": "The {product} certificate on your card is not valid yet; it can sign from "
+        "{start}. The PIN can be set now.",
+    },
+    "flow.certificate_not_on_card": {
+        "tr": "Portal, bu kartta bulunmayan sertifikalar için de durum bildirdi (seri no: "
+        "{serials}). Bu sertifikalar kartınızda değil; durumları bu kartı etkilemez. Başka bir "
+        "kartınız varsa onu ayrıca denetleyin.",
+        "en": "The portal also gave a status for certificates that are not on this card "
+        "(serial numbers: {serials}). They are not on your card, so their status does not "
+        "concern it. If you have another card, check it separately.",
+    },
+    "flow.certificate_not_listed": {
+        "tr": "Kartınızdaki sertifikalardan bazıları portalın listesinde yok (seri no: "
+        "{serials}); durumları portaldan doğrulanamadı. PIN belirlenebilir; sorun sürerse Kamu "
+        "SM ile iletişime geçin (444 5 576).",
+        "en": "Some certificates on your card are not on the portal's list (serial numbers: "
+        "{serials}); the portal could not confirm their status. The PIN can be set; if this "
+        "goes on, contact Kamu SM (444 5 576).",
     },
     "flow.locked_use_reset": {
         "tr": "PIN kilitli; değiştirilemez. {route}",

@@ -61,6 +61,7 @@ from kamusm.values import (
     SystemClock,
     Tckn,
     UnblockAuthorization,
+    UnblockOutcome,
     VerificationCode,
     _issue_authorization,
 )
@@ -76,6 +77,7 @@ __all__ = [
     "Challenge",
     "EdevletMethod",
     "Operation",
+    "OperationCertificate",
     "PendingLogin",
     "PortalCertificate",
     "PortalCertificateStatus",
@@ -173,6 +175,17 @@ class PortalCertificate:
     expired: bool
 
 
+@attrs.frozen(kw_only=True)
+class OperationCertificate:
+    """A certificate the portal has for an operation's card: its serial number
+    (hexadecimal), its state and its validity. No subject: the desktop side learns no name."""
+
+    serial_number: str
+    status: PortalCertificateStatus
+    not_before: datetime = attrs.field(validator=_aware)
+    not_after: datetime = attrs.field(validator=_aware)
+
+
 @attrs.frozen(kw_only=True, repr=False)
 class Operation:
     """A verification code redeemed for one card: the desktop application's side of a PIN
@@ -193,6 +206,9 @@ class Operation:
     #: "suspended", "revoked" (every one not expired) or "expired" (every one); ``None``
     #: when the portal does not say.
     certificate_status: str | None = None
+    #: Each certificate the portal has for the card and product (empty when it does not
+    #: say); the flows match them to the certificates on the card by serial number.
+    certificates: tuple[OperationCertificate, ...] = ()
     verification_code: VerificationCode = attrs.field(eq=False)
 
     def __repr__(self) -> str:
@@ -211,12 +227,14 @@ class Operation:
 class Challenge:
     """The confirmation the portal asks for: an SMS code (sent to ``masked_phone``) or the
     holder's web password, until ``expires_at``, with ``attempts_remaining`` wrong answers
-    left before the operation is cancelled."""
+    left before the operation is cancelled, and ``challenges_remaining`` new challenges (new
+    SMS codes) the operation may still ask for (``None`` when the portal did not say)."""
 
     method: ChallengeMethod
     expires_at: datetime = attrs.field(validator=_aware)
     attempts_remaining: int
     masked_phone: str | None = None
+    challenges_remaining: int | None = None
 
 
 # ==== the pure core ===========================================================================
@@ -656,6 +674,15 @@ class _PortalCore:
                 expires_at=f.moment("expires_at"),
                 pin_entry_deadline=f.optional_moment("pin_entry_deadline"),
                 certificate_status=f.optional_text("certificate_status"),
+                certificates=tuple(
+                    OperationCertificate(
+                        serial_number=c.text("serial_number"),
+                        status=c.enum("status", PortalCertificateStatus),
+                        not_before=c.moment("not_before"),
+                        not_after=c.moment("not_after"),
+                    )
+                    for c in (f.items("certificates") if "certificates" in f.data else ())
+                ),
                 verification_code=code,
             )
             if op.card_serial != serial:
@@ -694,6 +721,7 @@ class _PortalCore:
                 expires_at=f.moment("expires_at"),
                 attempts_remaining=f.integer("attempts_remaining"),
                 masked_phone=f.optional_text("masked_phone"),
+                challenges_remaining=f.integer("challenges_remaining"),
             )
 
         return _call(
@@ -716,7 +744,9 @@ class _PortalCore:
             if auth.text("card_serial") != operation.card_serial:
                 raise PortalProtocolError(status=f.status)
             credential = auth.text("credential")
-            if not credential:
+            other = auth.optional_text("other_credential")
+            fresh = auth.optional_text("next_credential")
+            if not credential or other == "" or fresh == "" or other == credential:
                 raise PortalProtocolError(status=f.status)
             log.info("Unblock authorization received for card %s", operation.card_serial)
             return _issue_authorization(
@@ -724,6 +754,8 @@ class _PortalCore:
                 card_serial=operation.card_serial,
                 expires_at=auth.moment("expires_at"),
                 operation_id=operation.operation_id,
+                other_credential=other,
+                fresh_credential=fresh,
             )
 
         return _call(
@@ -734,8 +766,16 @@ class _PortalCore:
             what=f"confirming the operation for card {operation.card_serial}",
         )
 
-    def report_result(self, operation: Operation, success: bool, reason: str | None) -> _Call[None]:
+    def report_result(
+        self,
+        operation: Operation,
+        success: bool,
+        reason: str | None,
+        outcome: UnblockOutcome | None = None,
+    ) -> _Call[None]:
         if not isinstance(success, bool):
+            raise InputError()
+        if outcome is not None and not isinstance(outcome, UnblockOutcome):
             raise InputError()
         if reason is not None and not (
             isinstance(reason, str) and contract.REASON.fullmatch(reason)
@@ -755,9 +795,19 @@ class _PortalCore:
             **self._operation_body(operation),
             success=success,
             reason=reason,
+            **_so_report(outcome),
             parse=parse,
             what=f"reporting the result for card {operation.card_serial}",
         )
+
+
+def _so_report(outcome: UnblockOutcome | None) -> dict[str, Any]:
+    """What a report says of the card's SO credential (nothing when it is not known): whether
+    it was changed to the fresh one, and which released candidate the card accepted."""
+    if outcome is None:
+        return {}
+    login = None if outcome.so_login is None else contract.SO_LOGINS[outcome.so_login]
+    return {"so_credential_changed": outcome.so_changed, "so_credential_login": login}
 
 
 # ==== the two clients =========================================================================
@@ -986,10 +1036,20 @@ class PortalClient(_ClientBase):
         return self._run(self._core.confirm_challenge(operation, answer))
 
     def report_result(
-        self, operation: Operation, *, success: bool, reason: str | None = None
+        self,
+        operation: Operation,
+        *,
+        success: bool,
+        reason: str | None = None,
+        outcome: UnblockOutcome | None = None,
     ) -> None:
-        """Tell the portal how the card operation ended (``reason``: letters and ``_``)."""
-        self._run(self._core.report_result(operation, success, reason))
+        """Tell the portal how the card operation ended (``reason``: letters and ``_``).
+
+        ``outcome``, the :class:`~kamusm.values.UnblockOutcome` the unblock reached (also
+        after a failure: the authorization's :attr:`~kamusm.values.UnblockAuthorization.outcome`),
+        tells the portal which SO credential the card holds now; without it the portal keeps
+        every candidate for the next unblock."""
+        self._run(self._core.report_result(operation, success, reason, outcome))
 
 
 class AsyncPortalClient(_ClientBase):
@@ -1152,6 +1212,11 @@ class AsyncPortalClient(_ClientBase):
         return await self._run(self._core.confirm_challenge(operation, answer))
 
     async def report_result(
-        self, operation: Operation, *, success: bool, reason: str | None = None
+        self,
+        operation: Operation,
+        *,
+        success: bool,
+        reason: str | None = None,
+        outcome: UnblockOutcome | None = None,
     ) -> None:
-        await self._run(self._core.report_result(operation, success, reason))
+        await self._run(self._core.report_result(operation, success, reason, outcome))

@@ -101,6 +101,7 @@ from kamusm.values import (
     PinStatus,
     SystemClock,
     UnblockAuthorization,
+    UnblockOutcome,
 )
 
 if TYPE_CHECKING:
@@ -1062,16 +1063,29 @@ class Token:
 
     def unblock(
         self, authorization: UnblockAuthorization, new_pin: Pin, *, clock: Clock | None = None
-    ) -> None:
-        """Set a new PIN with a single-use unblock authorization (SO login + ``C_InitPIN``).
+    ) -> UnblockOutcome:
+        """Set a new PIN with a single-use unblock authorization: SO login, ``C_InitPIN``,
+        and, when the portal rotates the card's SO credential, ``C_SetPIN(SO)`` to the fresh
+        one the authorization carries; then log out. Returns the
+        :class:`~kamusm.values.UnblockOutcome` (also kept as ``authorization.outcome``, step
+        by step, so that what was reached is known when a later step fails).
 
         The authorization is spent right before the SO login, once a session is open, and
-        stays spent whatever the card answers, so its credential reaches the card at most once.
+        stays spent whatever the card answers, so its credentials reach the card at most once.
         Checks that fail first (another card, expired, already spent, new PIN length or shaped
-        like a verification code, SO PIN locked or on its final try, the session not opening)
-        spend nothing and change nothing. A refused credential raises
-        :class:`~kamusm.errors.UnblockFailedError`; the user PIN is then as it was.
+        like a verification code, SO PIN locked or on its final try, two candidates on a card
+        that shows an earlier SO failure, the session not opening) spend nothing and change
+        nothing. With two candidate credentials the likelier is tried first; the other only
+        if the card, read again, shows that refusal as its only SO failure and is not on its
+        final try, so one unblock spends at most one wrong SO attempt (otherwise
+        :class:`~kamusm.errors.SoCredentialUnknownError`). A refused credential raises
+        :class:`~kamusm.errors.UnblockFailedError`; the user PIN is then as it was. When
+        ``C_SetPIN`` fails after the new user PIN is set, the PIN stays set and the outcome
+        says the SO credential was not changed (or, if the card went away during the call,
+        that it is not known).
         """
+        from kamusm.errors import SoCredentialUnknownError  # noqa: PLC0415
+
         logger.debug("Unblocking the PIN of token %s", self.serial)
         with _LOCK:
             info = self._read()
@@ -1083,22 +1097,145 @@ class Token:
             if info.pin_status.so_final_try:
                 # One more refused credential would make the card unusable: not on our watch.
                 raise SoPinFinalTryError()
+            if authorization.candidates > 1 and info.pin_status.so_count_low:
+                # Two candidates, one of them wrong, on a card that shows an earlier failure.
+                raise SoCredentialUnknownError()
             with self._session(rw=True) as session:
                 now = (clock or SystemClock()).now()  # read after waiting for the lock
-                credential = authorization.spend(card_serial=self.serial, now=now)
+                candidates, fresh = authorization.spend_all(card_serial=self.serial, now=now)
                 logger.info("Unblock authorization for token %s spent", self.serial)
-                with (
-                    self._login(session, CKU_SO, credential, step=_Step.SO_LOGIN),
-                    _Translated(_Step.INIT_PIN),
-                ):
-                    session.init_pin(new_pin.reveal())
-        logger.info("PIN of token %s unblocked and set anew", self.serial)
+                _fault("spent")
+                outcome = self._so_login(session, candidates, authorization)
+                handle = int(cast(Any, session).handle)
+                try:
+                    _fault("so_login")
+                    with _Translated(_Step.INIT_PIN):
+                        session.init_pin(new_pin.reveal())
+                    outcome = attrs.evolve(outcome, pin_set=True)
+                    authorization.record(outcome)
+                    _fault("init_pin")
+                    if fresh is not None and outcome.so_login is not None:
+                        outcome = self._change_so(
+                            session, candidates[outcome.so_login], fresh, outcome
+                        )
+                        authorization.record(outcome)
+                        _fault("set_pin")
+                finally:
+                    try:
+                        self._module._cryptoki.logout(handle)
+                    except pe.PKCS11Error as exc:
+                        logger.debug("Logging out failed: %s", type(exc).__name__)
+                _fault("logout")
+        logger.info(
+            "PIN of token %s unblocked and set anew; SO credential %s",
+            self.serial,
+            "changed" if outcome.so_changed else "not changed",
+        )
+        return outcome
+
+    def _so_login(
+        self, session: Any, candidates: tuple[str, ...], authorization: UnblockAuthorization
+    ) -> UnblockOutcome:
+        """Log in as SO with the first candidate the card accepts; the second is tried only
+        when the card, read again after the first refusal, shows no other failure and is not
+        on its final try. Returns the outcome with the accepted candidate."""
+        from kamusm.errors import SoCredentialUnknownError  # noqa: PLC0415
+
+        handle = int(cast(Any, session).handle)
+        cryptoki = self._module._cryptoki
+        wrong = 0
+        for index, credential in enumerate(candidates):
+            if index > 0:
+                status = self._read().pin_status
+                if status.so_locked or status.so_final_try or wrong > 1:
+                    logger.warning(
+                        "Token %s refused an SO candidate and shows no room for another",
+                        self.serial,
+                    )
+                    raise SoCredentialUnknownError()
+            try:
+                with _Translated(_Step.SO_LOGIN):
+                    cryptoki.login(handle, CKU_SO, credential.encode("utf-8"))
+            except UnblockFailedError as refused:
+                counted = refused.code == "CKR_PIN_INCORRECT"
+                wrong += 1 if counted else 0
+                authorization.record(UnblockOutcome(wrong_so_attempts=wrong))
+                logger.info(
+                    "Token %s refused SO candidate %d of %d (%s)",
+                    self.serial,
+                    index + 1,
+                    len(candidates),
+                    refused.code,
+                )
+                _fault("so_refused")
+                if index + 1 == len(candidates):
+                    if index > 0:
+                        raise SoCredentialUnknownError() from None
+                    raise
+                continue
+            outcome = UnblockOutcome(so_login=index, wrong_so_attempts=wrong)
+            authorization.record(outcome)
+            return outcome
+        raise SoCredentialUnknownError()  # pragma: no cover - the loop returns or raises
+
+    def _change_so(
+        self, session: Any, current: str, fresh: str, outcome: UnblockOutcome
+    ) -> UnblockOutcome:
+        """``C_SetPIN`` in the SO session: the card's SO credential becomes the fresh one. A
+        refusal leaves it unchanged; the card going away during the call leaves it unknown.
+        Never raises: the new user PIN is set by now."""
+        try:
+            session.set_pin(current, fresh)
+        except pe.PKCS11Error as exc:
+            name = PKCS11_ERRORS.get(type(exc), PKCS11_ERRORS[pe.PKCS11Error])[0]
+            unchanged = isinstance(exc, _SET_SO_REFUSED)
+            logger.warning(
+                "Token %s: the SO credential could not be changed (%s); %s",
+                self.serial,
+                name,
+                "it is unchanged" if unchanged else "whether it changed is unknown",
+            )
+            return attrs.evolve(outcome, so_changed=False if unchanged else None)
+        return attrs.evolve(outcome, so_changed=True)
 
     async def aunblock(
         self, authorization: UnblockAuthorization, new_pin: Pin, *, clock: Clock | None = None
-    ) -> None:
+    ) -> UnblockOutcome:
         """:meth:`unblock` in a worker thread."""
-        await _in_thread(self.unblock, authorization, new_pin, clock=clock)
+        return await _in_thread(self.unblock, authorization, new_pin, clock=clock)
+
+
+#: What ``C_SetPIN`` answers when it refused the change (the card's SO credential is as it
+#: was); any other answer, a removal above all, leaves it unknown.
+_SET_SO_REFUSED: Final = (
+    pe.PinIncorrect,
+    pe.PinLenRange,
+    pe.PinInvalid,
+    pe.PinTooWeak,
+    pe.PinLocked,
+    pe.FunctionNotSupported,
+    pe.FunctionRejected,
+    pe.ArgumentsBad,
+    pe.SessionReadOnly,
+    pe.UserNotLoggedIn,
+    pe.TokenWriteProtected,
+)
+
+#: A test hook, ``None`` in use (set through :func:`kamusm._token_seam.unblock_fault`): called
+#: by :meth:`Token.unblock` after each of its steps (``spent``, ``so_login``, ``init_pin``,
+#: ``set_pin``, ``logout``) so that a test can fail it there, as a pulled card or a crash would,
+#: and after each SO candidate the card refused (``so_refused``), so that a test can read the
+#: card's SO counter between two candidates.
+_unblock_fault: Callable[[str], None] | None = None
+
+#: The steps :meth:`Token.unblock` reports to :data:`_unblock_fault`, in order.
+UNBLOCK_STEPS: Final = ("spent", "so_login", "init_pin", "set_pin", "logout")
+
+
+def _fault(step: str) -> None:
+    hook = _unblock_fault
+    if hook is not None:
+        hook(step)
 
 
 def _certificate_object(obj: Any) -> CertificateObject:

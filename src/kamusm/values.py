@@ -42,6 +42,7 @@ __all__ = [
     "SystemClock",
     "Tckn",
     "UnblockAuthorization",
+    "UnblockOutcome",
     "VerificationCode",
     "holder_matches",
 ]
@@ -266,20 +267,61 @@ _ISSUER = object()
 _spend_window: Callable[[], None] | None = None
 
 
+@attrs.frozen(kw_only=True)
+class UnblockOutcome:
+    """What an unblock reached on the card, step by step: what the desktop reports to the
+    portal, so that the portal knows which SO credential the card holds.
+
+    ``so_login`` is the candidate credential the card accepted (0: the first the portal
+    released, 1: the other one), ``None`` when none was; ``wrong_so_attempts`` how many
+    refused SO logins this unblock spent (at most one unless the portal's record is wrong);
+    ``pin_set`` whether ``C_InitPIN`` set the new user PIN; ``so_changed`` whether
+    ``C_SetPIN`` changed the SO credential to the fresh one: ``True`` once the card said so,
+    ``False`` when it was not changed (no fresh credential, not reached, or refused by the
+    card), ``None`` when the call was interrupted and the card may hold either.
+    Nothing secret in it.
+    """
+
+    so_login: int | None = None
+    wrong_so_attempts: int = 0
+    pin_set: bool = False
+    so_changed: bool | None = False
+
+    @property
+    def so_known(self) -> bool:
+        """Whether it is known which SO credential the card holds now."""
+        return self.so_changed is True or (self.so_changed is False and self.so_login is not None)
+
+
 class UnblockAuthorization:
     """What the portal hands the desktop side after the SMS confirmation: a secret credential
     for one card, valid briefly, that can be spent exactly once.
 
     Nobody builds one by hand: the portal client issues them (and :mod:`kamusm.testing` for
     test tokens), so no credential a person typed can reach a card; calling the class raises
-    ``TypeError``. The token layer spends it on ``C_Login(SO)`` + ``C_InitPIN``. It cannot be
-    copied, pickled, changed or cloned for another card.
+    ``TypeError``. The token layer spends it on ``C_Login(SO)`` + ``C_InitPIN`` and, when the
+    portal rotates the card's SO credential, ``C_SetPIN(SO)`` to the fresh credential it
+    carries. It may carry two candidate credentials (the portal does not know yet which of
+    them the card holds, after an unblock whose result it never heard), the likelier first.
+    It cannot be copied, pickled, changed or cloned for another card. After it is spent,
+    :attr:`outcome` says what the unblock reached (set by the token layer).
     """
 
-    __slots__ = ("_credential", "_lock", "_spent", "card_serial", "expires_at", "operation_id")
+    __slots__ = (
+        "_credentials",
+        "_fresh",
+        "_lock",
+        "_outcome",
+        "_spent",
+        "card_serial",
+        "expires_at",
+        "operation_id",
+    )
 
-    _credential: str
+    _credentials: tuple[str, ...]
+    _fresh: str | None
     _lock: threading.Lock
+    _outcome: UnblockOutcome | None
     _spent: bool
     card_serial: str
     expires_at: datetime
@@ -292,15 +334,26 @@ class UnblockAuthorization:
     def is_spent(self) -> bool:
         return self._spent
 
+    @property
+    def candidates(self) -> int:
+        """How many candidate credentials it carries (1, or 2 while the portal does not know
+        which of them the card holds)."""
+        return len(self._credentials)
+
+    @property
+    def rotates(self) -> bool:
+        """Whether it carries a fresh SO credential for the card (the portal rotates it)."""
+        return self._fresh is not None
+
+    @property
+    def outcome(self) -> UnblockOutcome | None:
+        """What the unblock that spent it reached on the card (``None`` before)."""
+        return self._outcome
+
     def is_expired(self, now: datetime) -> bool:
         return now >= self.expires_at
 
-    def spend(self, *, card_serial: str, now: datetime) -> str:
-        """Mark the authorization used and return the credential, for one PKCS#11 login.
-
-        Raises (and spends nothing) when it is for another card or has expired; raises
-        :class:`AuthorizationSpentError` on every call after the first successful one.
-        """
+    def _check_and_mark(self, card_serial: str, now: datetime) -> None:
         with self._lock:
             if self._spent:
                 raise AuthorizationSpentError()
@@ -311,7 +364,29 @@ class UnblockAuthorization:
             if _spend_window is not None:
                 _spend_window()
             object.__setattr__(self, "_spent", True)
-            return self._credential
+            object.__setattr__(self, "_outcome", UnblockOutcome())
+
+    def spend(self, *, card_serial: str, now: datetime) -> str:
+        """Mark the authorization used and return the (first) credential, for one PKCS#11
+        login.
+
+        Raises (and spends nothing) when it is for another card or has expired; raises
+        :class:`AuthorizationSpentError` on every call after the first successful one.
+        """
+        self._check_and_mark(card_serial, now)
+        return self._credentials[0]
+
+    def spend_all(self, *, card_serial: str, now: datetime) -> tuple[tuple[str, ...], str | None]:
+        """Like :meth:`spend`, for the token layer's unblock: the candidate credentials (the
+        likelier first) and the fresh SO credential to set (``None`` without rotation)."""
+        self._check_and_mark(card_serial, now)
+        return self._credentials, self._fresh
+
+    def record(self, outcome: UnblockOutcome) -> None:
+        """Note what the unblock has reached so far (the token layer, after each step)."""
+        if not self._spent or not isinstance(outcome, UnblockOutcome):
+            raise InputError()
+        object.__setattr__(self, "_outcome", outcome)
 
     def __repr__(self) -> str:
         return (
@@ -343,22 +418,35 @@ def _issue_authorization(
     card_serial: str,
     expires_at: datetime,
     operation_id: str | None = None,
+    other_credential: str | None = None,
+    fresh_credential: str | None = None,
 ) -> UnblockAuthorization:
     """Make an :class:`UnblockAuthorization`: for the portal client and the test helpers only
-    (the portal holds the credential; a person never types it)."""
+    (the portal holds the credentials; a person never types them). ``other_credential`` is
+    the second candidate, ``fresh_credential`` the SO credential to set."""
+    extras = (other_credential, fresh_credential)
     if not isinstance(credential, str) or not credential or not isinstance(card_serial, str):
+        raise InputError()
+    if any(x is not None and (not isinstance(x, str) or not x) for x in extras):
+        raise InputError()
+    if other_credential is not None and hmac.compare_digest(
+        other_credential.encode(), credential.encode()
+    ):
         raise InputError()
     if not isinstance(expires_at, datetime):
         raise InputError()
     _require_aware(expires_at, "expires_at")
     auth = object.__new__(UnblockAuthorization)
+    credentials = (credential,) if other_credential is None else (credential, other_credential)
     for name, value in (
-        ("_credential", credential),
+        ("_credentials", credentials),
+        ("_fresh", fresh_credential),
         ("card_serial", card_serial),
         ("expires_at", expires_at),
         ("operation_id", operation_id),
         ("_lock", threading.Lock()),
         ("_spent", False),
+        ("_outcome", None),
     ):
         object.__setattr__(auth, name, value)
     return auth

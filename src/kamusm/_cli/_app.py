@@ -535,6 +535,8 @@ def sandbox() -> None:
 @_opt(
     "--ssl-keyfile", type=click.Path(exists=True, dir_okay=False), help="cli.help.opt.ssl_keyfile"
 )
+@_opt("--trusted-proxy", multiple=True, metavar="IP", help="cli.help.opt.trusted_proxy")
+@_opt("--allowed-host", multiple=True, metavar="DNS", help="cli.help.opt.allowed_host")
 @click.pass_context
 def serve(
     ctx: click.Context,
@@ -546,6 +548,8 @@ def serve(
     training: bool,
     ssl_certfile: str | None,
     ssl_keyfile: str | None,
+    trusted_proxy: tuple[str, ...],
+    allowed_host: tuple[str, ...],
 ) -> int:
     from kamusm._cli._sandbox import serve_command  # noqa: PLC0415
 
@@ -560,6 +564,8 @@ def serve(
             ssl_certfile=ssl_certfile,
             ssl_keyfile=ssl_keyfile,
             training=training,
+            trusted_proxies=trusted_proxy,
+            allowed_hosts=allowed_host,
         ),
         settings,
     )

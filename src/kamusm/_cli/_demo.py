@@ -139,6 +139,9 @@ class DemoPrompts:
         self._steps.done("cli.demo.sms")
         return code
 
+    def offer_new_sms(self, *, method: str, challenges_left: int | None) -> bool:
+        return False  # the demo answers at once: an expired SMS code is not met
+
 
 def demo_command(settings: Settings) -> int:
     """Run the demo; 0 when the card ends with a new PIN that verifies."""

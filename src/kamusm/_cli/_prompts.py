@@ -230,6 +230,33 @@ class TerminalResetPrompts:
         key = "cli.reset.sms" if method == "sms" else "cli.reset.web_password"
         return self._timed(text(key, lang), FlowCodeExpiredError())
 
+    def offer_new_sms(self, *, method: str, challenges_left: int | None) -> bool | None:
+        """ "Yeni SMS onay kodu gönderilsin mi? (e/h)", within the verification code's time;
+        ``e`` sends a new one, ``h`` ends the reset with the card unchanged."""
+        ui, lang = self.ui, self.ui.lang
+        if challenges_left is not None:
+            ui.note(text("cli.reset.new_sms_left", lang, count=challenges_left))
+        key = "cli.reset.new_sms" if method == "sms" else "cli.reset.new_web_password"
+        while True:
+            try:
+                answer = ui.ask(text(key, lang), hidden=False, deadline=self._deadline)
+            except TimeUp:
+                self.timed_out = FlowCodeExpiredError()  # the verification code ran out
+                return None
+            if answer is None:
+                return None
+            word = answer.strip().casefold()
+            if word in _YES:
+                return True
+            if word in _NO:
+                return False
+            ui.problem(text("cli.reset.yes_or_no", lang))
+
+
+#: Answers to a yes/no question, in either language (``"HAYIR".casefold()`` is ``"hayir"``).
+_YES = frozenset({"e", "evet", "y", "yes"})
+_NO = frozenset({"h", "hayır", "hayir", "n", "no"})
+
 
 class TerminalChangePrompts:
     """:class:`kamusm.flows.ChangePrompts` at a terminal. On the final try the holder has to

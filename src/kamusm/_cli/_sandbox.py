@@ -9,7 +9,9 @@ card's first PIN and its SO PIN are random and shown to nobody: the SO PIN goes 
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import secrets
 import sys
 from datetime import date
@@ -40,6 +42,30 @@ def default_store() -> Path:
     return Path(base) / "kamusm" / "softhsm"
 
 
+_HOST_NAME = re.compile(
+    r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+)
+
+
+def _checked_proxies(values: tuple[str, ...]) -> tuple[str, ...]:
+    """``--trusted-proxy`` values, each an IP address or network (one clear line otherwise)."""
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise CommandError("cli.sandbox.bad_proxy", ExitCode.USAGE, value=value) from None
+    return values
+
+
+def _checked_hosts(values: tuple[str, ...]) -> tuple[str, ...]:
+    """``--allowed-host`` values, each a DNS host name."""
+    for value in values:
+        if not _HOST_NAME.fullmatch(value):
+            raise CommandError("cli.sandbox.bad_host", ExitCode.USAGE, value=value)
+    return values
+
+
 def serve_command(
     settings: Settings,
     *,
@@ -50,6 +76,8 @@ def serve_command(
     ssl_certfile: str | None,
     ssl_keyfile: str | None,
     training: bool = False,
+    trusted_proxies: tuple[str, ...] = (),
+    allowed_hosts: tuple[str, ...] = (),
 ) -> int:
     from kamusm.sandbox import (  # noqa: PLC0415 (starlette and uvicorn only here)
         SandboxSecretError,
@@ -58,6 +86,8 @@ def serve_command(
     )
 
     secret_hex = os.environ.get(ENV_SANDBOX_SECRET)
+    trusted_proxies = _checked_proxies(trusted_proxies)
+    allowed_hosts = _checked_hosts(allowed_hosts)
     try:
         serve(
             host=host,
@@ -68,6 +98,9 @@ def serve_command(
             ssl_certfile=ssl_certfile,
             ssl_keyfile=ssl_keyfile,
             training=training,
+            trusted_proxies=trusted_proxies,
+            allowed_hosts=allowed_hosts,
+            lang=settings.lang,
         )
     except SandboxSecretError as err:  # malformed, or not the database's: one line
         sys.stderr.write(err.message(settings.lang) + "\n")

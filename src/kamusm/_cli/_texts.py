@@ -290,6 +290,22 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
     },
     "cli.reset.sms": {"tr": "SMS Onay Kodu", "en": "SMS confirmation code"},
     "cli.reset.web_password": {"tr": "WEB Parola", "en": "Web password"},
+    "cli.reset.new_sms": {
+        "tr": "Yeni SMS onay kodu gönderilsin mi? (e/h)",
+        "en": "Send a new SMS confirmation code? (y/n)",
+    },
+    "cli.reset.new_web_password": {
+        "tr": "WEB Parola yeniden sorulsun mu? (e/h)",
+        "en": "Ask for the web password again? (y/n)",
+    },
+    "cli.reset.new_sms_left": {
+        "tr": "Bu işlem için bundan sonra istenebilecek yeni SMS sayısı: {count}.",
+        "en": "New SMS codes this operation allows after this one: {count}.",
+    },
+    "cli.reset.yes_or_no": {
+        "tr": "Evet için e, hayır için h yazın.",
+        "en": "Type y for yes or n for no.",
+    },
     "cli.reset.attempts": {
         "tr": "Kalan deneme hakkı: {attempts}.",
         "en": "Attempts left: {attempts}.",
@@ -464,6 +480,14 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": "Nobody knows the card's PIN: set one with kamusm reset-pin --portal {url}.",
     },
     "cli.sandbox.stopped": {"tr": "Yerel portal durduruldu.", "en": "Local portal stopped."},
+    "cli.sandbox.bad_proxy": {
+        "tr": "--trusted-proxy için verilen değer bir IP adresi ya da ağı değil: {value}",
+        "en": "The value given for --trusted-proxy is not an IP address or network: {value}",
+    },
+    "cli.sandbox.bad_host": {
+        "tr": "--allowed-host için verilen değer bir sunucu adı değil: {value}",
+        "en": "The value given for --allowed-host is not a host name: {value}",
+    },
     # help texts (kamusm --help, and the command reference built from them)
     "cli.help.main": {
         "tr": "Kamu SM e-imza kartlarının PIN işlemleri: PIN oluşturma, değiştirme ve kilit "
@@ -738,6 +762,19 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": "TLS certificate file (PEM).",
     },
     "cli.help.opt.ssl_keyfile": {"tr": "TLS anahtar dosyası (PEM).", "en": "TLS key file (PEM)."},
+    "cli.help.opt.trusted_proxy": {
+        "tr": "X-Forwarded-For başlığına güvenilecek ters vekil sunucunun (proxy) adresi "
+        "(birden çok kez verilebilir; varsayılan: hiçbiri, istemci adresi bağlantının kendi "
+        "adresidir).",
+        "en": "Address of a reverse proxy whose X-Forwarded-For header names the client "
+        "(repeatable; none by default: the client address is the connection's own).",
+    },
+    "cli.help.opt.allowed_host": {
+        "tr": "127.0.0.1, ::1 ve localhost dışında hizmet verilecek bir sunucu adı (birden çok "
+        "kez verilebilir; başka bir ad 421 ile reddedilir).",
+        "en": "A host name served besides 127.0.0.1, ::1 and localhost (repeatable; any other "
+        "name is refused with 421).",
+    },
     "cli.help.opt.url": {
         "tr": "Çalışan yerel portalın adresi (sandbox serve'ün yazdığı).",
         "en": "Address of the running local portal (as sandbox serve prints it).",

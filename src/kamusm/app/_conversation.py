@@ -176,6 +176,12 @@ class ResetConversation(Conversation):
         )
         return answer
 
+    async def offer_new_sms(self, *, method: str, challenges_left: int | None) -> bool | None:
+        answer: bool | None = await self.ask(
+            "new_sms", method=method, challenges_left=challenges_left
+        )
+        return answer
+
     async def progress(self, step: ResetStep, *, remaining: timedelta | None) -> None:
         self.note_progress(step.value, remaining)
 

@@ -158,6 +158,24 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
     },
     "confirm.submit": {"tr": "Doğrula", "en": "Confirm (Doğrula)"},
     "confirm.use_web": {"tr": "WEB Parola ile onayla", "en": "Confirm with the web password"},
+    "confirm.new_sms_text": {
+        "tr": "Doğrulama kodunuz hâlâ geçerli. Yeni bir SMS onay kodu gönderilsin mi?",
+        "en": "Your verification code is still valid. Send a new SMS confirmation code?",
+    },
+    "confirm.new_web_text": {
+        "tr": "Doğrulama kodunuz hâlâ geçerli. WEB Parola yeniden sorulsun mu?",
+        "en": "Your verification code is still valid. Ask for the web password again?",
+    },
+    "confirm.new_sms_left": {
+        "tr": "Bundan sonra istenebilecek yeni SMS sayısı: {count}",
+        "en": "New SMS codes allowed after this one: {count}",
+    },
+    "confirm.new_sms_send": {"tr": "Yeni SMS gönder", "en": "Send a new SMS"},
+    "confirm.new_web_send": {"tr": "Yeniden sor", "en": "Ask again"},
+    "confirm.new_sms_decline": {
+        "tr": "Hayır, işlemi bitir",
+        "en": "No, end the operation",
+    },
     # ---- reset: success -----------------------------------------------------------------
     "done.heading": {"tr": "İşlem Başarılı", "en": "Done"},
     "done.reset": {

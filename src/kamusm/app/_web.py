@@ -474,6 +474,7 @@ class _Wizard:
                     {"question": "pin", "card": _chosen_card(conversation, lang), "old": False},
                 ),
                 "confirm": ("confirm.html", {}),
+                "new_sms": ("new_sms.html", {}),
             }
         else:
             card = getattr(conversation, "card", "")
@@ -572,7 +573,7 @@ def _field(fields: Mapping[str, str], name: str, limit: int = 64) -> str:
     return value
 
 
-def _answer_value(question: str, fields: Mapping[str, str]) -> Any:
+def _answer_value(question: str, fields: Mapping[str, str]) -> Any:  # noqa: PLR0911 (one branch a question reads best as one table)
     """What the driver's question gets from the form (the flow judges it)."""
     if question == "code":
         return _field(fields, "code")
@@ -584,6 +585,11 @@ def _answer_value(question: str, fields: Mapping[str, str]) -> Any:
         return (_field(fields, "old"), _field(fields, "new"), _field(fields, "again"))
     if question == "confirm":
         return _field(fields, "answer", 128)
+    if question == "new_sms":
+        send = fields.get("send")
+        if send not in ("yes", "no"):
+            raise _Refused(400, "refused.bad_request")
+        return send == "yes"
     if question == "final_try":
         if fields.get("ack") != "yes":
             raise _Unanswered()

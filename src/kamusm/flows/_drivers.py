@@ -41,6 +41,7 @@ from kamusm.errors import (
 from kamusm.flows._machines import (
     DEFAULT_PIN_ENTRY_TIMEOUT,
     AuthorizationReceived,
+    CardCertificate,
     CardChosen,
     CardFacts,
     ChallengeSent,
@@ -54,6 +55,8 @@ from kamusm.flows._machines import (
     FinalTryAcknowledged,
     FlowCancelled,
     NewPinVerified,
+    NewSmsDeclined,
+    NewSmsRequested,
     PinChanged,
     PinChangeFlow,
     PinChosen,
@@ -76,6 +79,7 @@ from kamusm.values import (
     SmsCode,
     Tckn,
     UnblockAuthorization,
+    UnblockOutcome,
     VerificationCode,
     holder_matches,
 )
@@ -185,6 +189,15 @@ class ResetPrompts(Protocol):
         """The SMS code (or the web password, by ``method``)."""
         ...
 
+    def offer_new_sms(self, *, method: str, challenges_left: int | None) -> bool | None:
+        """The SMS code (or the time for the web password, by ``method``) has expired while
+        the verification code is still valid: whether to send a new one. ``challenges_left``
+        is how many new ones the portal still allows after it, when it said. ``True`` sends
+        it; ``False`` ends the reset (:class:`~kamusm.errors.NewSmsDeclinedError`), ``None``
+        cancels it. Not asked when the portal allows no new one
+        (:class:`~kamusm.errors.SmsLimitReachedError` is shown instead)."""
+        ...
+
     def progress(self, step: ResetStep, *, remaining: timedelta | None) -> None:
         """The flow moved to ``step``; ``remaining`` is its time left, when one applies."""
         ...
@@ -230,6 +243,8 @@ class AsyncResetPrompts(Protocol):
     async def confirmation(
         self, *, method: str, attempts_remaining: int | None, masked_phone: str | None
     ) -> str | None: ...
+
+    async def offer_new_sms(self, *, method: str, challenges_left: int | None) -> bool | None: ...
 
     async def progress(self, step: ResetStep, *, remaining: timedelta | None) -> None: ...
 
@@ -375,10 +390,14 @@ def _read_card(module: Pkcs11Module, serial: str) -> _Program[CardFacts]:
         return CardFacts(serial=serial, busy=True)
     info = token.info
     valid_until: dict[Product, datetime] = {}
+    own: list[CardCertificate] = []
     for cert in certs:
         if cert.product is not None:
             latest = valid_until.get(cert.product)
             valid_until[cert.product] = max(cert.not_after, latest or cert.not_after)
+            if not cert.is_ca:
+                serial = f"{cert.serial_number:X}"
+                own.append(CardCertificate(serial, cert.product, cert.not_before, cert.not_after))
     return CardFacts(
         serial=info.serial,
         products=frozenset(valid_until),
@@ -387,6 +406,7 @@ def _read_card(module: Pkcs11Module, serial: str) -> _Program[CardFacts]:
         min_pin_length=info.min_pin_length,
         max_pin_length=info.max_pin_length,
         pin_status=info.pin_status,
+        certificates=tuple(own),
     )
 
 
@@ -431,7 +451,7 @@ def _required(value: _T | None, flow: PinResetFlow | PinChangeFlow, what: str) -
 
 
 # Errors after which the same question is asked again: bad input, and answers the portal
-# refused while the flow goes on (an expired SMS code: a new one is sent).
+# refused while the flow goes on (an expired SMS code: the holder is offered a new one).
 _ASK_AGAIN = (InputError, SmsCodeRejectedError, SmsCodeExpiredError, VerificationCodeInvalidError)
 
 
@@ -475,6 +495,9 @@ class _ResetProgram:
         self.operation: Operation | None = None  # the redeemed operation the flow accepted
         self.challenge: Challenge | None = None
         self.authorization: UnblockAuthorization | None = None  # between two steps only
+        # The authorization handed to the card: what it reached goes into the report.
+        self.spent: UnblockAuthorization | None = None
+        self.outcome: UnblockOutcome | None = None
 
     def run(self) -> _Program[ResetResult]:
         flow = self.flow
@@ -521,6 +544,8 @@ class _ResetProgram:
                 yield from self._request_challenge()
             case ResetStep.ENTER_CONFIRMATION:
                 yield from self._enter_confirmation()
+            case ResetStep.OFFER_NEW_SMS:
+                yield from self._offer_new_sms()
             case ResetStep.RECEIVE_AUTHORIZATION:
                 yield from self._receive_authorization()
             case ResetStep.WRITE_PIN:
@@ -609,6 +634,8 @@ class _ResetProgram:
             self.flow.send(ErrorOccurred(exc))  # the machine ends the flow on it
             return
         self.flow.send(CardChosen(facts))
+        for notice in self.flow.take_notices():  # what the card's certificates told
+            yield from _do(functools.partial(self.prompts.problem, error=notice))
 
     def _enter_new_pin(self) -> _Effects:
         policy = self.flow.pin_policy()
@@ -630,7 +657,13 @@ class _ResetProgram:
         challenge = yield from _perform(self.flow, call)
         if challenge is not None:
             self.challenge = challenge
-            self.flow.send(ChallengeSent(challenge.expires_at, challenge.attempts_remaining))
+            self.flow.send(
+                ChallengeSent(
+                    challenge.expires_at,
+                    challenge.attempts_remaining,
+                    challenge.challenges_remaining,
+                )
+            )
 
     def _enter_confirmation(self) -> _Effects:
         flow = self.flow
@@ -658,6 +691,22 @@ class _ResetProgram:
             flow.send(Confirmed())
             self.authorization = auth
 
+    def _offer_new_sms(self) -> _Effects:
+        """The SMS code expired: the holder decides whether a new one is sent."""
+        answer = yield from _do(
+            functools.partial(
+                self.prompts.offer_new_sms,
+                method=self.method,
+                challenges_left=self.flow.challenges_left,
+            )
+        )
+        if answer is None:
+            self.flow.send(FlowCancelled())
+        elif answer:
+            self.flow.send(NewSmsRequested())
+        else:
+            self.flow.send(NewSmsDeclined())
+
     def _receive_authorization(self) -> _Effects:
         """The confirmation's answer carried the authorization: hand it to the machine, which
         checks it is for this card and unspent."""
@@ -675,12 +724,15 @@ class _ResetProgram:
         authorization = _required(flow.authorization, flow, "(no authorization)")
         new_pin = _required(flow.new_pin, flow, "(no new PIN)")
         call = functools.partial(token.unblock, authorization, new_pin, clock=flow.clock)
-        yield from _perform(flow, call)
+        self.spent = authorization
+        self.outcome = yield from _perform(flow, call)
         if flow.state is ResetState.UNBLOCK_AUTHORIZED:
             flow.send(PinWritten())
 
     def _report_result(self) -> _Effects:
-        call = functools.partial(self.portal.report_result, self._operation(), success=True)
+        call = functools.partial(
+            self.portal.report_result, self._operation(), success=True, outcome=self.outcome
+        )
         yield from _perform(self.flow, call)
         if self.flow.state is ResetState.PIN_WRITTEN:
             self.flow.send(ResultReported())
@@ -690,8 +742,14 @@ class _ResetProgram:
         reason = self.flow.failure_report()
         if reason is None or self.operation is None:
             return
+        # What the card reached before the failure: which SO credential it holds now.
+        outcome = self.spent.outcome if self.spent is not None else None
         call = functools.partial(
-            self.portal.report_result, self.operation, success=False, reason=reason
+            self.portal.report_result,
+            self.operation,
+            success=False,
+            reason=reason,
+            outcome=outcome,
         )
         try:
             yield from _do(call)
@@ -832,6 +890,9 @@ class _HolderPicker:
         return self._prompts.confirmation(
             method=method, attempts_remaining=attempts_remaining, masked_phone=masked_phone
         )
+
+    def offer_new_sms(self, *, method: str, challenges_left: int | None) -> bool | None:
+        return self._prompts.offer_new_sms(method=method, challenges_left=challenges_left)
 
     def progress(self, step: ResetStep, *, remaining: timedelta | None) -> None:
         self._prompts.progress(step=step, remaining=remaining)

@@ -17,8 +17,10 @@ The rules come from the Kamu SM guides: the verification code is valid for a sho
 a new one ("Tekrar Kod Al") leads on once it has expired; the PIN-entry screen has its own time
 limit; the card must be present, free, carry a certificate of the product, belong to the code's
 holder and be the card the code was redeemed for; the new PIN must pass the policy narrowed by
-the card's limits; the SMS confirmation allows a few attempts; and the unblock authorization is
-spent exactly once on that card. Nobody ever types a PUK: there is no event that carries one.
+the card's limits; the SMS confirmation allows a few attempts, and an expired SMS code is
+replaced only when the holder asks for a new one, while the portal allows one; and the unblock
+authorization is spent exactly once on that card. Nobody ever types a PUK: there is no event
+that carries one.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ from kamusm.errors import (
     AuthorizationCardMismatchError,
     AuthorizationSpentError,
     CertificateExpiredError,
+    CertificateNotListedError,
+    CertificateNotOnCardError,
+    CertificateNotYetValidError,
     CertificateRevokedError,
     CertificateSuspendedError,
     FinalTryNotAcknowledgedError,
@@ -44,6 +49,7 @@ from kamusm.errors import (
     IllegalTransitionError,
     InputError,
     KamusmError,
+    NewSmsDeclinedError,
     OperationCancelledError,
     PinEntryTimeoutError,
     PinIncorrectError,
@@ -51,6 +57,7 @@ from kamusm.errors import (
     PinLockedUseResetError,
     PinVerificationFailedError,
     SmsCodeExpiredError,
+    SmsLimitReachedError,
     TokenBusyError,
     TokenNotFoundError,
     TooManyAttemptsError,
@@ -80,6 +87,7 @@ __all__ = [
     "RESET_TIMEOUTS",
     "RESET_TRANSITIONS",
     "AuthorizationReceived",
+    "CardCertificate",
     "CardChosen",
     "CardFacts",
     "ChallengeSent",
@@ -95,6 +103,8 @@ __all__ = [
     "FlowExit",
     "FlowMove",
     "NewPinVerified",
+    "NewSmsDeclined",
+    "NewSmsRequested",
     "OperationFacts",
     "PinChangeFlow",
     "PinChanged",
@@ -126,7 +136,9 @@ class OperationFacts(Protocol):
 
     An operation may also have ``certificate_status``: the state of the card's certificates of
     the product as the portal knows it, ``"active"``, ``"suspended"``, ``"revoked"`` (every
-    one) or ``"expired"`` (every one); the flow reads it when it is there.
+    one) or ``"expired"`` (every one); and ``certificates``: each certificate the portal has
+    for the card, with ``serial_number`` (hexadecimal) and ``status``, which the flow matches
+    to the certificates on the card. The flow reads them when they are there.
     """
 
     @property
@@ -145,13 +157,31 @@ class OperationFacts(Protocol):
     def pin_entry_deadline(self) -> datetime | None: ...
 
 
+def _serial_key(serial: str) -> str:
+    """A certificate serial number as compared: hexadecimal, upper case, no leading zeros."""
+    return serial.strip().upper().lstrip("0") or "0"
+
+
+@attrs.frozen
+class CardCertificate:
+    """One certificate of the holder on the card, as the machine judges it: its serial
+    number (hexadecimal), product and validity."""
+
+    serial_number: str = attrs.field(validator=attrs.validators.instance_of(str))
+    product: Product = attrs.field(validator=attrs.validators.instance_of(Product))
+    not_before: datetime = attrs.field(validator=attrs.validators.instance_of(datetime))
+    not_after: datetime = attrs.field(validator=attrs.validators.instance_of(datetime))
+
+
 @attrs.frozen
 class CardFacts:
     """What the driver read from the chosen card, for the machine to judge.
 
     ``holders`` are the T.C. Kimlik numbers found in the card's certificates, ``products``
     the products those certificates belong to, and ``valid_until`` for each product the end of
-    its latest certificate's validity.
+    its latest certificate's validity. ``certificates``, when given, are the holder's
+    certificates themselves: the machine then checks their dates (expired, not yet valid)
+    and matches them by serial number to the statuses the portal gave.
     """
 
     serial: str
@@ -163,6 +193,7 @@ class CardFacts:
     min_pin_length: int | None = None
     max_pin_length: int | None = None
     pin_status: PinStatus = attrs.field(factory=PinStatus)
+    certificates: tuple[CardCertificate, ...] = ()
 
 
 # ==== events ===================================================================================
@@ -229,10 +260,25 @@ class PinChosen(Event):
 
 @attrs.frozen
 class ChallengeSent(Event):
-    """The portal sent the confirmation challenge (SMS code or web password)."""
+    """The portal sent the confirmation challenge (SMS code or web password).
+
+    ``challenges_remaining``: how many new challenges the portal still allows this operation
+    after this one (``None``: it did not say; a new SMS is then offered and the portal may
+    refuse it)."""
 
     expires_at: datetime | None = attrs.field(default=None, validator=_is(datetime, optional=True))
     attempts_remaining: int | None = attrs.field(default=None, validator=_is(int, optional=True))
+    challenges_remaining: int | None = attrs.field(default=None, validator=_is(int, optional=True))
+
+
+@attrs.frozen
+class NewSmsRequested(Event):
+    """The SMS code expired and the holder asked for a new one (a new challenge)."""
+
+
+@attrs.frozen
+class NewSmsDeclined(Event):
+    """The SMS code expired and the holder does not want a new one: the reset ends."""
 
 
 @attrs.frozen
@@ -349,7 +395,8 @@ class FlowExit(enum.Enum):
     CERTIFICATE_UNUSABLE = "the certificates are revoked or expired"
     PIN_REFUSED = "PIN refused by the policy, typed again"
     TOO_MANY_ATTEMPTS = "too many wrong answers"
-    SMS_EXPIRED = "the SMS code expired, a new one is asked for"
+    SMS_EXPIRED = "the SMS code expired, a new one is offered"
+    SMS_LIMIT_REACHED = "the SMS code expired, no new one allowed"
     AUTHORIZATION_REFUSED = "authorization for another card, or spent"
     PORTAL_EXPIRED = "the portal says the code expired"
     PORTAL_CANCELLED = "the portal cancelled the operation"
@@ -503,6 +550,7 @@ class ResetState(_State):
     CARD_CHOSEN = "card_chosen"
     PIN_CHOSEN = "pin_chosen"
     CHALLENGE_SENT = "challenge_sent"
+    SMS_EXPIRED = "sms_expired"
     CONFIRMED = "confirmed"
     UNBLOCK_AUTHORIZED = "unblock_authorized"
     PIN_WRITTEN = "pin_written"
@@ -527,6 +575,9 @@ class ResetStep(enum.Enum):
     REQUEST_CHALLENGE = "request_challenge"
     #: Ask the SMS code and have the portal confirm it.
     ENTER_CONFIRMATION = "enter_confirmation"
+    #: The SMS code expired while the verification code is valid: ask the holder whether a
+    #: new SMS is to be sent (a new challenge, within the portal's limit).
+    OFFER_NEW_SMS = "offer_new_sms"
     #: Hand the unblock authorization the confirmation brought to the machine.
     RECEIVE_AUTHORIZATION = "receive_authorization"
     #: Spend the authorization on the card: SO login + C_InitPIN with the new PIN.
@@ -589,10 +640,18 @@ RESET_MOVES: Mapping[ResetState, Mapping[type[Event], FlowMove[ResetState]]] = {
         ErrorOccurred: _step_failed(
             {
                 _X.TOO_MANY_ATTEMPTS: _R.CANCELLED,
-                _X.SMS_EXPIRED: _R.PIN_CHOSEN,
+                _X.SMS_EXPIRED: _R.SMS_EXPIRED,
+                _X.SMS_LIMIT_REACHED: _R.EXPIRED,
                 _X.TIME_RAN_OUT: _R.EXPIRED,
             }
         ),
+        FlowCancelled: _CANCEL,
+    },
+    # The holder is asked whether a new SMS is to be sent: yes asks the portal for a new
+    # challenge, no ends the reset (the card unchanged, the portal told).
+    _R.SMS_EXPIRED: {
+        NewSmsRequested: FlowMove(_R.PIN_CHOSEN),
+        NewSmsDeclined: FlowMove(_R.CANCELLED),
         FlowCancelled: _CANCEL,
     },
     _R.CONFIRMED: {
@@ -629,6 +688,7 @@ RESET_TIMEOUTS: Mapping[ResetState, Mapping[FlowExit, ResetState]] = {
     _R.CARD_CHOSEN: {**_EXPIRE, _X.PIN_ENTRY_TIME_RAN_OUT: _R.EXPIRED},
     _R.PIN_CHOSEN: _EXPIRE,
     _R.CHALLENGE_SENT: _EXPIRE,
+    _R.SMS_EXPIRED: _EXPIRE,
     _R.CONFIRMED: _EXPIRE,
 }
 
@@ -639,6 +699,7 @@ _RESET_STEPS: Mapping[ResetState, ResetStep] = {
     _R.CARD_CHOSEN: ResetStep.ENTER_NEW_PIN,
     _R.PIN_CHOSEN: ResetStep.REQUEST_CHALLENGE,
     _R.CHALLENGE_SENT: ResetStep.ENTER_CONFIRMATION,
+    _R.SMS_EXPIRED: ResetStep.OFFER_NEW_SMS,
     _R.CONFIRMED: ResetStep.RECEIVE_AUTHORIZATION,
     _R.UNBLOCK_AUTHORIZED: ResetStep.WRITE_PIN,
     _R.PIN_WRITTEN: ResetStep.REPORT_RESULT,
@@ -684,6 +745,7 @@ class PinResetFlow(_Machine[ResetState, ResetStep]):
         self._confirmation_failures = 0
         self._portal_attempts: int | None = None
         self._challenge_deadline: datetime | None = None
+        self._challenges_left: int | None = None
         self._authorization: UnblockAuthorization | None = None
         self._reported = False
         self._notices: list[KamusmError] = []
@@ -735,6 +797,12 @@ class PinResetFlow(_Machine[ResetState, ResetStep]):
         """Wrong answers still allowed: this flow's limit, or the portal's when it is lower."""
         own = self.max_confirmation_attempts - self._confirmation_failures
         return own if self._portal_attempts is None else min(own, self._portal_attempts)
+
+    @property
+    def challenges_left(self) -> int | None:
+        """New challenges (new SMS codes) the portal still allows this operation, when it
+        said; ``None`` when it did not."""
+        return self._challenges_left
 
     @property
     def reported(self) -> bool:
@@ -829,7 +897,7 @@ class PinResetFlow(_Machine[ResetState, ResetStep]):
 
     # -- handlers: each applies one event's rules and says which way the table goes --
 
-    def _handle(self, event: Event) -> FlowExit | None:
+    def _handle(self, event: Event) -> FlowExit | None:  # noqa: PLR0912 (one case an event reads best as one match)
         exit_: FlowExit | None = None
         match event:
             case CodeEntered():
@@ -843,9 +911,12 @@ class PinResetFlow(_Machine[ResetState, ResetStep]):
             case ChallengeSent():
                 self._portal_attempts = event.attempts_remaining
                 self._challenge_deadline = event.expires_at
+                self._challenges_left = event.challenges_remaining
+            case NewSmsDeclined():
+                raise self._leave(None, NewSmsDeclinedError())
             case ConfirmationRejected():
                 exit_ = self._confirmation_rejected(event)
-            case Confirmed():
+            case Confirmed() | NewSmsRequested():
                 pass
             case AuthorizationReceived():
                 exit_ = self._authorization_received(event)
@@ -870,6 +941,7 @@ class PinResetFlow(_Machine[ResetState, ResetStep]):
         self._confirmation_failures = 0
         self._portal_attempts = None
         self._challenge_deadline = None
+        self._challenges_left = None
         self._notices = []
         self._error = None
         return None
@@ -922,12 +994,56 @@ class PinResetFlow(_Machine[ResetState, ResetStep]):
         return None
 
     def _check_card_certificates(self, card: CardFacts) -> None:
-        """The card's own certificates: when the latest of the product has expired, the card
-        can no longer sign, whatever the portal said."""
+        """The card's own certificates, whatever the portal said: when every one of the
+        product has expired the card can no longer sign; when none is valid yet the holder is
+        told from when it signs. Then the portal's statuses are matched to them by serial
+        number: a card whose usable certificates the portal lists as revoked gets no PIN,
+        and what does not match (a status for a certificate not on the card, a certificate
+        the portal does not list) is told as it is."""
+        now = self._now()
+        mine = [c for c in card.certificates if c.product is self.product]
         valid_until = card.valid_until.get(self.product)
-        if valid_until is not None and valid_until <= self._now():
+        if mine:
+            valid_until = max(c.not_after for c in mine)
+        if valid_until is not None and valid_until <= now:
             error = CertificateExpiredError(product=self.product, expired_on=valid_until.date())
             raise self._leave(_X.CERTIFICATE_UNUSABLE, error)
+        usable = [c for c in mine if c.not_before <= now < c.not_after]
+        if mine and not usable:  # none expired them all, none valid now: valid from later
+            usable = [c for c in mine if now < c.not_before]
+            start = min(c.not_before for c in usable).date()
+            self._notices.append(
+                CertificateNotYetValidError(product=self.product, valid_from=start)
+            )
+        self._match_portal_statuses(mine, usable)
+
+    def _match_portal_statuses(
+        self, mine: list[CardCertificate], usable: list[CardCertificate]
+    ) -> None:
+        op = self._redeemed()
+        listed: dict[str, str] = {}
+        for cert in getattr(op, "certificates", ()) or ():
+            status = getattr(cert, "status", None)  # a status enum, or its text
+            listed[_serial_key(str(getattr(cert, "serial_number", "")))] = str(
+                getattr(status, "value", status)
+            )
+        if not listed or not mine:
+            return
+        on_card = {_serial_key(c.serial_number) for c in mine}
+        elsewhere = sorted(set(listed) - on_card)
+        if elsewhere:
+            self._notices.append(CertificateNotOnCardError(serials=elsewhere))
+        unlisted = sorted(on_card - set(listed))
+        if unlisted:
+            self._notices.append(CertificateNotListedError(serials=unlisted))
+        statuses = {listed.get(_serial_key(c.serial_number)) for c in usable}
+        if statuses == {"revoked"}:  # every usable certificate, each listed as revoked
+            raise self._leave(
+                _X.CERTIFICATE_UNUSABLE, CertificateRevokedError(product=self.product)
+            )
+        told = getattr(op, "certificate_status", None) == "suspended"
+        if "suspended" in statuses and "active" not in statuses and not told:
+            self._notices.append(CertificateSuspendedError(product=self.product))
 
     def _pin_chosen(self, event: PinChosen) -> FlowExit | None:
         op = self._redeemed()
@@ -968,12 +1084,15 @@ class PinResetFlow(_Machine[ResetState, ResetStep]):
             self._forget_secrets()
             return None
         if isinstance(err, SmsCodeExpiredError) and self.state is ResetState.CHALLENGE_SENT:
-            # Only the SMS code ran out: a new one is asked for while the verification code
-            # and the operation are still valid (the portal limits how many it sends).
+            # Only the SMS code ran out: while the verification code and the operation are
+            # still valid the holder is offered a new one, unless the portal said it sends
+            # no more for this operation; then the holder is told why and needs a new code.
             end = self._code_deadline()
             if end is not None and self._now() >= end:
                 raise self._leave(_X.TIME_RAN_OUT, FlowCodeExpiredError())
             self._challenge_deadline = None
+            if self._challenges_left is not None and self._challenges_left <= 0:
+                raise self._leave(_X.SMS_LIMIT_REACHED, SmsLimitReachedError())
             raise self._leave(_X.SMS_EXPIRED, err)
         if isinstance(err, VerificationCodeExpiredError | SmsCodeExpiredError):
             raise self._leave(_X.PORTAL_EXPIRED, FlowCodeExpiredError())

@@ -27,7 +27,7 @@ from typing import Any, Final
 
 import attrs
 
-from kamusm._contract import CHALLENGE_METHODS, EDEVLET_METHODS, ERRORS
+from kamusm._contract import CHALLENGE_METHODS, EDEVLET_METHODS, ERRORS, SO_LOGINS
 from kamusm.sandbox._settings import SandboxSettings
 from kamusm.sandbox._vault import Vault
 from kamusm.values import Clock, Product, SystemClock, Tckn
@@ -62,7 +62,10 @@ CREATE TABLE IF NOT EXISTS cards (
     product TEXT NOT NULL,
     so_credential BLOB NOT NULL,
     initial_pin BLOB,
-    initial_pin_viewed INTEGER NOT NULL DEFAULT 0
+    initial_pin_viewed INTEGER NOT NULL DEFAULT 0,
+    so_rotation INTEGER NOT NULL DEFAULT 0,
+    so_pending BLOB,
+    so_operation INTEGER
 );
 CREATE TABLE IF NOT EXISTS certificates (
     serial_number TEXT PRIMARY KEY,
@@ -100,7 +103,9 @@ CREATE TABLE IF NOT EXISTS operations (
     challenge_mac BLOB,
     challenge_expires_at TEXT,
     authorization_expires_at TEXT,
-    cancelled_why TEXT
+    cancelled_why TEXT,
+    so_fresh BLOB,
+    so_released BLOB
 );
 CREATE TABLE IF NOT EXISTS sessions (
     token_mac BLOB PRIMARY KEY,
@@ -160,7 +165,19 @@ CREATE TABLE IF NOT EXISTS audit (
 
 
 #: Columns added since the first release: an older database gets them when it is opened.
-_ADDED_COLUMNS: Final = (("operations", "cancelled_why", "TEXT"),)
+_ADDED_COLUMNS: Final = (
+    ("operations", "cancelled_why", "TEXT"),
+    # The SO credential's rotation: a card registered before it keeps its fixed credential.
+    ("cards", "so_rotation", "INTEGER NOT NULL DEFAULT 0"),
+    ("cards", "so_pending", "BLOB"),
+    ("cards", "so_operation", "INTEGER"),
+    ("operations", "so_fresh", "BLOB"),
+    ("operations", "so_released", "BLOB"),
+)
+
+#: Candidate SO credentials one authorization may carry: the token layer may spend one wrong
+#: SO attempt per unblock, so it can tell two apart and no more.
+MAX_SO_CANDIDATES: Final = 2
 
 #: The latest moment a manual clock may be moved to: date arithmetic near datetime.max would
 #: overflow.
@@ -212,13 +229,11 @@ def master_secret_from_hex(text: str) -> bytes:
 
 
 def security_word_key(word: str) -> str:
-    """The security word as compared, without case by the Turkish rules and the others at
-    once: "KIRMIZI" is "kırmızı" (Turkish), "KELIME" typed on another keyboard is "kelime",
-    so I, ı, İ and i count as one letter; the rest is case-folded, in NFC."""
+    """The security word as compared: without case by the Turkish rules, in NFC. I is the
+    capital of ı and İ the capital of i ("KIRMIZI" is "kırmızı", "İZMİR" is "izmir"), so
+    "IŞIK" is "ışık" but "işik" is another word; every other letter is case-folded."""
     normal = unicodedata.normalize("NFC", word.strip())
-    for letter in ("İ", "I", "ı"):
-        normal = normal.replace(letter, "i")
-    return normal.casefold().replace("\u0307", "")
+    return normal.replace("I", "ı").replace("İ", "i").casefold()
 
 
 def _certificate_status(rows: list[sqlite3.Row], now: datetime) -> str | None:
@@ -308,6 +323,23 @@ def _mask_phone(phone: str) -> str:
 
 def _random_digits(length: int) -> str:
     return f"{secrets.randbelow(10**length):0{length}d}"
+
+
+_ALPHANUMERIC: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def fresh_so_credential(like: str) -> str:
+    """A random SO credential of the shape the card took before: as many characters as
+    ``like``, digits only when ``like`` is digits only (an AKİS PUK: 8 digits), else ASCII
+    letters and digits. Never equal to ``like``."""
+    digits_only = like.isascii() and like.isdigit()
+    while True:
+        if digits_only:
+            fresh = _random_digits(len(like))
+        else:
+            fresh = "".join(secrets.choice(_ALPHANUMERIC) for _ in like)
+        if not secrets.compare_digest(fresh.encode(), like.encode()):
+            return fresh
 
 
 class SandboxPortal:
@@ -547,9 +579,16 @@ class SandboxPortal:
         so_credential: str,
         initial_pin: str | None = None,
         certificates: Iterable[CertificateRecord] = (),
+        rotate_so_credential: bool = True,
     ) -> None:
         """Register a card of ``holder`` with its SO credential (kept server-side, encrypted,
-        like Kamu SM keeps the PUK), optionally a legacy initial PIN and its certificates."""
+        like Kamu SM keeps the PUK), optionally a legacy initial PIN and its certificates.
+
+        ``rotate_so_credential`` is the card profile's setting: on (the sandbox's default),
+        every released authorization carries a fresh SO credential the desktop sets on the
+        card, so a released credential dies with its use; off, the card keeps its fixed one.
+        A deployment turns it on only for cards that allow their SO credential (on AKİS the
+        PUK) to be changed."""
         if not so_credential:
             raise ApiError(400, "bad_request", reason="so_credential")
         if initial_pin is not None and not (initial_pin.isascii() and initial_pin.isdigit()):
@@ -568,8 +607,8 @@ class SandboxPortal:
                 ).fetchone():
                     raise ApiError(409, "conflict", reason="certificate_exists")
             db.execute(
-                "INSERT INTO cards (serial, holder_id, product, so_credential, initial_pin) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO cards (serial, holder_id, product, so_credential, initial_pin, "
+                "so_rotation) VALUES (?, ?, ?, ?, ?, ?)",
                 (
                     serial,
                     holder_id,
@@ -578,6 +617,7 @@ class SandboxPortal:
                     None
                     if initial_pin is None
                     else self._vault.encrypt(initial_pin, context=f"initial:{serial}"),
+                    1 if rotate_so_credential else 0,
                 ),
             )
             for cert in certs:
@@ -603,8 +643,25 @@ class SandboxPortal:
                 card_serial=serial,
                 product=product.value,
                 certificates=len(certs),
+                so_rotation=bool(rotate_so_credential),
             )
         log.info("Sandbox card %s registered", serial)
+
+    def card_so_credential(self, serial: str) -> str:
+        """The SO credential the portal records as the card's current one (with rotation,
+        the one set by the last reported unblock). For tests and provisioning scripts in the
+        same process only: no request of the contract reads it."""
+        with self._lock:
+            row = self._db.execute("SELECT 1 FROM cards WHERE serial = ?", (serial,)).fetchone()
+            if row is None:
+                raise ApiError(404, "not_found", reason="card")
+            return self._so_state(self._db, serial)[1]
+
+    def card_so_candidates(self, serial: str) -> list[str]:
+        """The SO credentials the portal thinks the card may hold, the likelier first (one
+        once it knows). For tests in the same process only, like :meth:`card_so_credential`."""
+        with self._lock:
+            return self._so_candidates(self._db, serial)
 
     def holder_id(self, tckn: Tckn) -> int:
         """The internal id of a registered holder (what the holder-side methods take)."""
@@ -1082,7 +1139,8 @@ class SandboxPortal:
             if now >= _at(code["expires_at"]):
                 raise ApiError(410, "verification_code_expired")
             card = db.execute(
-                "SELECT holder_id, product FROM cards WHERE serial = ?", (card_serial,)
+                "SELECT holder_id, product, so_rotation FROM cards WHERE serial = ?",
+                (card_serial,),
             ).fetchone()
             if card is None or card["holder_id"] != code["holder_id"]:
                 self._audit(
@@ -1096,6 +1154,8 @@ class SandboxPortal:
             if card["product"] != code["product"]:
                 raise ApiError(409, "conflict", reason="product_mismatch")
             self._one_live_operation(db, card_serial, now)
+            if card["so_rotation"]:
+                self._check_so_known(db, card_serial, int(code["holder_id"]))
             db.execute("UPDATE codes SET state = 'redeemed' WHERE id = ?", (code["id"],))
             operation_id = secrets.token_urlsafe(24)
             expires = now + self.settings.operation_validity
@@ -1127,7 +1187,8 @@ class SandboxPortal:
                 "SELECT tckn FROM holders WHERE id = ?", (code["holder_id"],)
             ).fetchone()
             certificates = db.execute(
-                "SELECT status, not_after FROM certificates WHERE card_serial = ? AND product = ?",
+                "SELECT serial_number, status, not_before, not_after FROM certificates "
+                "WHERE card_serial = ? AND product = ? ORDER BY serial_number",
                 (card_serial, code["product"]),
             ).fetchall()
         log.info("Sandbox operation opened for card %s", card_serial)
@@ -1139,6 +1200,15 @@ class SandboxPortal:
             "expires_at": _iso(expires),
             "pin_entry_deadline": _iso(deadline),
             "certificate_status": _certificate_status(certificates, now),
+            "certificates": [
+                {
+                    "serial_number": row["serial_number"],
+                    "status": row["status"],
+                    "not_before": row["not_before"],
+                    "not_after": row["not_after"],
+                }
+                for row in certificates
+            ],
         }
 
     def _one_live_operation(self, db: sqlite3.Connection, card_serial: str, now: datetime) -> None:
@@ -1245,6 +1315,9 @@ class SandboxPortal:
             "attempts_remaining": self.settings.max_confirmation_attempts
             - int(op["wrong_answers"]),
             "masked_phone": _mask_phone(phone) if method == "sms" else None,
+            "challenges_remaining": max(
+                0, self.settings.max_challenges - (int(op["challenges"]) + 1)
+            ),
         }
 
     def confirm_challenge(
@@ -1295,16 +1368,11 @@ class SandboxPortal:
                     raise ApiError(422, "sms_code_rejected", attempts_remaining=left)
                 raise ApiError(422, "web_password_rejected", attempts_remaining=left)
             expires = min(now + self.settings.authorization_validity, _at(op["expires_at"]))
+            released, fresh = self._release_so(db, op)
             db.execute(
                 "UPDATE operations SET state = 'authorized', challenge_mac = NULL, "
                 "authorization_expires_at = ? WHERE id = ?",
                 (_iso(expires), op["id"]),
-            )
-            card = db.execute(
-                "SELECT so_credential FROM cards WHERE serial = ?", (op["card_serial"],)
-            ).fetchone()
-            credential = self._vault.decrypt(
-                card["so_credential"], context=f"so:{op['card_serial']}"
             )
             self._audit(
                 db,
@@ -1313,16 +1381,136 @@ class SandboxPortal:
                 holder_id=op["holder_id"],
                 card_serial=op["card_serial"],
                 operation=op["id"],
+                so_candidates=len(released),
+                so_rotated=fresh is not None,
             )
         log.info("Sandbox unblock authorization released for card %s", op["card_serial"])
         return {
             "authorization": {
-                "credential": credential,
+                "credential": released[0],
                 "card_serial": op["card_serial"],
                 "expires_at": _iso(expires),
                 "operation_id": operation_id,
+                "other_credential": released[1] if len(released) > 1 else None,
+                "next_credential": fresh,
             }
         }
+
+    # ---- the card's SO credential: current, pending, rotated --------------------------
+
+    def _so_state(self, db: sqlite3.Connection, serial: str) -> tuple[sqlite3.Row, str, list[str]]:
+        """The card's row, its current SO credential and the pending ones (the fresh
+        credentials of released authorizations whose result the portal has not heard, oldest
+        first): the card holds the current one or one of those."""
+        card = db.execute("SELECT * FROM cards WHERE serial = ?", (serial,)).fetchone()
+        current = self._vault.decrypt(card["so_credential"], context=f"so:{serial}")
+        pending: list[str] = []
+        if card["so_pending"] is not None:
+            pending = json.loads(
+                self._vault.decrypt(card["so_pending"], context=f"so-pending:{serial}")
+            )
+        return card, current, pending
+
+    def _store_so(
+        self,
+        db: sqlite3.Connection,
+        serial: str,
+        current: str,
+        pending: list[str],
+        operation: int | None,
+    ) -> None:
+        db.execute(
+            "UPDATE cards SET so_credential = ?, so_pending = ?, so_operation = ? WHERE serial = ?",
+            (
+                self._vault.encrypt(current, context=f"so:{serial}"),
+                self._vault.encrypt(json.dumps(pending), context=f"so-pending:{serial}")
+                if pending
+                else None,
+                operation,
+                serial,
+            ),
+        )
+
+    def _so_candidates(self, db: sqlite3.Connection, serial: str) -> list[str]:
+        """The credentials the card may hold, the likelier first: the newest pending one (an
+        unblock that was never reported most likely lost only its report, the last and
+        slowest step), then older ones, then the current."""
+        _, current, pending = self._so_state(db, serial)
+        return [*reversed(pending), current]
+
+    def _check_so_known(self, db: sqlite3.Connection, serial: str, holder_id: int) -> None:
+        """More candidates than one unblock can tell apart (two unblocks in a row whose
+        results never came): refused, Kamu SM's helpdesk decides."""
+        if len(self._so_candidates(db, serial)) > MAX_SO_CANDIDATES:
+            self._audit(
+                db,
+                "so_credential.unknown",
+                actor="portal",
+                holder_id=holder_id,
+                card_serial=serial,
+            )
+            raise ApiError(409, "conflict", reason="so_credential_unknown")
+
+    def _release_so(self, db: sqlite3.Connection, op: sqlite3.Row) -> tuple[list[str], str | None]:
+        """The candidate credentials to release (the likelier first) and, when the card's
+        profile rotates, a fresh one, recorded as pending before it leaves the portal (its
+        report may never come)."""
+        serial = op["card_serial"]
+        card, current, pending = self._so_state(db, serial)
+        if not card["so_rotation"]:
+            return [current], None
+        self._check_so_known(db, serial, int(op["holder_id"]))
+        released = [*reversed(pending), current]
+        fresh = fresh_so_credential(current)
+        self._store_so(db, serial, current, [*pending, fresh], int(op["id"]))
+        db.execute(
+            "UPDATE operations SET so_fresh = ?, so_released = ? WHERE id = ?",
+            (
+                self._vault.encrypt(fresh, context=f"so-fresh:{op['id']}"),
+                self._vault.encrypt(json.dumps(released), context=f"so-released:{op['id']}"),
+                op["id"],
+            ),
+        )
+        return released, fresh
+
+    def _settle_so(  # noqa: PLR0911 (one return per case of the report reads best)
+        self,
+        db: sqlite3.Connection,
+        op: sqlite3.Row,
+        changed: bool | None,
+        login: str | None,
+    ) -> str:
+        """What the report says of the card's SO credential, applied: ``changed`` true makes
+        the fresh one current (every other candidate is dead); false drops the fresh one, and
+        with ``login`` the candidate the card accepted becomes current; unknown keeps every
+        candidate. Only the newest release of the card counts (an older report is stale)."""
+        serial = op["card_serial"]
+        if op["so_fresh"] is None:
+            return "fixed"
+        card, current, pending = self._so_state(db, serial)
+        if card["so_operation"] != op["id"]:
+            return "stale"
+        fresh = self._vault.decrypt(op["so_fresh"], context=f"so-fresh:{op['id']}")
+        released: list[str] = json.loads(
+            self._vault.decrypt(op["so_released"], context=f"so-released:{op['id']}")
+        )
+        accepted = None
+        if login is not None:
+            index = SO_LOGINS.index(login)
+            accepted = released[index] if index < len(released) else None
+        if changed is True:
+            self._store_so(db, serial, fresh, [], None)
+            return "rotated"
+        if changed is False and accepted is not None:
+            self._store_so(db, serial, accepted, [], None)
+            return "kept"
+        if changed is False:
+            self._store_so(db, serial, current, [p for p in pending if p != fresh], None)
+            return "fresh_dropped"
+        if accepted is not None:  # the card took this one; whether it changed is unknown
+            self._store_so(db, serial, accepted, [fresh], int(op["id"]))
+            return "accepted_unknown_change"
+        return "unknown"
 
     def report_result(
         self,
@@ -1332,15 +1520,23 @@ class SandboxPortal:
         success: bool,
         reason: str | None,
         client: str,
+        so_credential_changed: bool | None = None,
+        so_credential_login: str | None = None,
     ) -> None:
         """The desktop application's report. Success needs a released authorization, closes
-        the operation and deletes the card's legacy initial PIN (the PIN changed)."""
+        the operation and deletes the card's legacy initial PIN (the PIN changed). Either
+        report may say what became of the card's SO credential (see :meth:`_settle_so`)."""
+        if so_credential_login is not None and so_credential_login not in SO_LOGINS:
+            raise ApiError(400, "bad_request", reason="so_credential_login")
         with self._tx() as db:
             op = self._operation(db, operation_id, verification_code, client)
             if success and op["state"] != "authorized":
                 raise ApiError(409, "conflict", reason="not_authorized")
             state = "completed" if success else "failed"
             db.execute("UPDATE operations SET state = ? WHERE id = ?", (state, op["id"]))
+            settled = None
+            if op["state"] == "authorized":
+                settled = self._settle_so(db, op, so_credential_changed, so_credential_login)
             if success:
                 deleted = db.execute(
                     "UPDATE cards SET initial_pin = NULL WHERE serial = ? AND initial_pin "
@@ -1364,6 +1560,7 @@ class SandboxPortal:
                 card_serial=op["card_serial"],
                 operation=op["id"],
                 reason=reason,
+                so_credential=settled,
             )
         log.info("Sandbox operation for card %s reported %s", op["card_serial"], state)
 

@@ -23,6 +23,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from kamusm._contract import LOOPBACK_HOSTS
 from kamusm._portal_admin import AdminRefused, SandboxAdmin
 from kamusm.errors import PortalError
+from kamusm.messages import Language
 from kamusm.sandbox._app import create_app
 from kamusm.sandbox._portal import SandboxPortal, SandboxSecretError, master_secret_from_hex
 from kamusm.sandbox._settings import SandboxSettings
@@ -34,6 +35,47 @@ _LOOPBACK = LOOPBACK_HOSTS
 #: Environment variable holding the master secret (hex, 32 bytes or more) that lets a
 #: deployment reopen its SQLite file after a restart.
 SECRET_ENV = "KAMUSM_SANDBOX_SECRET"
+
+
+#: The lines :func:`serve` starts with, in each language (``{value}`` is the address, the
+#: token or the file). Names of things stay as they are: "OpenAPI".
+BANNER: dict[str, dict[Language, str]] = {
+    "portal": {
+        "tr": "kamusm yerel portalı:   {value}",
+        "en": "kamusm sandbox portal: {value}",
+    },
+    "openapi": {
+        "tr": "OpenAPI belgesi:        {value}",
+        "en": "OpenAPI document:      {value}",
+    },
+    "training": {
+        "tr": "eğitim sayfaları:       {value}",
+        "en": "training pages:        {value}",
+    },
+    "admin_token": {
+        "tr": "yönetici anahtarı:      {value}",
+        "en": "admin token:           {value}",
+    },
+    "database": {
+        "tr": "veritabanı:             {value}",
+        "en": "database:              {value}",
+    },
+}
+
+
+def banner_lines(
+    lang: Language, *, url: str, admin_token: str, database: str | Path, training: bool
+) -> list[str]:
+    """What :func:`serve` prints first, in ``lang``: the API's address, the OpenAPI
+    document's, the training pages' (when served), the admin token and the database file."""
+    rows = [
+        ("portal", f"{url}/api/v1"),
+        ("openapi", f"{url}/api/v1/openapi.json"),
+        *([("training", f"{url}/portal/")] if training else []),
+        ("admin_token", admin_token),
+        ("database", str(database)),
+    ]
+    return [BANNER[key][lang].format(value=value) for key, value in rows]
 
 
 def _protocol(read_timeout: float) -> type[H11Protocol]:
@@ -224,8 +266,10 @@ def serve(
     trusted_proxies: Sequence[str] = (),
     allowed_hosts: Sequence[str] = (),
     training: bool = False,
+    lang: Language = "en",
 ) -> None:
-    """Serve the sandbox in the foreground until interrupted; prints its URL and admin token.
+    """Serve the sandbox in the foreground until interrupted; prints its URL and admin token
+    (in ``lang``: ``kamusm sandbox serve`` passes the command's language).
 
     ``manual_clock`` makes time stand still until ``POST /api/v1/admin/clock`` moves it
     (training and out-of-process tests of expiry). Raises :class:`SandboxSecretError` when
@@ -242,12 +286,10 @@ def serve(
     app = create_app(portal, admin_token=token, allowed_hosts=allowed_hosts, training=training)
     sock = _bind(host, port)
     url = _url(sock, tls=ssl_certfile is not None)
-    print(f"kamusm sandbox portal: {url}/api/v1", file=out)
-    print(f"OpenAPI document:      {url}/api/v1/openapi.json", file=out)
-    if training:
-        print(f"training pages:        {url}/portal/", file=out)
-    print(f"admin token:           {token}", file=out)
-    print(f"database:              {portal.database}", file=out)
+    lines = banner_lines(
+        lang, url=url, admin_token=token, database=portal.database, training=training
+    )
+    print("\n".join(lines), file=out)
     out.flush()
     server = uvicorn.Server(
         _config(
@@ -307,7 +349,7 @@ def _provision(args: argparse.Namespace, out: TextIO) -> int:
             if not all(card.values()):
                 print(MISSING_VALUE, file=out)
                 return 2
-            admin.register_card(**card)
+            admin.register_card(**card, rotate_so_credential=args.so_rotation)
     except AdminRefused as err:
         print(f"refused: HTTP {err.status} {err.code} {err.reason or ''}".rstrip(), file=out)
         return 1
@@ -366,6 +408,13 @@ def _parser() -> argparse.ArgumentParser:
     card.add_argument("--serial", required=True)
     card.add_argument("--holder", required=True, help="the holder's T.C. Kimlik No")
     card.add_argument("--product", choices=("nes", "mali_muhur"), default="nes")
+    card.add_argument(
+        "--no-so-rotation",
+        dest="so_rotation",
+        action="store_false",
+        help="keep the card's SO credential fixed (by default every unblock changes it; "
+        "turn rotation off for cards that do not allow their SO credential to be changed)",
+    )
     return parser
 
 

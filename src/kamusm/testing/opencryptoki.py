@@ -42,7 +42,8 @@ from typing import IO, TYPE_CHECKING
 
 import attrs
 
-from kamusm.values import Pin, SystemClock, UnblockAuthorization, _issue_authorization
+from kamusm.testing.softhsm import SoCredentialTracker
+from kamusm.values import Pin, SystemClock, UnblockAuthorization
 
 if TYPE_CHECKING:
     from kamusm.testing.certificates import KeySpec
@@ -386,14 +387,21 @@ def ensure_opencryptoki() -> str:
 
 @attrs.frozen
 class OpencryptokiToken:
-    """The opencryptoki test token as last initialised. ``repr`` hides PIN and SO PIN."""
+    """The opencryptoki test token as last initialised. ``repr`` hides PIN and SO PIN.
+    ``so_pin`` is the SO PIN the token holds now: it follows a rotation (see
+    :class:`~kamusm.testing.softhsm.SoCredentialTracker`)."""
 
     module_path: str
     label: str
     serial: str
     slot_id: int
     pin: Pin
-    so_pin: Pin
+    so: SoCredentialTracker = attrs.field(repr=False, eq=False)
+
+    @property
+    def so_pin(self) -> Pin:
+        """The token's SO PIN now (after any rotation)."""
+        return self.so.current()
 
     def module(self) -> Pkcs11Module:
         from kamusm.token import Pkcs11Module  # noqa: PLC0415
@@ -425,12 +433,22 @@ class OpencryptokiToken:
                 store_certificates(session, [(der, label, object_id)])
 
     def unblock_authorization(
-        self, *, now: datetime | None = None, validity: timedelta = timedelta(minutes=5)
+        self,
+        *,
+        now: datetime | None = None,
+        validity: timedelta = timedelta(minutes=5),
+        rotate: bool = False,
+        other_credential: str | None = None,
     ) -> UnblockAuthorization:
-        """A single-use authorization carrying the SO PIN, as the portal would issue one."""
+        """A single-use authorization carrying the SO PIN, as the portal would issue one;
+        ``rotate=True`` adds a fresh SO PIN (which :attr:`so_pin` then follows),
+        ``other_credential`` a second candidate tried after the SO PIN."""
         issued = now if now is not None else SystemClock().now()
-        return _issue_authorization(
-            self.so_pin.reveal(), card_serial=self.serial, expires_at=issued + validity
+        return self.so.issue(
+            card_serial=self.serial,
+            expires_at=issued + validity,
+            rotate=rotate,
+            other_credential=other_credential,
         )
 
 
@@ -487,5 +505,5 @@ def fresh_opencryptoki_token(
         serial=info.serial,
         slot_id=SLOT_ID,
         pin=user_pin,
-        so_pin=admin_pin,
+        so=SoCredentialTracker(admin_pin),
     )

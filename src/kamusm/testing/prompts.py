@@ -49,7 +49,8 @@ class ScriptedResetPrompts(_Script):
 
     ``codes`` and ``confirmations`` may hold callables, called when the question comes (to
     fetch a fresh code from the sandbox, or read the SMS outbox at the right moment).
-    ``card`` is a serial, or a function choosing among the offered cards.
+    ``card`` is a serial, or a function choosing among the offered cards. ``new_sms`` answers
+    the offers of a new SMS code after one expired (``True`` sends it, ``False`` declines).
     """
 
     def __init__(
@@ -59,12 +60,16 @@ class ScriptedResetPrompts(_Script):
         card: str | Callable[[Sequence[CardChoice]], str | None] | None = None,
         pins: Iterable[tuple[str | Pin, str | Pin]] = (),
         confirmations: Iterable[str | Callable[[], str | None]] = (),
+        new_sms: Iterable[bool | None] = (),
     ) -> None:
         super().__init__()
         self._codes: list[object] = list(codes)
         self._card = card
         self._pins: list[object] = list(pins)
         self._confirmations: list[object] = list(confirmations)
+        self._new_sms: list[object] = list(new_sms)
+        #: ``challenges_left`` of each offer of a new SMS code.
+        self.sms_offers: list[int | None] = []
         self.offered: list[Sequence[CardChoice]] = []
 
     def verification_code(self, *, length: int, expired: bool) -> str | VerificationCode | None:
@@ -87,6 +92,11 @@ class ScriptedResetPrompts(_Script):
     ) -> str | None:
         self.asked.append("confirmation")
         return self._next(self._confirmations)  # type: ignore[return-value]
+
+    def offer_new_sms(self, *, method: str, challenges_left: int | None) -> bool | None:
+        self.asked.append("offer_new_sms")
+        self.sms_offers.append(challenges_left)
+        return self._next(self._new_sms)  # type: ignore[return-value]
 
 
 class ScriptedChangePrompts(_Script):

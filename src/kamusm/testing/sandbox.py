@@ -40,16 +40,18 @@ from kamusm.sandbox import (
     SandboxSettings,
 )
 from kamusm.sandbox._app import local_admin
-from kamusm.values import Clock, ManualClock, Pin, Product, SmsCode, Tckn
+from kamusm.values import Clock, ManualClock, Pin, Product, SmsCode, SystemClock, Tckn
 
 if TYPE_CHECKING:
     from kamusm.testing.certificates import CertificateFactory, IssuedCertificate
+    from kamusm.testing.opencryptoki import OpencryptokiToken
     from kamusm.testing.softhsm import SoftHsmToken
 
 __all__ = [
     "RunningSandbox",
     "TestHolder",
     "certificate_records",
+    "follow_portal",
     "provision_softhsm_card",
     "running_sandbox",
 ]
@@ -131,12 +133,15 @@ def provision_softhsm_card(
     pin: Pin | str = "123456",
     so_pin: Pin | str | None = None,
     initial_pin: str | None = None,
+    rotate_so_credential: bool = True,
 ) -> SoftHsmToken:
     """Create a SoftHSM2 token with the holder's test certificates, register the holder (if
     new) and the card, with its SO PIN as the unblock credential kept by the sandbox.
 
     ``so_pin`` is random by default: the test never needs to know it, as a holder never knows
-    the PUK. Returns the token (``serial``, ``module_path``, ``pin``).
+    the PUK. The sandbox rotates it with every unblock unless ``rotate_so_credential`` is
+    off; the token's ``so_pin`` follows the portal's record (:func:`follow_portal`).
+    Returns the token (``serial``, ``module_path``, ``pin``).
     """
     from kamusm.testing.certificates import CertificateFactory  # noqa: PLC0415
     from kamusm.testing.softhsm import create_softhsm_token  # noqa: PLC0415
@@ -158,8 +163,17 @@ def provision_softhsm_card(
         so_credential=token.so_pin.reveal(),
         initial_pin=initial_pin,
         certificates=certificate_records(issued, product),
+        rotate_so_credential=rotate_so_credential,
     )
+    follow_portal(token, portal)
     return token
+
+
+def follow_portal(card: SoftHsmToken | OpencryptokiToken, portal: SandboxPortal) -> None:
+    """Make ``card.so_pin`` follow the SO credential ``portal`` records for it (which the
+    portal rotates with every unblock): for a card a test registered itself."""
+    serial = card.serial
+    card.so.follow(lambda: portal.card_so_credential(serial))
 
 
 @attrs.frozen(kw_only=True)
@@ -195,8 +209,10 @@ def running_sandbox(
     ssl_keyfile: str | None = None,
 ) -> Iterator[RunningSandbox]:
     """Serve a fresh sandbox (temporary SQLite file) on 127.0.0.1 and a free port on a
-    background thread, for the duration of the ``with`` block."""
-    clock = clock if clock is not None else ManualClock()
+    background thread, for the duration of the ``with`` block. Its clock is a manual one
+    that starts at the real time unless ``clock`` is given, so that the test certificates
+    (issued around the real time) are valid by the clock the flows judge them by."""
+    clock = clock if clock is not None else ManualClock(SystemClock().now())
     with (
         SandboxPortal(settings=settings, clock=clock) as portal,
         SandboxServer(portal, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile) as server,

@@ -30,7 +30,8 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SOFTHSM2_LOCATIONS",
+    "SoCredentialTracker",
     "SoftHsmStore",
     "SoftHsmToken",
     "create_softhsm_token",
@@ -135,16 +137,98 @@ def _reinitialize_if_loaded(module_path: str) -> None:
     _token_seam.reinitialize_loaded(module_path)
 
 
+class SoCredentialTracker:
+    """What a test card's SO credential is now, followed through rotations: an unblock with a
+    rotating authorization changes it, and a card registered with a sandbox portal holds what
+    the portal says. ``repr`` shows nothing secret.
+
+    - :meth:`issue` makes an :class:`~kamusm.values.UnblockAuthorization` for the card; with
+      ``rotate=True`` it carries a fresh SO credential, which becomes the card's once the
+      unblock that spends it reports ``so_changed``;
+    - :meth:`follow` hands the question to a function (the sandbox portal's current record).
+    """
+
+    def __init__(self, so_pin: Pin) -> None:
+        self._current = so_pin
+        self._issued: list[tuple[UnblockAuthorization, Pin]] = []
+        self._lookup: Callable[[], str] | None = None
+        self._lock = threading.Lock()
+
+    def current(self) -> Pin:
+        """The SO credential the card holds, as far as the test knows."""
+        with self._lock:
+            if self._lookup is not None:
+                try:
+                    self._current = Pin(self._lookup())
+                except Exception:  # noqa: BLE001 - the portal is closed: what it said last
+                    logger.debug("The SO credential's record cannot be read; the last one")
+                return self._current
+            kept = []
+            for auth, fresh in self._issued:
+                outcome = auth.outcome
+                if outcome is None:
+                    kept.append((auth, fresh))
+                elif outcome.so_changed:
+                    self._current = fresh
+            self._issued = kept
+            return self._current
+
+    def follow(self, lookup: Callable[[], str]) -> None:
+        """From now on the card holds what ``lookup()`` returns (a portal's record)."""
+        with self._lock:
+            self._lookup = lookup
+
+    def issue(
+        self,
+        *,
+        card_serial: str,
+        expires_at: datetime,
+        operation_id: str | None = None,
+        rotate: bool = False,
+        other_credential: str | None = None,
+    ) -> UnblockAuthorization:
+        """An authorization carrying the card's SO credential (and ``other_credential`` as
+        the second candidate; with ``rotate``, a fresh SO credential of the same length)."""
+        current = self.current()
+        fresh = None
+        if rotate:
+            while fresh is None or fresh == current.reveal():
+                fresh = f"{secrets.randbelow(10 ** len(current)):0{len(current)}d}"
+        auth = _issue_authorization(
+            current.reveal(),
+            card_serial=card_serial,
+            expires_at=expires_at,
+            operation_id=operation_id,
+            other_credential=other_credential,
+            fresh_credential=fresh,
+        )
+        if fresh is not None:
+            with self._lock:
+                self._issued.append((auth, Pin(fresh)))
+        return auth
+
+    def __repr__(self) -> str:
+        return "SoCredentialTracker(<hidden>)"
+
+
 @attrs.frozen
 class SoftHsmToken:
-    """A SoftHSM2 token made for a test. ``repr`` never shows its PIN or SO PIN."""
+    """A SoftHSM2 token made for a test. ``repr`` never shows its PIN or SO PIN.
+
+    ``so_pin`` is the SO PIN the token holds now: it follows a rotation (see
+    :class:`SoCredentialTracker`)."""
 
     module_path: str
     label: str
     serial: str
     pin: Pin
-    so_pin: Pin
+    so: SoCredentialTracker = attrs.field(repr=False, eq=False)
     store: SoftHsmStore = attrs.field(repr=False)
+
+    @property
+    def so_pin(self) -> Pin:
+        """The token's SO PIN now (after any rotation)."""
+        return self.so.current()
 
     def module(self) -> Pkcs11Module:
         """The SoftHSM2 module, opened through kamusm."""
@@ -162,15 +246,20 @@ class SoftHsmToken:
         now: datetime | None = None,
         validity: timedelta = timedelta(minutes=5),
         operation_id: str | None = None,
+        rotate: bool = False,
+        other_credential: str | None = None,
     ) -> UnblockAuthorization:
         """A single-use authorization carrying this token's SO PIN, as the portal would issue
-        one (in this model the unblock credential is the SO PIN)."""
+        one (in this model the unblock credential is the SO PIN). ``rotate=True`` adds a
+        fresh SO PIN, which :attr:`so_pin` follows once an unblock has set it;
+        ``other_credential`` is a second candidate, tried after the SO PIN."""
         issued = now if now is not None else SystemClock().now()
-        return _issue_authorization(
-            self.so_pin.reveal(),
+        return self.so.issue(
             card_serial=self.serial,
             expires_at=issued + validity,
             operation_id=operation_id,
+            rotate=rotate,
+            other_credential=other_credential,
         )
 
     def write_certificate(self, der: bytes, label: str, object_id: bytes) -> None:
@@ -358,6 +447,6 @@ def create_softhsm_token(
         label=label,
         serial=info.serial,
         pin=user_pin,
-        so_pin=admin_pin,
+        so=SoCredentialTracker(admin_pin),
         store=store,
     )
