@@ -45,7 +45,7 @@ from kamusm.testing.prompts import ScriptedResetPrompts
 from kamusm.testing.sandbox import RunningSandbox, TestHolder, certificate_records, follow_portal
 from kamusm.token import UNBLOCK_STEPS
 from kamusm.values import _issue_authorization
-from tests.flow_parts import events, new_code
+from tests.flow_parts import events, faulty_proxy, new_code
 from tests.leak_canary import Secrets
 
 pytestmark = pytest.mark.opencryptoki
@@ -538,3 +538,29 @@ def test_the_other_candidate_is_not_tried_once_the_card_shows_its_final_so_try(
     assert so_counter(card) == (False, True, False)  # the final try is still there
     card.token().verify_pin(Pin(OLD))
     assert so_login(card, SO) == "ok"
+
+
+def test_the_network_gone_before_the_report_leaves_the_fresh_credential_first(rig: Rig) -> None:
+    """The card part completes and the portal becomes unreachable right after the logout (a
+    real TCP proxy in front of the sandbox goes down): neither report arrives, the portal keeps
+    both candidates, and the next reset opens the card with the fresh one at once."""
+    sb, card = rig.sb, rig.card
+    prompts = rig.prompts(FIRST)
+    with faulty_proxy(sb.url) as proxy:
+
+        def network_gone(step: str) -> None:
+            if step == "logout":
+                proxy.go_down()
+
+        with (
+            PortalClient(proxy.url, clock=sb.clock, timeout=5.0, retries=0) as client,
+            _token_seam.unblock_fault(network_gone),
+        ):
+            result = reset_pin(card.module(), client, prompts, clock=sb.clock)
+    assert not result.reported  # the PIN is set; only the report could not be made
+    rig.leaks.seen(result, prompts, *prompts.problems)
+    rig.secrets_of_the_portal()
+    assert events(sb, card.serial)[-1] == "operation.authorized"  # nothing was heard
+    assert len(sb.portal.card_so_candidates(card.serial)) == 2
+    pin_after_fault(card, "logout")
+    assert recover(rig) == 0

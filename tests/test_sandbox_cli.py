@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -111,6 +112,27 @@ def test_serve_prints_url_and_token_and_provisioning_works(
         check=False,
     )
     assert refused.returncode == 1 and "401" in refused.stdout
+    fixed = subprocess.run(
+        [
+            *base,
+            "--admin-token",
+            token,
+            "card",
+            "--serial",
+            "AKIS0000CLI00003",
+            "--holder",
+            "17291716060",
+            "--no-so-rotation",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    with sqlite3.connect(db) as raw:
+        rotation = dict(raw.execute("SELECT serial, so_rotation FROM cards").fetchall())
+    assert rotation == {"AKIS0000CLI00001": 1, "AKIS0000CLI00003": 0}
     with PortalClient(url) as client:
         client.login_edevlet(Tckn("17291716060"), "cli-password-1")
         assert client.start_pin_reset(Product.NES).length == 15

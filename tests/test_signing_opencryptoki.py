@@ -138,3 +138,29 @@ def test_an_ecdsa_certificate_counts_the_same_and_the_final_try_needs_agreement(
         assert signer.certificate.fingerprint_sha256 == issued.info().fingerprint_sha256
     after = token.pin_status()
     assert not after.final_try and not after.count_low and not after.locked
+
+
+@pytest.mark.anyio
+async def test_the_async_session_counts_the_same_and_needs_agreement_on_the_final_try(
+    opencryptoki_token: OpencryptokiToken, certificate_factory: CertificateFactory
+) -> None:
+    card = opencryptoki_token
+    issued = certify_on_token(card, certificate_factory.nes, key=KeySpec.RSA_2048)
+    public = x509.load_der_x509_certificate(issued.der).public_key()
+    assert isinstance(public, rsa.RSAPublicKey)
+    token = card.token()
+    for _ in range(2):
+        with pytest.raises(PinIncorrectError):
+            async with token.asigning_session(Pin("0000")):
+                pytest.fail("a wrong PIN never opens a session")
+    assert (await token.apin_status()).final_try
+    with pytest.raises(FinalTryNotAcknowledgedError):
+        async with token.asigning_session(card.pin):
+            pytest.fail("refused before the login")
+    status = await token.apin_status()
+    assert status.final_try and not status.locked
+    async with token.asigning_session(card.pin, acknowledge_final_try=True) as signer:
+        signature = await signer.sign(DATA)
+    public.verify(signature, DATA, padding.PKCS1v15(), hashes.SHA256())
+    after = await token.apin_status()
+    assert not after.final_try and not after.count_low and not after.locked

@@ -86,6 +86,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "kamusm.messages": ("Language",),
     "kamusm.token": (
+        "AsyncSigningSession",
         "CertificateObject",
         "Pkcs11Module",
         "SignatureScheme",

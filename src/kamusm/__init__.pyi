@@ -163,6 +163,7 @@ from kamusm.readiness import (
     assess,
 )
 from kamusm.token import (
+    AsyncSigningSession,
     CertificateObject,
     Pkcs11Module,
     SignatureScheme,
@@ -193,6 +194,7 @@ __all__ = [
     "AsyncChangePrompts",
     "AsyncPortalClient",
     "AsyncResetPrompts",
+    "AsyncSigningSession",
     "AuthenticationRequiredError",
     "AuthorizationCardMismatchError",
     "AuthorizationError",

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from kamusm.certs import CertificateInfo
 
-__all__ = ["SignatureScheme", "SigningSession", "find_private_key"]
+__all__ = ["AsyncSigningSession", "SignatureScheme", "SigningSession", "find_private_key"]
 
 logger = logging.getLogger(__name__)
 
@@ -253,3 +253,58 @@ class SigningSession:
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
         return f"SigningSession({self._certificate!r}, {state})"
+
+
+class AsyncSigningSession:
+    """:class:`SigningSession` for asyncio and trio: each signature runs in a worker thread
+    (the card may take a while; the event loop keeps running), under the same process-wide
+    lock, per call.
+
+    Yielded by :meth:`kamusm.token.Token.asigning_session`, valid only inside its
+    ``async with`` block; afterwards every call raises
+    :class:`~kamusm.errors.SigningSessionClosedError`. It holds no PIN.
+    """
+
+    def __init__(self, session: SigningSession) -> None:
+        self._session = session
+
+    @property
+    def certificate(self) -> CertificateInfo:
+        """The certificate whose key signs."""
+        return self._session.certificate
+
+    @property
+    def default_scheme(self) -> SignatureScheme:
+        return self._session.default_scheme
+
+    @property
+    def closed(self) -> bool:
+        return self._session.closed
+
+    @property
+    def sync(self) -> SigningSession:
+        """The blocking session underneath, for code that runs in a worker thread already
+        (such as :class:`kamusm.signing.SessionSigner`); the same guards and lock apply."""
+        return self._session
+
+    async def sign(self, data: bytes, scheme: SignatureScheme | None = None) -> bytes:
+        """:meth:`SigningSession.sign` in a worker thread."""
+        return await _in_worker_thread(self._session.sign, bytes(data), scheme)
+
+    async def sign_digest(self, digest: bytes, scheme: SignatureScheme | None = None) -> bytes:
+        """:meth:`SigningSession.sign_digest` in a worker thread."""
+        return await _in_worker_thread(self._session.sign_digest, bytes(digest), scheme)
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"AsyncSigningSession({self._session.certificate!r}, {state})"
+
+
+async def _in_worker_thread(
+    fn: Callable[[bytes, SignatureScheme | None], bytes],
+    data: bytes,
+    scheme: SignatureScheme | None,
+) -> bytes:
+    import anyio.to_thread  # noqa: PLC0415 - loaded only by async callers
+
+    return await anyio.to_thread.run_sync(fn, data, scheme)

@@ -13,6 +13,9 @@ here logs in by itself.
         cms = sign_cms(session, attachment)                # detached CAdES-BES
     report = validate_pdf(signed, trust_roots=[root_der])  # pyHanko's own validator
 
+    async with token.asigning_session(pin) as session:    # the same, for async code
+        signed = await asign_pdf(session, pdf_bytes)       # the card signs in a worker thread
+
 Why pyHanko without its ``pkcs11`` extra: that extra pins python-pkcs11 ``~=0.9.3`` while kamusm
 needs 0.10 (the series its PKCS#11 notes were verified on), and pyHanko's PKCS#11 signer logs
 in by itself (``token.open(user_pin=...)``), outside every guard. kamusm supplies the signer.
@@ -47,11 +50,13 @@ from kamusm._signing_session import SignatureScheme  # noqa: E402
 from kamusm.errors import UnsupportedSignatureSchemeError  # noqa: E402
 
 if TYPE_CHECKING:
-    from kamusm.token import SigningSession
+    from kamusm.token import AsyncSigningSession, SigningSession
 
 __all__ = [
     "PdfSignatureReport",
     "SessionSigner",
+    "asign_cms",
+    "asign_pdf",
     "sign_cms",
     "sign_pdf",
     "validate_pdf",
@@ -189,31 +194,107 @@ def sign_pdf(
 
     ``digest_algorithm`` defaults to SHA-256 for RSA and to the curve's hash for ECDSA.
     """
-    scheme = session.default_scheme
-    md = digest_algorithm or scheme.hash_name
-    meta = signers.PdfSignatureMetadata(
+    job = _PdfJob(
+        session,
+        pdf,
+        timestamp_url=timestamp_url,
+        ca_certificates=ca_certificates,
         field_name=field_name,
-        md_algorithm=md,
-        subfilter=fields.SigSeedSubFilter.PADES,
         reason=reason,
         location=location,
-        embed_validation_info=False,
-        use_pades_lta=False,
+        digest_algorithm=digest_algorithm,
+        prefer_pss=prefer_pss,
+        in_worker_thread=False,
     )
-    signer = SessionSigner(
-        session, ca_certificates=ca_certificates, prefer_pss=prefer_pss, in_worker_thread=False
-    )
-    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
-    out = io.BytesIO()
-    logger.debug("Signing a PDF of %d bytes (%s)", len(pdf), "B-T" if timestamp_url else "B-B")
     try:
         signers.sign_pdf(
-            writer, meta, signer=signer, timestamper=_timestamper(timestamp_url), output=out
+            job.writer, job.meta, signer=job.signer, timestamper=job.timestamper, output=job.out
         )
     except _PyhankoSigningError as exc:
-        raise UnsupportedSignatureSchemeError(scheme=md) from exc
-    logger.info("PDF signed with the card's %s certificate", session.certificate.kind.value)
-    return out.getvalue()
+        raise UnsupportedSignatureSchemeError(scheme=job.md) from exc
+    return job.done()
+
+
+async def asign_pdf(
+    session: AsyncSigningSession,
+    pdf: bytes,
+    *,
+    timestamp_url: str | None = None,
+    ca_certificates: Sequence[bytes] = (),
+    field_name: str = "Imza1",
+    reason: str | None = None,
+    location: str | None = None,
+    digest_algorithm: str | None = None,
+    prefer_pss: bool = False,
+) -> bytes:
+    """:func:`sign_pdf` for an :meth:`kamusm.token.Token.asigning_session`, through pyHanko's
+    asynchronous API: the card signs in a worker thread, so the event loop keeps running while
+    it does (pyHanko's own PDF and CMS work runs on the loop)."""
+    job = _PdfJob(
+        session.sync,
+        pdf,
+        timestamp_url=timestamp_url,
+        ca_certificates=ca_certificates,
+        field_name=field_name,
+        reason=reason,
+        location=location,
+        digest_algorithm=digest_algorithm,
+        prefer_pss=prefer_pss,
+        in_worker_thread=True,
+    )
+    try:
+        await signers.async_sign_pdf(
+            job.writer, job.meta, signer=job.signer, timestamper=job.timestamper, output=job.out
+        )
+    except _PyhankoSigningError as exc:
+        raise UnsupportedSignatureSchemeError(scheme=job.md) from exc
+    return job.done()
+
+
+class _PdfJob:
+    """What one PDF signature needs, the same for :func:`sign_pdf` and :func:`asign_pdf`."""
+
+    def __init__(
+        self,
+        session: SigningSession,
+        pdf: bytes,
+        *,
+        timestamp_url: str | None,
+        ca_certificates: Sequence[bytes],
+        field_name: str,
+        reason: str | None,
+        location: str | None,
+        digest_algorithm: str | None,
+        prefer_pss: bool,
+        in_worker_thread: bool,
+    ) -> None:
+        self.session = session
+        self.md = digest_algorithm or session.default_scheme.hash_name
+        self.meta = signers.PdfSignatureMetadata(
+            field_name=field_name,
+            md_algorithm=self.md,
+            subfilter=fields.SigSeedSubFilter.PADES,
+            reason=reason,
+            location=location,
+            embed_validation_info=False,
+            use_pades_lta=False,
+        )
+        self.signer = SessionSigner(
+            session,
+            ca_certificates=ca_certificates,
+            prefer_pss=prefer_pss,
+            in_worker_thread=in_worker_thread,
+        )
+        self.timestamper = _timestamper(timestamp_url)
+        self.writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+        self.out = io.BytesIO()
+        kind = "B-T" if timestamp_url else "B-B"
+        logger.debug("Signing a PDF of %d bytes (%s)", len(pdf), kind)
+
+    def done(self) -> bytes:
+        kind = self.session.certificate.kind.value
+        logger.info("PDF signed with the card's %s certificate", kind)
+        return self.out.getvalue()
 
 
 def sign_cms(
@@ -227,15 +308,61 @@ def sign_cms(
 ) -> bytes:
     """A detached CMS signature (CAdES-BES; with ``timestamp_url`` a signature timestamp is
     added) of arbitrary bytes, DER-encoded: for attachments and official correspondence."""
+    return asyncio.run(
+        _cms(
+            session,
+            data,
+            timestamp_url=timestamp_url,
+            ca_certificates=ca_certificates,
+            digest_algorithm=digest_algorithm,
+            prefer_pss=prefer_pss,
+            in_worker_thread=False,
+        )
+    )
+
+
+async def asign_cms(
+    session: AsyncSigningSession,
+    data: bytes,
+    *,
+    timestamp_url: str | None = None,
+    ca_certificates: Sequence[bytes] = (),
+    digest_algorithm: str | None = None,
+    prefer_pss: bool = False,
+) -> bytes:
+    """:func:`sign_cms` for an :meth:`kamusm.token.Token.asigning_session` (the card signs in
+    a worker thread)."""
+    return await _cms(
+        session.sync,
+        data,
+        timestamp_url=timestamp_url,
+        ca_certificates=ca_certificates,
+        digest_algorithm=digest_algorithm,
+        prefer_pss=prefer_pss,
+        in_worker_thread=True,
+    )
+
+
+async def _cms(
+    session: SigningSession,
+    data: bytes,
+    *,
+    timestamp_url: str | None,
+    ca_certificates: Sequence[bytes],
+    digest_algorithm: str | None,
+    prefer_pss: bool,
+    in_worker_thread: bool,
+) -> bytes:
     md = digest_algorithm or session.default_scheme.hash_name
     signer = SessionSigner(
-        session, ca_certificates=ca_certificates, prefer_pss=prefer_pss, in_worker_thread=False
+        session,
+        ca_certificates=ca_certificates,
+        prefer_pss=prefer_pss,
+        in_worker_thread=in_worker_thread,
     )
     logger.debug("Signing %d bytes as detached CMS", len(data))
-    content: cms.ContentInfo = asyncio.run(
-        signer.async_sign_general_data(
-            data, md, detached=True, use_cades=True, timestamper=_timestamper(timestamp_url)
-        )
+    content: cms.ContentInfo = await signer.async_sign_general_data(
+        data, md, detached=True, use_cades=True, timestamper=_timestamper(timestamp_url)
     )
     return bytes(content.dump())
 

@@ -57,7 +57,8 @@ import functools
 import logging
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar, cast
 
@@ -68,7 +69,12 @@ from pkcs11 import Attribute, ObjectClass, TokenFlag
 
 from kamusm import _module_search
 from kamusm._cryptoki import CKU_SO, CKU_USER, LOCK, CkTokenInfo, Cryptoki, text
-from kamusm._signing_session import SignatureScheme, SigningSession, find_private_key
+from kamusm._signing_session import (
+    AsyncSigningSession,
+    SignatureScheme,
+    SigningSession,
+    find_private_key,
+)
 from kamusm.errors import (
     AmbiguousTokenError,
     NotReadyToSignError,
@@ -108,6 +114,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ENV_MODULE",
     "PKCS11_ERRORS",
+    "AsyncSigningSession",
     "CertificateObject",
     "Pkcs11Module",
     "SignatureScheme",
@@ -401,6 +408,43 @@ async def _in_thread(fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwarg
     import anyio.to_thread  # noqa: PLC0415 - loaded only by async callers
 
     return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
+
+
+async def _enter_in_thread(manager: contextlib.AbstractContextManager[_T]) -> _T:
+    """Enter ``manager`` in a worker thread, under the library lock. If the caller stops
+    waiting (its task was cancelled) before it gets the value, the manager is exited again,
+    by the worker thread if it had not handed the value over yet, else here: nothing entered
+    is left behind."""
+    handing = threading.Lock()
+    state = {"caller_gone": False, "handed_over": False}
+
+    def enter() -> _T:
+        logger.debug("Entering %s in a worker thread", type(manager).__name__)
+        with _LOCK:  # opened and, if need be, closed again in one go
+            value = manager.__enter__()
+            with handing:
+                if not state["caller_gone"]:
+                    state["handed_over"] = True
+                    return value
+            logger.info("Its caller stopped waiting: %s closed again", type(manager).__name__)
+            manager.__exit__(None, None, None)
+        raise _CallerGoneError
+
+    try:
+        return await _in_thread(enter)
+    except BaseException:
+        with handing:
+            state["caller_gone"] = True
+            handed_over = state["handed_over"]
+        if handed_over:  # entered, but the caller was cancelled before the value reached it
+            logger.info("Its caller stopped waiting: %s closed again", type(manager).__name__)
+            manager.__exit__(None, None, None)
+        raise
+
+
+class _CallerGoneError(Exception):
+    """The task that asked for a session was cancelled while it opened (never seen: the
+    result of that call is thrown away)."""
 
 
 # ---- what a token is --------------------------------------------------------------------------
@@ -914,6 +958,39 @@ class Token:
                 signer._close()
                 stack.close()
             logger.debug("Signing session on token %s closed", self.serial)
+
+    @contextlib.asynccontextmanager
+    async def asigning_session(
+        self,
+        pin: Pin,
+        *,
+        certificate: CertificateInfo | None = None,
+        product: Product | None = None,
+        acknowledge_final_try: bool = False,
+        unattended: bool = False,
+        clock: Clock | None = None,
+    ) -> AsyncIterator[AsyncSigningSession]:
+        """:meth:`signing_session` for ``async with``: the same guards, login and key search,
+        run in a worker thread, and an :class:`AsyncSigningSession` whose signatures run in
+        one too. The logout and close run in a worker thread when the block ends, however it
+        ends, shielded from cancellation; a session that opens for a task cancelled while it
+        waited is closed at once, so no login outlives its caller."""
+        opening = self.signing_session(
+            pin,
+            certificate=certificate,
+            product=product,
+            acknowledge_final_try=acknowledge_final_try,
+            unattended=unattended,
+            clock=clock,
+        )
+        signer = await _enter_in_thread(opening)
+        try:
+            yield AsyncSigningSession(signer)
+        finally:
+            import anyio  # noqa: PLC0415 - loaded only by async callers
+
+            with anyio.CancelScope(shield=True):
+                await _in_thread(opening.__exit__, None, None, None)
 
     # ---- the PIN ----
 

@@ -349,7 +349,7 @@ def _provision(args: argparse.Namespace, out: TextIO) -> int:
             if not all(card.values()):
                 print(MISSING_VALUE, file=out)
                 return 2
-            admin.register_card(**card)
+            admin.register_card(**card, rotate_so_credential=args.so_rotation)
     except AdminRefused as err:
         print(f"refused: HTTP {err.status} {err.code} {err.reason or ''}".rstrip(), file=out)
         return 1
@@ -408,6 +408,13 @@ def _parser() -> argparse.ArgumentParser:
     card.add_argument("--serial", required=True)
     card.add_argument("--holder", required=True, help="the holder's T.C. Kimlik No")
     card.add_argument("--product", choices=("nes", "mali_muhur"), default="nes")
+    card.add_argument(
+        "--no-so-rotation",
+        dest="so_rotation",
+        action="store_false",
+        help="keep the card's SO credential fixed (by default every unblock changes it; "
+        "turn rotation off for cards that do not allow their SO credential to be changed)",
+    )
     return parser
 
 
