@@ -9,8 +9,9 @@ import pytest
 from kamusm.app._texts import TEXTS
 from kamusm.messages import LANGUAGES
 from kamusm.sandbox._pages import _ERRORS, _T
+from kamusm.sandbox._server import BANNER
 
-TABLES = {"app": TEXTS, "pages": _T, "page errors": _ERRORS}
+TABLES = {"app": TEXTS, "pages": _T, "page errors": _ERRORS, "sandbox banner": BANNER}
 #: Words both languages use: names, abbreviations, and what a Turkish text quotes as it is.
 SHARED = frozenset(
     {"pin", "puk", "sms", "nes", "web", "kamu", "sm", "dys", "akis", "kamusm", "app", "no", "form"}
