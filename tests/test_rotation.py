@@ -11,8 +11,10 @@ from __future__ import annotations
 import copy
 import pickle
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pkcs11.exceptions as pe
@@ -25,6 +27,7 @@ from kamusm import (
     Pin,
     PortalClient,
     Product,
+    TokenNotFoundError,
     TokenRemovedError,
     UnblockAuthorization,
     UnblockOutcome,
@@ -33,7 +36,8 @@ from kamusm import (
     reset_pin,
 )
 from kamusm._portal_admin import SandboxAdmin
-from kamusm.errors import AuthorizationSpentError, InputError
+from kamusm.errors import AuthorizationExpiredError, AuthorizationSpentError, InputError
+from kamusm.flows import ChangeStep, ResetStep
 from kamusm.portal import Operation
 from kamusm.sandbox import SandboxPortal
 from kamusm.sandbox._portal import fresh_so_credential
@@ -450,3 +454,107 @@ def test_the_softhsm_fixture_follows_a_rotating_unblock(softhsm_token: SoftHsmTo
     assert so_refusal(softhsm_token, softhsm_token.so_pin.reveal()) == "ok"
     softhsm_token.token().verify_pin(Pin(NEWER))
     assert softhsm_token.so_pin.reveal() not in repr(softhsm_token)
+
+
+# ---- an authorization received but never spent ------------------------------------------------
+
+
+class _BeforeTheWrite(ScriptedResetPrompts):
+    """Scripted answers that do something to the card or the clock right before the flow's
+    write step (after the confirmation brought the authorization, before it is spent)."""
+
+    def __init__(self, before_write: Callable[[], None], **answers: Any) -> None:
+        super().__init__(**answers)
+        self._before_write = before_write
+
+    def progress(self, step: ResetStep | ChangeStep, *, remaining: timedelta | None) -> None:
+        super().progress(step, remaining=remaining)
+        if step is ResetStep.WRITE_PIN:
+            self._before_write()
+
+
+def _failing_before_the_spend(
+    sb: RunningSandbox, holder: TestHolder, card: SoftHsmToken, leaks: Secrets, what: str
+) -> _BeforeTheWrite:
+    script = prompts(sb, holder, card.serial, NEW, leaks)
+    pull_or_age = card.remove if what == "card_pulled" else (lambda: sb.advance(61))
+    return _BeforeTheWrite(
+        pull_or_age,
+        codes=script._codes,
+        card=card.serial,
+        pins=script._pins,
+        confirmations=script._confirmations,
+    )
+
+
+def _so_reports(sb: RunningSandbox, serial: str) -> list[object]:
+    return [
+        e["detail"].get("so_credential")
+        for e in sb.portal.audit_log()
+        if e["card_serial"] == serial and e["event"] in ("operation.failed", "operation.completed")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("what", "error"),
+    [("card_pulled", TokenNotFoundError), ("authorization_expired", AuthorizationExpiredError)],
+)
+def test_a_reset_that_fails_before_the_spend_reports_the_card_untouched(
+    kamusm_sandbox: RunningSandbox,
+    holder: TestHolder,
+    card: SoftHsmToken,
+    leaks: Secrets,
+    what: str,
+    error: type[Exception],
+) -> None:
+    """The confirmation brought the authorization (and the portal recorded its fresh
+    credential as pending), then the reset failed before the authorization was spent: the
+    card pulled, or the authorization ran out. The failure report says the card was not
+    touched (no SO login, not changed), so the portal drops the fresh credential and keeps
+    one candidate: the next reset spends no wrong SO attempt."""
+    sb = kamusm_sandbox
+    leaks.add(OLD, NEW, card.so_pin, holder.password)
+    released = card.so_pin.reveal()
+    script = _failing_before_the_spend(sb, holder, card, leaks, what)
+    with (
+        PortalClient(sb.url, clock=sb.clock, timeout=5.0) as client,
+        pytest.raises(error) as caught,
+    ):
+        reset_pin(card.module(), client, script, clock=sb.clock)
+    leaks.seen(caught.value, script, *script.problems)
+    assert sb.portal.card_so_candidates(card.serial) == [released]
+    assert _so_reports(sb, card.serial) == ["fresh_dropped"]
+
+
+def test_two_resets_that_fail_before_the_spend_leave_self_service_open(
+    kamusm_sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken, leaks: Secrets
+) -> None:
+    """Two resets in a row whose authorizations ran out before they were spent: each report
+    drops its fresh credential, so the third reset is not refused as "the results of the
+    last two resets never arrived"; its confirmation releases one candidate, and it rotates
+    the card."""
+    sb = kamusm_sandbox
+    leaks.add(OLD, NEW, NEWER, card.so_pin, holder.password)
+    released = card.so_pin.reveal()
+    for _ in range(2):
+        script = _failing_before_the_spend(sb, holder, card, leaks, "authorization_expired")
+        with (
+            PortalClient(sb.url, clock=sb.clock, timeout=5.0) as client,
+            pytest.raises(AuthorizationExpiredError),
+        ):
+            reset_pin(card.module(), client, script, clock=sb.clock)
+        assert sb.portal.card_so_candidates(card.serial) == [released]
+    third = prompts(sb, holder, card.serial, NEWER, leaks)
+    with PortalClient(sb.url, clock=sb.clock, timeout=5.0) as client:
+        result = reset_pin(card.module(), client, third, clock=sb.clock)
+    assert result.reported
+    authorized = [
+        e["detail"]["so_candidates"]
+        for e in sb.portal.audit_log()
+        if e["event"] == "operation.authorized" and e["card_serial"] == card.serial
+    ]
+    assert authorized == [1, 1, 1]
+    fresh = sb.portal.card_so_credential(card.serial)
+    leaks.add(fresh)
+    assert fresh != released and card.so_pin.reveal() == fresh
+    card.token().verify_pin(Pin(NEWER))

@@ -495,8 +495,9 @@ class _ResetProgram:
         self.operation: Operation | None = None  # the redeemed operation the flow accepted
         self.challenge: Challenge | None = None
         self.authorization: UnblockAuthorization | None = None  # between two steps only
-        # The authorization handed to the card: what it reached goes into the report.
-        self.spent: UnblockAuthorization | None = None
+        # The authorization the confirmation brought: what it reached on the card (nothing,
+        # when it was never spent) goes into the report.
+        self.received: UnblockAuthorization | None = None
         self.outcome: UnblockOutcome | None = None
 
     def run(self) -> _Program[ResetResult]:
@@ -688,6 +689,7 @@ class _ResetProgram:
             flow.send(ConfirmationRejected(rejected.attempts_remaining))
             raise
         if auth is not None:
+            self.received = auth
             flow.send(Confirmed())
             self.authorization = auth
 
@@ -724,7 +726,6 @@ class _ResetProgram:
         authorization = _required(flow.authorization, flow, "(no authorization)")
         new_pin = _required(flow.new_pin, flow, "(no new PIN)")
         call = functools.partial(token.unblock, authorization, new_pin, clock=flow.clock)
-        self.spent = authorization
         self.outcome = yield from _perform(flow, call)
         if flow.state is ResetState.UNBLOCK_AUTHORIZED:
             flow.send(PinWritten())
@@ -742,8 +743,12 @@ class _ResetProgram:
         reason = self.flow.failure_report()
         if reason is None or self.operation is None:
             return
-        # What the card reached before the failure: which SO credential it holds now.
-        outcome = self.spent.outcome if self.spent is not None else None
+        # What the card reached before the failure: which SO credential it holds now. An
+        # authorization that was received but never spent left the card untouched (not
+        # changed, no SO login), so the portal drops the fresh credential it issued with it.
+        outcome = None
+        if self.received is not None:
+            outcome = self.received.outcome or UnblockOutcome()
         call = functools.partial(
             self.portal.report_result,
             self.operation,
