@@ -264,6 +264,8 @@ class ResetBackend:
         if reason is not None and session.operation is not None and not session.reported:
             session.reported = True
             try:
+                # No outcome given: the client reports what the authorization its
+                # confirmation issued reached on the card (untouched, if never spent).
                 await self.portal.report_result(session.operation, success=False, reason=reason)
             except KamusmError as exc:
                 logger.info("the failure could not be reported: %s", type(exc).__name__)
@@ -452,12 +454,16 @@ class ResetBackend:
         if authorization is None or new_pin is None:  # the flow holds both in this step
             raise IllegalTransitionError(state=flow.state.name, event="PinWritten")
         token = await self._perform(session, self.module.atoken(serial=session.card_serial))
-        # Spends the single-use authorization: SO login + C_InitPIN, at most once.
-        await self._perform(session, token.aunblock(authorization, new_pin, clock=flow.clock))
+        # Spends the single-use authorization: SO login + C_InitPIN (+ C_SetPIN(SO) to the
+        # fresh SO credential when the portal rotates it), at most once.
+        outcome = await self._perform(
+            session, token.aunblock(authorization, new_pin, clock=flow.clock)
+        )
         flow.send(PinWritten())
         logger.info("new PIN written on card %s", session.card_serial)
         try:
-            await self.portal.report_result(operation, success=True)
+            # The outcome tells the portal which SO credential the card holds now.
+            await self.portal.report_result(operation, success=True, outcome=outcome)
         except KamusmError as exc:
             flow.send(ErrorOccurred(exc))  # the card is done; only the report failed
         else:

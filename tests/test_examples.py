@@ -575,6 +575,8 @@ async def test_web_backend_walks_a_browser_through_the_whole_reset(
     with pytest.raises(PinIncorrectError):
         card.token().verify_pin(Pin(OLD))
     assert events(kamusm_sandbox, card.serial)[-1] == "operation.completed"
+    # the report said which SO credential the card took: the portal knows it, and only it
+    assert kamusm_sandbox.portal.card_so_candidates(card.serial) == [card.so_pin.reveal()]
     after = await browser.call("GET", "/api/reset")
     assert after.status_code == 404  # the session is gone with the finished reset
     assert after.json()["message"]["en"].startswith("There is no PIN reset in progress")

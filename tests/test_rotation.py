@@ -310,7 +310,7 @@ def test_an_authorization_with_two_candidates_and_a_fresh_one_hides_all_and_spen
         auth.record(UnblockOutcome())  # nothing to record before it is spent
     assert (auth.candidates, auth.rotates, auth.outcome) == (2, True, None)
     assert auth.spend_all(card_serial="C1", now=T0) == (("11112222", "33334444"), "55556666")
-    assert auth.outcome == UnblockOutcome()
+    assert auth.outcome == UnblockOutcome(so_changed=None)  # spent by hand: not known
     with pytest.raises(AuthorizationSpentError):
         auth.spend_all(card_serial="C1", now=T0)
     with pytest.raises(AuthorizationSpentError):
@@ -558,3 +558,71 @@ def test_two_resets_that_fail_before_the_spend_leave_self_service_open(
     leaks.add(fresh)
     assert fresh != released and card.so_pin.reveal() == fresh
     card.token().verify_pin(Pin(NEWER))
+
+
+# ---- a report without an outcome -------------------------------------------------------------
+
+
+def test_a_report_without_an_outcome_tells_what_the_clients_authorization_reached(
+    kamusm_sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken, leaks: Secrets
+) -> None:
+    """The integrator's code as the guides once showed it: ``token.unblock`` then
+    ``report_result(op, success=True)`` with no outcome. The client remembers the
+    authorization its confirmation issued, so the report says the card took the fresh
+    credential, and the portal makes it current."""
+    sb = kamusm_sandbox
+    released = card.so_pin.reveal()
+    client, op, auth = authorize(sb, holder, card.serial)
+    with client:
+        card.token().unblock(auth, Pin(NEW), clock=sb.clock)
+        client.report_result(op, success=True)
+    fresh = sb.portal.card_so_credential(card.serial)
+    leaks.add(released, fresh)
+    assert fresh != released and card.so_pin.reveal() == fresh
+    assert sb.portal.card_so_candidates(card.serial) == [fresh]
+    assert _so_reports(sb, card.serial) == ["rotated"]
+    assert so_refusal(card, fresh) == "ok"
+
+
+def test_a_failure_report_without_an_outcome_for_an_unspent_authorization_drops_the_fresh_one(
+    kamusm_sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken
+) -> None:
+    sb = kamusm_sandbox
+    released = card.so_pin.reveal()
+    client, op, auth = authorize(sb, holder, card.serial)
+    with client:
+        client.report_result(op, success=False, reason="FlowCancelled")
+    assert not auth.is_spent
+    assert sb.portal.card_so_candidates(card.serial) == [released]
+    assert _so_reports(sb, card.serial) == ["fresh_dropped"]
+
+
+def test_an_explicit_outcome_wins_over_the_remembered_one(
+    kamusm_sandbox: RunningSandbox, holder: TestHolder, paper_card: str
+) -> None:
+    sb = kamusm_sandbox
+    client, op, _ = authorize(sb, holder, paper_card)
+    with client:
+        client.report_result(
+            op, success=True, outcome=UnblockOutcome(so_login=0, pin_set=True, so_changed=None)
+        )
+    assert len(sb.portal.card_so_candidates(paper_card)) == 2  # unknown: both kept
+
+
+@pytest.mark.anyio
+async def test_the_async_client_remembers_its_authorization_for_the_report_too(
+    kamusm_sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken, leaks: Secrets
+) -> None:
+    sb = kamusm_sandbox
+    released = card.so_pin.reveal()
+    code = new_code(sb, holder, Product.NES)
+    async with AsyncPortalClient(sb.url, clock=sb.clock, timeout=5.0) as client:
+        op = await client.redeem(code, card_serial=card.serial)
+        await client.request_challenge(op)
+        auth = await client.confirm_challenge(op, sb.last_sms_code(holder.phone))
+        await card.token().aunblock(auth, Pin(NEW), clock=sb.clock)
+        await client.report_result(op, success=True)
+    fresh = sb.portal.card_so_credential(card.serial)
+    leaks.add(released, fresh)
+    assert fresh != released and sb.portal.card_so_candidates(card.serial) == [fresh]
+    assert card.so_pin.reveal() == fresh

@@ -25,7 +25,9 @@ import enum
 import itertools
 import logging
 import ssl
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, Generic, Literal, Self, TypeVar
@@ -841,10 +843,48 @@ def _limits() -> httpx.Limits:
     )
 
 
+#: How many confirmed operations whose result is not reported yet a client remembers (the
+#: oldest is forgotten first; its report then says nothing of the SO credential).
+_MAX_REMEMBERED_AUTHORIZATIONS: Final = 4096
+
+
+class _Issued:
+    """The authorizations a client's confirmations issued, by operation id, until the
+    operation's result is reported: so that a report without an ``outcome`` still tells the
+    portal what the unblock reached (or that the card was never touched)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_operation: OrderedDict[str, UnblockAuthorization] = OrderedDict()
+
+    def remember(self, operation_id: str, authorization: UnblockAuthorization) -> None:
+        with self._lock:
+            self._by_operation[operation_id] = authorization
+            self._by_operation.move_to_end(operation_id)
+            while len(self._by_operation) > _MAX_REMEMBERED_AUTHORIZATIONS:
+                self._by_operation.popitem(last=False)
+
+    def outcome(self, operation_id: str) -> UnblockOutcome | None:
+        """What the operation's authorization reached: its outcome once spent, the untouched
+        outcome (not changed, no SO login) when it never was, ``None`` when this client
+        issued none for it."""
+        with self._lock:
+            auth = self._by_operation.get(operation_id)
+        if auth is None:
+            return None
+        return auth.outcome or UnblockOutcome()
+
+    def forget(self, operation_id: str) -> None:
+        with self._lock:
+            self._by_operation.pop(operation_id, None)
+
+
 class _ClientBase:
-    """What both clients share besides sending: construction and the repr."""
+    """What both clients share besides sending: construction, the authorizations issued
+    and the repr."""
 
     _core: _PortalCore
+    _issued: _Issued
 
     def _setup(
         self,
@@ -855,7 +895,25 @@ class _ClientBase:
         backoff: float,
     ) -> ssl.SSLContext | bool:
         self._core = _PortalCore(base_url, clock=clock, retries=retries, backoff=backoff)
+        self._issued = _Issued()
         return _tls(verify)
+
+    def _issued_to(self, operation: Operation, auth: UnblockAuthorization) -> UnblockAuthorization:
+        self._issued.remember(operation.operation_id, auth)
+        return auth
+
+    def _report(
+        self,
+        operation: Operation,
+        success: bool,
+        reason: str | None,
+        outcome: UnblockOutcome | None,
+    ) -> _Call[None]:
+        """The report, its outcome by default what this client's authorization for the
+        operation reached."""
+        if outcome is None and isinstance(operation, Operation):
+            outcome = self._issued.outcome(operation.operation_id)
+        return self._core.report_result(operation, success, reason, outcome)
 
     @property
     def base_url(self) -> str:
@@ -1032,8 +1090,12 @@ class PortalClient(_ClientBase):
     def confirm_challenge(
         self, operation: Operation, answer: SmsCode | str
     ) -> UnblockAuthorization:
-        """Answer the challenge; the right answer returns the single-use authorization."""
-        return self._run(self._core.confirm_challenge(operation, answer))
+        """Answer the challenge; the right answer returns the single-use authorization. The
+        client remembers it until the operation's result is reported (see
+        :meth:`report_result`)."""
+        return self._issued_to(
+            operation, self._run(self._core.confirm_challenge(operation, answer))
+        )
 
     def report_result(
         self,
@@ -1045,11 +1107,15 @@ class PortalClient(_ClientBase):
     ) -> None:
         """Tell the portal how the card operation ended (``reason``: letters and ``_``).
 
-        ``outcome``, the :class:`~kamusm.values.UnblockOutcome` the unblock reached (also
-        after a failure: the authorization's :attr:`~kamusm.values.UnblockAuthorization.outcome`),
-        tells the portal which SO credential the card holds now; without it the portal keeps
-        every candidate for the next unblock."""
-        self._run(self._core.report_result(operation, success, reason, outcome))
+        ``outcome``, the :class:`~kamusm.values.UnblockOutcome` the unblock reached, tells
+        the portal which SO credential the card holds now. By default it is what the
+        authorization this client's :meth:`confirm_challenge` issued for the operation
+        reached (its :attr:`~kamusm.values.UnblockAuthorization.outcome`, or, never spent,
+        the untouched ``UnblockOutcome()``), so a plain ``report_result(op, success=True)``
+        after ``token.unblock`` tells the truth; with no authorization from this client the
+        report says nothing of it and the portal keeps every candidate."""
+        self._run(self._report(operation, success, reason, outcome))
+        self._issued.forget(operation.operation_id)
 
 
 class AsyncPortalClient(_ClientBase):
@@ -1209,7 +1275,8 @@ class AsyncPortalClient(_ClientBase):
     async def confirm_challenge(
         self, operation: Operation, answer: SmsCode | str
     ) -> UnblockAuthorization:
-        return await self._run(self._core.confirm_challenge(operation, answer))
+        auth = await self._run(self._core.confirm_challenge(operation, answer))
+        return self._issued_to(operation, auth)
 
     async def report_result(
         self,
@@ -1219,4 +1286,7 @@ class AsyncPortalClient(_ClientBase):
         reason: str | None = None,
         outcome: UnblockOutcome | None = None,
     ) -> None:
-        await self._run(self._core.report_result(operation, success, reason, outcome))
+        """:meth:`PortalClient.report_result`: the outcome by default what this client's
+        authorization for the operation reached."""
+        await self._run(self._report(operation, success, reason, outcome))
+        self._issued.forget(operation.operation_id)

@@ -1103,6 +1103,7 @@ class Token:
             with self._session(rw=True) as session:
                 now = (clock or SystemClock()).now()  # read after waiting for the lock
                 candidates, fresh = authorization.spend_all(card_serial=self.serial, now=now)
+                authorization.record(UnblockOutcome())  # spent; the card not touched yet
                 logger.info("Unblock authorization for token %s spent", self.serial)
                 _fault("spent")
                 outcome = self._so_login(session, candidates, authorization)

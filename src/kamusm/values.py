@@ -347,7 +347,8 @@ class UnblockAuthorization:
 
     @property
     def outcome(self) -> UnblockOutcome | None:
-        """What the unblock that spent it reached on the card (``None`` before)."""
+        """What the unblock that spent it reached on the card (``None`` before; spent by
+        anything but :meth:`kamusm.token.Token.unblock`, an outcome saying it is unknown)."""
         return self._outcome
 
     def is_expired(self, now: datetime) -> bool:
@@ -364,7 +365,9 @@ class UnblockAuthorization:
             if _spend_window is not None:
                 _spend_window()
             object.__setattr__(self, "_spent", True)
-            object.__setattr__(self, "_outcome", UnblockOutcome())
+            # Spent, and what it reached on the card unknown until the token layer says: a
+            # report made from it keeps every candidate unless the token layer recorded more.
+            object.__setattr__(self, "_outcome", UnblockOutcome(so_changed=None))
 
     def spend(self, *, card_serial: str, now: datetime) -> str:
         """Mark the authorization used and return the (first) credential, for one PKCS#11
