@@ -34,6 +34,7 @@ from kamusm import (
     Product,
     ResetResult,
     SoCredentialUnknownError,
+    SoPinCountLowError,
     TokenRemovedError,
     UnblockFailedError,
     _token_seam,
@@ -401,6 +402,54 @@ def test_two_candidates_on_a_card_that_shows_an_earlier_so_failure_spend_nothing
     assert so_counter(card) == (True, False, False)  # no second failure
     assert "Kamu SM" in caught.value.message("tr") and "Kamu SM" in caught.value.message("en")
     card.token().verify_pin(Pin(OLD))
+
+
+def test_a_rotating_authorization_on_a_card_that_shows_an_earlier_so_failure_spends_nothing(
+    opencryptoki_token: OpencryptokiToken,
+) -> None:
+    """One candidate and a fresh credential, on a card whose SO counter shows another
+    program's wrong try: no SO attempt (the portal's record could be wrong, and a refusal would
+    be the card's second failure), a typed refusal that sends the holder to Kamu SM."""
+    card = fresh_opencryptoki_token(pin=OLD, so_pin=SO)
+    assert so_login(card, "99887766") == "CKR_PIN_INCORRECT"
+    auth = card.unblock_authorization(rotate=True)
+    assert (auth.candidates, auth.rotates) == (1, True)
+    with pytest.raises(SoPinCountLowError) as caught:
+        card.token().unblock(auth, Pin(FIRST))
+    assert not auth.is_spent
+    assert so_counter(card) == (True, False, False)  # no second failure
+    for language in ("tr", "en"):
+        assert "Kamu SM" in caught.value.message(language)
+    card.token().verify_pin(Pin(OLD))
+    assert so_login(card, SO) == "ok"  # the card's credential is still the one it had
+
+
+def test_without_rotation_the_fixed_credential_is_still_tried_on_a_card_with_an_so_failure(
+    opencryptoki_token: OpencryptokiToken,
+) -> None:
+    """The twin case: a card profile without rotation keeps its one fixed credential, which
+    the card takes; its right answer clears the count."""
+    card = fresh_opencryptoki_token(pin=OLD, so_pin=SO)
+    assert so_login(card, "99887766") == "CKR_PIN_INCORRECT"
+    outcome = card.token().unblock(card.unblock_authorization(), Pin(FIRST))
+    assert (outcome.so_login, outcome.wrong_so_attempts, outcome.so_changed) == (0, 0, False)
+    assert so_counter(card) == CLEAN
+    card.token().verify_pin(Pin(FIRST))
+
+
+def test_a_reset_on_a_card_with_an_earlier_so_failure_is_refused_and_reported_untouched(
+    rig: Rig,
+) -> None:
+    """Through the flow over HTTP: the refusal comes before the spend, the failure report
+    says the card was untouched, and the portal keeps the one credential the card holds."""
+    assert so_login(rig.card, "99887766") == "CKR_PIN_INCORRECT"
+    with pytest.raises(SoPinCountLowError) as caught:
+        rig.reset(FIRST)
+    rig.leaks.seen(caught.value)
+    assert so_counter(rig.card) == (True, False, False)
+    assert rig.sb.portal.card_so_candidates(rig.card.serial) == [SO]
+    assert events(rig.sb, rig.card.serial)[-1] == "operation.failed"
+    rig.card.token().verify_pin(Pin(OLD))
 
 
 def test_the_likelier_candidate_wrong_the_other_is_tried_once_and_the_count_is_reset(

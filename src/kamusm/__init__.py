@@ -183,6 +183,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "SmsLimitReachedError",
         "SmsCodeRejectedError",
         "SoCredentialUnknownError",
+        "SoPinCountLowError",
         "SoPinFinalTryError",
         "SoPinLockedError",
         "TokenBusyError",

@@ -30,6 +30,7 @@
     │   ├── PinNotInitializedError
     │   ├── SoPinLockedError
     │   ├── SoPinFinalTryError
+    │   ├── SoPinCountLowError             an earlier SO failure shows; rotation: no try
     │   ├── SoCredentialUnknownError       which SO credential the card holds is not certain
     │   ├── UnblockFailedError
     │   ├── NotReadyToSignError            .readiness (kamusm.readiness): nothing was signed
@@ -162,6 +163,7 @@ __all__ = [
     "SmsCodeRejectedError",
     "SmsLimitReachedError",
     "SoCredentialUnknownError",
+    "SoPinCountLowError",
     "SoPinFinalTryError",
     "SoPinLockedError",
     "TokenBusyError",
@@ -554,6 +556,15 @@ class SoPinFinalTryError(TokenError):
     """The card's administrator PIN is on its final try: kamusm will not risk it."""
 
     key = "token.so_final_try"
+
+
+class SoPinCountLowError(TokenError):
+    """The card's SO counter shows an earlier failed administrator attempt, and the portal
+    rotates the card's SO credential: kamusm spends no SO attempt on it (were the portal's
+    record wrong, it would be a second failure, one short of the lock). Kamu SM's helpdesk
+    decides. Without rotation the card's one fixed credential is still tried."""
+
+    key = "token.so_count_low"
 
 
 class SoCredentialUnknownError(TokenError):

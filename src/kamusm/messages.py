@@ -261,6 +261,14 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": "The card's administrator (PUK) tries are down to the last one; nothing was done, "
         "so that the card is not made unusable. Contact Kamu SM (444 5 576).",
     },
+    "token.so_count_low": {
+        "tr": "Kartta yönetici şifresiyle (PUK) daha önce yapılmış hatalı bir deneme görünüyor; "
+        "kartın kilitlenmeye yaklaşmaması için deneme yapılmadı ve kart değiştirilmedi. Kamu SM "
+        "ile iletişime geçin (444 5 576).",
+        "en": "The card shows an earlier wrong attempt with its administrator credential (PUK); "
+        "nothing was tried and the card was not changed, so that it comes no closer to locking. "
+        "Contact Kamu SM (444 5 576).",
+    },
     "token.so_credential_unknown": {
         "tr": "Kartta hangi yönetici şifresinin (PUK) kayıtlı olduğu kesin bilinmiyor; kartın "
         "kilitlenmemesi için başka deneme yapılmadı. Kamu SM ile iletişime geçin (444 5 576).",

@@ -84,6 +84,7 @@ from kamusm.errors import (
     PinRejectedByTokenError,
     Pkcs11ModuleNotFoundError,
     SigningKeyNotFoundError,
+    SoPinCountLowError,
     SoPinFinalTryError,
     SoPinLockedError,
     TokenBusyError,
@@ -1073,11 +1074,13 @@ class Token:
         The authorization is spent right before the SO login, once a session is open, and
         stays spent whatever the card answers, so its credentials reach the card at most once.
         Checks that fail first (another card, expired, already spent, new PIN length or shaped
-        like a verification code, SO PIN locked or on its final try, two candidates on a card
-        that shows an earlier SO failure, the session not opening) spend nothing and change
-        nothing. With two candidate credentials the likelier is tried first; the other only
-        if the card, read again, shows that refusal as its only SO failure and is not on its
-        final try, so one unblock spends at most one wrong SO attempt (otherwise
+        like a verification code, SO PIN locked or on its final try, two candidates
+        (:class:`~kamusm.errors.SoCredentialUnknownError`) or a rotating authorization
+        (:class:`~kamusm.errors.SoPinCountLowError`) on a card that shows an earlier SO
+        failure, the session not opening) spend nothing and change nothing. With two
+        candidate credentials the likelier is tried first; the other only if the card, read
+        again, shows that refusal as its only SO failure and is not on its final try, so one
+        unblock spends at most one wrong SO attempt (otherwise
         :class:`~kamusm.errors.SoCredentialUnknownError`). A refused credential raises
         :class:`~kamusm.errors.UnblockFailedError`; the user PIN is then as it was. When
         ``C_SetPIN`` fails after the new user PIN is set, the PIN stays set and the outcome
@@ -1097,9 +1100,13 @@ class Token:
             if info.pin_status.so_final_try:
                 # One more refused credential would make the card unusable: not on our watch.
                 raise SoPinFinalTryError()
-            if authorization.candidates > 1 and info.pin_status.so_count_low:
+            if info.pin_status.so_count_low and authorization.candidates > 1:
                 # Two candidates, one of them wrong, on a card that shows an earlier failure.
                 raise SoCredentialUnknownError()
+            if info.pin_status.so_count_low and authorization.rotates:
+                # The portal's record of a rotated credential could be wrong: a refusal here
+                # would be the card's second SO failure. The helpdesk decides, not a guess.
+                raise SoPinCountLowError()
             with self._session(rw=True) as session:
                 now = (clock or SystemClock()).now()  # read after waiting for the lock
                 candidates, fresh = authorization.spend_all(card_serial=self.serial, now=now)
