@@ -37,6 +37,7 @@ from kamusm import (
     SoPinCountLowError,
     TokenRemovedError,
     UnblockFailedError,
+    UnblockOutcome,
     _token_seam,
     reset_pin,
 )
@@ -510,6 +511,60 @@ def test_a_set_pin_the_card_refuses_leaves_the_new_pin_set_and_the_so_credential
     assert (outcome.pin_set, outcome.so_changed, outcome.so_login) == (True, False, 0)
     card.token().verify_pin(Pin(FIRST))
     assert so_login(card, SO) == "ok"
+
+
+def test_while_the_so_change_runs_the_outcome_says_unknown(
+    opencryptoki_token: OpencryptokiToken,
+) -> None:
+    """Inside the ``C_SetPIN(SO)`` call the authorization's outcome already says the SO
+    credential is not known (a report made then, or after a crash there, keeps both); the
+    card going away during the call (python-pkcs11's CKR_DEVICE_REMOVED raised from inside
+    it) leaves it unknown, not "unchanged"."""
+    card = fresh_opencryptoki_token(pin=OLD, so_pin=SO)
+    auth = card.unblock_authorization(rotate=True)
+    during: list[UnblockOutcome | None] = []
+
+    def gone_during_the_call(step: str) -> None:
+        if step == "so_change_sent":
+            during.append(auth.outcome)
+            raise pe.DeviceRemoved()
+
+    with _token_seam.unblock_fault(gone_during_the_call):
+        outcome = card.token().unblock(auth, Pin(FIRST))
+    assert during == [UnblockOutcome(so_login=0, pin_set=True, so_changed=None)]
+    assert outcome == UnblockOutcome(so_login=0, pin_set=True, so_changed=None)
+    assert auth.outcome == outcome and not outcome.so_known
+    card.token().verify_pin(Pin(FIRST))
+    assert so_login(card, SO) == "ok"  # the call never reached the card
+
+
+#: Where inside ``C_SetPIN(SO)`` the card goes away, whether the card took the fresh
+#: credential, and the wrong SO attempts the next reset spends (the fresh one is tried first).
+GONE_DURING_THE_CALL = [("so_change_sent", False, 1), ("so_change_answered", True, 0)]
+
+
+@pytest.mark.parametrize(("at", "took_fresh", "wrong_next"), GONE_DURING_THE_CALL)
+def test_the_card_gone_during_the_so_change_keeps_both_candidates_at_the_portal(
+    rig: Rig, at: str, took_fresh: bool, wrong_next: int
+) -> None:
+    """Through the flow over HTTP: CKR_DEVICE_REMOVED from inside ``C_SetPIN(SO)``, before
+    the card wrote the fresh credential or after it wrote it and before the answer came. The
+    new PIN is set, the report says the change is unknown, and the portal keeps both
+    candidates; the next reset finds the one the card holds, spending at most one wrong SO
+    attempt, counted by the card."""
+
+    def gone(step: str) -> None:
+        if step == at:
+            raise pe.DeviceRemoved()
+
+    result = rig.reset(FIRST, hook=gone)
+    assert result.reported
+    assert events(rig.sb, rig.card.serial)[-1] == "operation.completed"
+    candidates = rig.sb.portal.card_so_candidates(rig.card.serial)
+    assert len(candidates) == 2 and candidates[1] == SO
+    assert so_login(rig.card, candidates[0] if took_fresh else SO) == "ok"
+    rig.card.token().verify_pin(Pin(FIRST))
+    assert recover(rig) == wrong_next
 
 
 def test_the_fixture_follows_the_so_pin_a_rotating_unblock_sets(

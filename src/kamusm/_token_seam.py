@@ -107,8 +107,10 @@ def finalize_loaded(module_path: str) -> None:
 def unblock_fault(hook: Callable[[str], None]) -> Iterator[None]:
     """While the block runs, ``Token.unblock`` calls ``hook(step)`` after each of its steps
     (``kamusm.token.UNBLOCK_STEPS``: ``spent``, ``so_login``, ``init_pin``, ``set_pin``,
-    ``logout``), and after each SO candidate the card refused (``so_refused``); a hook that
-    raises fails the unblock there, as a pulled card or a crash would. For fault-injection
+    ``logout``), after each SO candidate the card refused (``so_refused``), and right before
+    and after the ``C_SetPIN(SO)`` call (``so_change_sent``, ``so_change_answered``: a
+    PKCS#11 error raised there is taken as the call's answer); a hook that raises fails the
+    unblock there, as a pulled card or a crash would. For fault-injection
     tests only."""
     from kamusm import token  # noqa: PLC0415 - the token layer imports this seam lazily
 

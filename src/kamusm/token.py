@@ -1123,6 +1123,10 @@ class Token:
                     authorization.record(outcome)
                     _fault("init_pin")
                     if fresh is not None and outcome.so_login is not None:
+                        # While C_SetPIN runs the card may end up holding either credential:
+                        # recorded as unknown first, so a failure report made meanwhile (or
+                        # after a crash inside the call) keeps both candidates.
+                        authorization.record(attrs.evolve(outcome, so_changed=None))
                         outcome = self._change_so(
                             session, candidates[outcome.so_login], fresh, outcome
                         )
@@ -1193,7 +1197,9 @@ class Token:
         refusal leaves it unchanged; the card going away during the call leaves it unknown.
         Never raises: the new user PIN is set by now."""
         try:
+            _fault("so_change_sent")
             session.set_pin(current, fresh)
+            _fault("so_change_answered")
         except pe.PKCS11Error as exc:
             name = PKCS11_ERRORS.get(type(exc), PKCS11_ERRORS[pe.PKCS11Error])[0]
             unchanged = isinstance(exc, _SET_SO_REFUSED)
@@ -1232,8 +1238,10 @@ _SET_SO_REFUSED: Final = (
 #: A test hook, ``None`` in use (set through :func:`kamusm._token_seam.unblock_fault`): called
 #: by :meth:`Token.unblock` after each of its steps (``spent``, ``so_login``, ``init_pin``,
 #: ``set_pin``, ``logout``) so that a test can fail it there, as a pulled card or a crash would,
-#: and after each SO candidate the card refused (``so_refused``), so that a test can read the
-#: card's SO counter between two candidates.
+#: after each SO candidate the card refused (``so_refused``), so that a test can read the
+#: card's SO counter between two candidates, and right before and right after the
+#: ``C_SetPIN(SO)`` call (``so_change_sent``, ``so_change_answered``), where a PKCS#11 error
+#: the hook raises counts as the call's own answer (the card gone during the call).
 _unblock_fault: Callable[[str], None] | None = None
 
 #: The steps :meth:`Token.unblock` reports to :data:`_unblock_fault`, in order.
