@@ -44,7 +44,7 @@ from kamusm.sandbox._portal import fresh_so_credential
 from kamusm.testing.prompts import ScriptedResetPrompts
 from kamusm.testing.sandbox import RunningSandbox, TestHolder, provision_softhsm_card
 from kamusm.testing.softhsm import SoftHsmToken
-from kamusm.values import ManualClock, _issue_authorization
+from kamusm.values import ManualClock, _issue_authorization, _record_outcome
 from tests.flow_parts import new_code
 from tests.leak_canary import Secrets, exception_texts
 
@@ -306,8 +306,9 @@ def test_an_authorization_with_two_candidates_and_a_fresh_one_hides_all_and_spen
         copy.copy(auth)
     with pytest.raises(TypeError):
         UnblockAuthorization("11112222")
+    assert not hasattr(auth, "record")  # only the token layer says what the card reached
     with pytest.raises(InputError):
-        auth.record(UnblockOutcome())  # nothing to record before it is spent
+        _record_outcome(auth, UnblockOutcome())  # nothing to record before it is spent
     assert (auth.candidates, auth.rotates, auth.outcome) == (2, True, None)
     assert auth.spend_all(card_serial="C1", now=T0) == (("11112222", "33334444"), "55556666")
     assert auth.outcome == UnblockOutcome(so_changed=None)  # spent by hand: not known

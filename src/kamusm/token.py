@@ -103,6 +103,7 @@ from kamusm.values import (
     SystemClock,
     UnblockAuthorization,
     UnblockOutcome,
+    _record_outcome,
 )
 
 if TYPE_CHECKING:
@@ -1110,7 +1111,7 @@ class Token:
             with self._session(rw=True) as session:
                 now = (clock or SystemClock()).now()  # read after waiting for the lock
                 candidates, fresh = authorization.spend_all(card_serial=self.serial, now=now)
-                authorization.record(UnblockOutcome())  # spent; the card not touched yet
+                _record_outcome(authorization, UnblockOutcome())  # spent; the card not touched yet
                 logger.info("Unblock authorization for token %s spent", self.serial)
                 _fault("spent")
                 outcome = self._so_login(session, candidates, authorization)
@@ -1120,17 +1121,17 @@ class Token:
                     with _Translated(_Step.INIT_PIN):
                         session.init_pin(new_pin.reveal())
                     outcome = attrs.evolve(outcome, pin_set=True)
-                    authorization.record(outcome)
+                    _record_outcome(authorization, outcome)
                     _fault("init_pin")
                     if fresh is not None and outcome.so_login is not None:
                         # While C_SetPIN runs the card may end up holding either credential:
                         # recorded as unknown first, so a failure report made meanwhile (or
                         # after a crash inside the call) keeps both candidates.
-                        authorization.record(attrs.evolve(outcome, so_changed=None))
+                        _record_outcome(authorization, attrs.evolve(outcome, so_changed=None))
                         outcome = self._change_so(
                             session, candidates[outcome.so_login], fresh, outcome
                         )
-                        authorization.record(outcome)
+                        _record_outcome(authorization, outcome)
                         _fault("set_pin")
                 finally:
                     try:
@@ -1171,7 +1172,7 @@ class Token:
             except UnblockFailedError as refused:
                 counted = refused.code == "CKR_PIN_INCORRECT"
                 wrong += 1 if counted else 0
-                authorization.record(UnblockOutcome(wrong_so_attempts=wrong))
+                _record_outcome(authorization, UnblockOutcome(wrong_so_attempts=wrong))
                 logger.info(
                     "Token %s refused SO candidate %d of %d (%s)",
                     self.serial,
@@ -1186,7 +1187,7 @@ class Token:
                     raise
                 continue
             outcome = UnblockOutcome(so_login=index, wrong_so_attempts=wrong)
-            authorization.record(outcome)
+            _record_outcome(authorization, outcome)
             return outcome
         raise SoCredentialUnknownError()  # pragma: no cover - the loop returns or raises
 

@@ -385,8 +385,9 @@ class UnblockAuthorization:
         self._check_and_mark(card_serial, now)
         return self._credentials, self._fresh
 
-    def record(self, outcome: UnblockOutcome) -> None:
-        """Note what the unblock has reached so far (the token layer, after each step)."""
+    def _record(self, outcome: UnblockOutcome) -> None:
+        """Note what the unblock has reached so far: the token layer only, through
+        :func:`_record_outcome`, after each step."""
         if not self._spent or not isinstance(outcome, UnblockOutcome):
             raise InputError()
         object.__setattr__(self, "_outcome", outcome)
@@ -413,6 +414,14 @@ class UnblockAuthorization:
 
     def __reduce__(self) -> Any:
         raise TypeError("an UnblockAuthorization cannot be pickled or copied to storage")
+
+
+def _record_outcome(authorization: UnblockAuthorization, outcome: UnblockOutcome) -> None:
+    """What a spent authorization's unblock reached so far: for :meth:`kamusm.token.Token.unblock`
+    only (nothing else may say what the card holds); refused before it is spent."""
+    if not isinstance(authorization, UnblockAuthorization):
+        raise InputError()
+    authorization._record(outcome)
 
 
 def _issue_authorization(
