@@ -149,6 +149,15 @@ def test_an_unreported_unblock_makes_the_next_confirmation_release_both_candidat
             outcome=UnblockOutcome(so_login=1, wrong_so_attempts=1, pin_set=True, so_changed=True),
         )
     assert sb.portal.card_so_candidates(paper_card) == [fresh2]
+    assert _so_audit(sb, paper_card)[-1] == ("rotated", 1)  # the wrong attempt, kept
+
+
+def _so_audit(sb: RunningSandbox, serial: str) -> list[tuple[object, object]]:
+    return [
+        (e["detail"].get("so_credential"), e["detail"].get("wrong_so_attempts"))
+        for e in sb.portal.audit_log()
+        if e["card_serial"] == serial and e["event"] in ("operation.failed", "operation.completed")
+    ]
 
 
 def test_the_accepted_candidate_becomes_current_when_the_change_was_refused(
@@ -221,6 +230,11 @@ def test_a_report_off_the_contract_is_refused_and_changes_nothing(
             {"so_credential_login": "third_credential"},
             {"so_credential_changed": "yes"},
             {"so_credential_changed": 1},
+            {"wrong_so_attempts": 3},
+            {"wrong_so_attempts": -1},
+            {"wrong_so_attempts": "1"},
+            {"wrong_so_attempts": True},
+            {"wrong_so_attempts": 1.5},
         ):
             answer = raw.post("/operations/result", json={**capability, "success": True, **extra})
             assert answer.status_code == 400

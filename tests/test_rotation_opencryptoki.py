@@ -198,6 +198,12 @@ def recover(rig: Rig) -> int:
     assert so_counter(card) == CLEAN  # the right one reset the count
     card.token().verify_pin(Pin(SECOND))
     assert len(rig.sb.portal.card_so_candidates(card.serial)) == 1  # the portal knows again
+    completed = [
+        e["detail"]
+        for e in rig.sb.portal.audit_log()
+        if e["event"] == "operation.completed" and e["card_serial"] == card.serial
+    ]
+    assert completed[-1]["wrong_so_attempts"] == watch.wrong  # the report said what the card did
     assert so_login(card, card.so_pin.reveal()) == "ok"  # and what it knows is the card's
     return watch.wrong
 

@@ -320,6 +320,7 @@ _VALID: dict[str, Any] = {
     "code": "1" * 15,
     "boolean": True,
     "number": 1,
+    "integer": 1,
     "tckn": "10000000146",
     "product": "nes",
     "date": "1990-01-01",

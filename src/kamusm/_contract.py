@@ -83,6 +83,8 @@ PRODUCTS: Final = tuple(p.value for p in Product)
 #: Which released candidate SO credential the card accepted, in a report: the authorization's
 #: ``credential`` or its ``other_credential``.
 SO_LOGINS: Final = ("credential", "other_credential")
+#: The most refused SO logins one unblock can report (one per candidate it was released).
+MAX_WRONG_SO_ATTEMPTS: Final = len(SO_LOGINS)
 
 
 # ==== error codes =============================================================================
@@ -625,6 +627,14 @@ ENDPOINTS: Final[Mapping[str, Endpoint]] = _endpoints(
             _optional(_text("reason", 64, pattern=REASON_PATTERN)),
             _optional(Field(name="so_credential_changed", kind="boolean")),
             _optional(Field(name="so_credential_login", kind="choice", options=SO_LOGINS)),
+            _optional(
+                Field(
+                    name="wrong_so_attempts",
+                    kind="integer",
+                    minimum=0,
+                    maximum=MAX_WRONG_SO_ATTEMPTS,
+                )
+            ),
         ),
         ok=204,
         errors=(401, 409, 410, 429),
@@ -801,6 +811,14 @@ def _check(field: Field, value: object, code_length: int) -> Any:  # noqa: PLR09
     if kind == "boolean":
         if not isinstance(value, bool):
             raise TypeError
+        return value
+    if kind == "integer":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError
+        low = field.minimum if field.minimum is not None else float("-inf")
+        high = field.maximum if field.maximum is not None else float("inf")
+        if not low <= value <= high:
+            raise ValueError
         return value
     if kind == "number":
         if isinstance(value, bool) or not isinstance(value, int | float):

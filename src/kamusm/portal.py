@@ -809,7 +809,11 @@ def _so_report(outcome: UnblockOutcome | None) -> dict[str, Any]:
     if outcome is None:
         return {}
     login = None if outcome.so_login is None else contract.SO_LOGINS[outcome.so_login]
-    return {"so_credential_changed": outcome.so_changed, "so_credential_login": login}
+    return {
+        "so_credential_changed": outcome.so_changed,
+        "so_credential_login": login,
+        "wrong_so_attempts": min(outcome.wrong_so_attempts, contract.MAX_WRONG_SO_ATTEMPTS),
+    }
 
 
 # ==== the two clients =========================================================================

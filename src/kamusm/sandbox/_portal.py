@@ -27,7 +27,13 @@ from typing import Any, Final
 
 import attrs
 
-from kamusm._contract import CHALLENGE_METHODS, EDEVLET_METHODS, ERRORS, SO_LOGINS
+from kamusm._contract import (
+    CHALLENGE_METHODS,
+    EDEVLET_METHODS,
+    ERRORS,
+    MAX_WRONG_SO_ATTEMPTS,
+    SO_LOGINS,
+)
 from kamusm.sandbox._settings import SandboxSettings
 from kamusm.sandbox._vault import Vault
 from kamusm.values import Clock, Product, SystemClock, Tckn
@@ -1522,12 +1528,19 @@ class SandboxPortal:
         client: str,
         so_credential_changed: bool | None = None,
         so_credential_login: str | None = None,
+        wrong_so_attempts: int | None = None,
     ) -> None:
         """The desktop application's report. Success needs a released authorization, closes
         the operation and deletes the card's legacy initial PIN (the PIN changed). Either
         report may say what became of the card's SO credential (see :meth:`_settle_so`)."""
         if so_credential_login is not None and so_credential_login not in SO_LOGINS:
             raise ApiError(400, "bad_request", reason="so_credential_login")
+        if wrong_so_attempts is not None and (
+            isinstance(wrong_so_attempts, bool)
+            or not isinstance(wrong_so_attempts, int)
+            or not 0 <= wrong_so_attempts <= MAX_WRONG_SO_ATTEMPTS
+        ):
+            raise ApiError(400, "bad_request", reason="wrong_so_attempts")
         with self._tx() as db:
             op = self._operation(db, operation_id, verification_code, client)
             if success and op["state"] != "authorized":
@@ -1561,6 +1574,7 @@ class SandboxPortal:
                 operation=op["id"],
                 reason=reason,
                 so_credential=settled,
+                wrong_so_attempts=wrong_so_attempts,
             )
         log.info("Sandbox operation for card %s reported %s", op["card_serial"], state)
 
