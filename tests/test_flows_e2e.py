@@ -9,7 +9,6 @@ in any exception's chain or in a repr.
 
 from __future__ import annotations
 
-import re
 import threading
 from datetime import timedelta
 
@@ -970,8 +969,11 @@ def test_a_card_whose_only_certificates_expired_gets_no_pin(
     assert "new_pin" not in prompts.asked
     told = info.value.message("tr")
     assert "yeni bir kartla ve yeni bir PIN ile gelir" in told
-    if not portal_knows:  # the card's own certificate names the day, DD.MM.YYYY
-        assert re.search(r"\d\d\.\d\d\.\d{4} tarihinde doldu", told)
+    # The day the card's certificate ended, DD.MM.YYYY (never "-"), whoever told it first.
+    assert info.value.expired_on is not None
+    assert f"{info.value.expired_on:%d.%m.%Y} tarihinde doldu" in told
+    assert f"expired on {info.value.expired_on:%Y-%m-%d}" in info.value.message("en")
+    assert " - " not in told
     assert_pin(token.module(), token.serial, OLD)
 
 
@@ -1084,4 +1086,26 @@ def test_what_the_card_and_the_portal_do_not_share_is_told_and_the_reset_goes_on
     assert isinstance(unlisted, CertificateNotListedError)
     assert unlisted.serials == (hex_serial(only_card),)
     assert hex_serial(only_card) in unlisted.message("tr")
+    assert_pin(token.module(), token.serial, NEW)
+
+
+def test_a_revoked_certificate_that_is_not_on_the_card_does_not_stop_the_reset(
+    kamusm_sandbox: RunningSandbox,
+    holder: TestHolder,
+    certificate_factory: CertificateFactory,
+    leaks: Secrets,
+) -> None:
+    """The reviewer's case: the card holds A; the portal lists only B for it, revoked, so
+    the portal's summary says "revoked". Matched by serial number nothing on the card is
+    revoked: B is told as not on the card, A as not listed, and the PIN is set."""
+    on_card = certificate_factory.nes(name=holder.name, tckn=holder.tckn, index=6)
+    listed = certificate_factory.nes(name=holder.name, tckn=holder.tckn, index=7)
+    token = card_with(kamusm_sandbox, [on_card], [listed], leaks)
+    with PortalClient(kamusm_sandbox.url, clock=kamusm_sandbox.clock) as client:
+        client.login_edevlet(holder.tckn, holder.password)
+        client.revoke_certificate(hex_serial(listed), confirm=True)
+    prompts = prompts_for(kamusm_sandbox, holder, token.serial, leaks)
+    run_reset(kamusm_sandbox, token.module(), prompts, leaks)
+    kinds = {type(p) for p in prompts.problems}
+    assert kinds == {CertificateNotOnCardError, CertificateNotListedError}, prompts.problems
     assert_pin(token.module(), token.serial, NEW)

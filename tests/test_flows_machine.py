@@ -895,3 +895,96 @@ def test_a_suspended_certificate_on_the_card_is_told_when_the_portal_did_not_say
     )
     (notice,) = flow.take_notices()
     assert isinstance(notice, errors.CertificateSuspendedError)
+
+
+def test_a_revoked_certificate_the_card_does_not_hold_stops_nothing() -> None:
+    """The reviewer's case: the card holds A, the portal lists only B, revoked, so its
+    summary says "revoked". Matched by serial number nothing on the card is revoked: both
+    differences are told, and the reset goes on."""
+    flow, _ = flow_with_card(
+        (cert_on_card("0A"),), (Listed("0B", "revoked"),), certificate_status="revoked"
+    )
+    assert state_of(flow) is ResetState.CARD_CHOSEN
+    elsewhere, unlisted = flow.take_notices()
+    assert isinstance(elsewhere, errors.CertificateNotOnCardError)
+    assert elsewhere.serials == ("B",)
+    assert isinstance(unlisted, errors.CertificateNotListedError)
+    assert unlisted.serials == ("A",)
+
+
+def test_an_expired_summary_does_not_stop_a_card_whose_own_certificate_is_active() -> None:
+    flow, _ = flow_with_card(
+        (cert_on_card("0A"),),
+        (Listed("0A", "active"), Listed("0B", "expired")),
+        certificate_status="expired",
+    )
+    assert state_of(flow) is ResetState.CARD_CHOSEN
+    (elsewhere,) = flow.take_notices()
+    assert isinstance(elsewhere, errors.CertificateNotOnCardError)
+
+
+def test_with_nothing_to_match_the_summary_decides_and_names_the_cards_day() -> None:
+    """The portal lists no certificate, only its summary: "expired" refuses, told with the
+    day the card's certificates end (DD.MM.YYYY), not "-"."""
+    ends = T0 + timedelta(days=3)
+    with pytest.raises(errors.CertificateExpiredError) as told:
+        flow_with_card((), certificate_status="expired")
+    assert told.value.expired_on is None
+    clock = ManualClock(T0)
+    flow = PinResetFlow(Product.NES, clock=clock)
+    flow.send(CodeEntered(code(clock), SERIAL))
+
+    @attrs.frozen
+    class Summary(Operation):
+        certificate_status: str | None = "expired"
+
+    flow.send(CodeRedeemed(Summary()))
+    assert state_of(flow) is ResetState.CODE_REDEEMED  # nothing refused before the card
+    with pytest.raises(errors.CertificateExpiredError) as dated:
+        flow.send(CardChosen(card(valid_until={Product.NES: ends})))
+    assert dated.value.expired_on == ends.date()
+    assert "07.05.2026 tarihinde doldu" in dated.value.message("tr")
+    assert "on 2026-05-07" in dated.value.message("en")
+    assert " - " not in told.value.message("tr") + told.value.message("en")
+
+
+def test_the_portals_expired_listing_for_the_cards_certificate_names_its_day() -> None:
+    listed = (ListedUntil("0A", "expired", T0 - timedelta(days=1)),)
+    with pytest.raises(errors.CertificateExpiredError) as told:
+        flow_with_card((cert_on_card("0A"),), listed, certificate_status="expired")  # type: ignore[arg-type]
+    assert told.value.expired_on == (T0 - timedelta(days=1)).date()
+    assert "03.05.2026 tarihinde doldu" in told.value.message("tr")
+
+
+@attrs.frozen
+class ListedUntil:
+    serial_number: str
+    status: str
+    not_after: datetime
+
+
+def test_undated_certificate_texts_name_no_day() -> None:
+    for err in (
+        errors.CertificateExpiredError(product=Product.NES),
+        errors.CertificateNotYetValidError(product=Product.NES),
+    ):
+        for lang in ("tr", "en"):
+            shown = err.message(lang)
+            assert "-" not in shown.replace("e-imza", "").replace("e-signature", ""), shown
+
+
+def test_a_mali_muhur_card_that_can_no_longer_sign_is_not_sent_to_the_nes_menus() -> None:
+    """The guides name the NES routes only: a Mali Mühür card's advice names no NES page
+    and tells a route that is true (Kamu SM's call centre)."""
+    for err in (
+        errors.CertificateExpiredError(product=Product.MALI_MUHUR, expired_on=T0.date()),
+        errors.CertificateRevokedError(product=Product.MALI_MUHUR),
+    ):
+        for lang in ("tr", "en"):
+            shown = err.message(lang)
+            assert "Nitelikli Elektronik Sertifika" not in shown, shown
+            assert "Başvuru İşlemleri" not in shown and "NES" not in shown, shown
+            assert "444 5 576" in shown
+    nes = errors.CertificateExpiredError(product=Product.NES, expired_on=T0.date())
+    assert "Şifreli Giriş" in nes.message("tr")
+    assert "Başvuru İşlemleri" in errors.CertificateRevokedError(product=Product.NES).message("tr")

@@ -917,7 +917,19 @@ class CertificateRevokedError(FlowError):
         super().__init__()
 
     def message(self, lang: Language = DEFAULT_LANGUAGE) -> str:
-        return text(self.key, lang, product=self.product.display(lang))
+        return text(
+            self.key,
+            lang,
+            product=self.product.display(lang),
+            advice=_advice(self.product, "revoked", lang),
+        )
+
+
+def _advice(product: Product, what: str, lang: Language) -> str:
+    """What a holder whose certificates can no longer sign does next, by the card's product
+    (the guides name the NES routes only; other products are told a route that is true)."""
+    key = f"advice.{what}.{'nes' if product.value == 'nes' else 'other'}"
+    return text(key, lang, product=product.display(lang))
 
 
 class CertificateExpiredError(FlowError):
@@ -932,8 +944,11 @@ class CertificateExpiredError(FlowError):
         super().__init__()
 
     def message(self, lang: Language = DEFAULT_LANGUAGE) -> str:
+        product, advice = self.product.display(lang), _advice(self.product, "expired", lang)
+        if self.expired_on is None:  # no day known: the text names none
+            return text(f"{self.key}.undated", lang, product=product, advice=advice)
         expiry = format_date(self.expired_on, lang)
-        return text(self.key, lang, product=self.product.display(lang), expiry=expiry)
+        return text(self.key, lang, product=product, expiry=expiry, advice=advice)
 
 
 class CertificateNotYetValidError(FlowError):
@@ -948,8 +963,11 @@ class CertificateNotYetValidError(FlowError):
         super().__init__()
 
     def message(self, lang: Language = DEFAULT_LANGUAGE) -> str:
+        product = self.product.display(lang)
+        if self.valid_from is None:  # no day known: the text names none
+            return text(f"{self.key}.undated", lang, product=product)
         start = format_date(self.valid_from, lang)
-        return text(self.key, lang, product=self.product.display(lang), start=start)
+        return text(self.key, lang, product=product, start=start)
 
 
 class CertificateNotOnCardError(FlowError):

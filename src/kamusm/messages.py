@@ -629,21 +629,47 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
     },
     "flow.certificate_revoked": {
         "tr": "Kartınızdaki {product} sertifikası iptal edilmiş; bu kartla artık imza "
-        "atılamaz, bu yüzden PIN belirlenmedi. İptal geri alınamaz: yeni sertifika için başvurun "
-        "(Başvuru İşlemleri).",
+        "atılamaz, bu yüzden PIN belirlenmedi. İptal geri alınamaz. {advice}",
         "en": "The {product} certificate on your card has been revoked; the card can no longer "
-        "sign, so no PIN was set. A revocation cannot be undone: apply for a new certificate "
-        "(Başvuru İşlemleri).",
+        "sign, so no PIN was set. A revocation cannot be undone. {advice}",
     },
     "flow.certificate_expired": {
         "tr": "Kartınızdaki {product} sertifikasının süresi {expiry} tarihinde doldu; bu kartla "
-        "artık imza atılamaz, bu yüzden PIN belirlenmedi. Yeni e-imza yeni bir kartla ve yeni bir "
-        'PIN ile gelir: yeni kartınızın PIN\'ini "Şifreli Giriş" ile Nitelikli Elektronik '
-        "Sertifika İşlemleri sayfasından alın.",
+        "artık imza atılamaz, bu yüzden PIN belirlenmedi. {advice}",
         "en": "The {product} certificate on your card expired on {expiry}; the card can no longer "
-        "sign, so no PIN was set. A new e-signature comes with a new card and a new PIN: get "
-        'the new card\'s PIN through "Şifreli Giriş" on the Nitelikli Elektronik Sertifika '
-        "İşlemleri page.",
+        "sign, so no PIN was set. {advice}",
+    },
+    "flow.certificate_expired.undated": {
+        "tr": "Kartınızdaki {product} sertifikasının süresi doldu; bu kartla artık imza "
+        "atılamaz, bu yüzden PIN belirlenmedi. {advice}",
+        "en": "The {product} certificate on your card has expired; the card can no longer sign, "
+        "so no PIN was set. {advice}",
+    },
+    # What to do next, by the card's product: seed 001 names "Başvuru İşlemleri" as the NES
+    # application and seed 004 the new NES card's PIN ("Şifreli Giriş", Nitelikli
+    # Elektronik Sertifika İşlemleri). The guides name no such route for Mali Mühür: its
+    # advice names none, and sends the holder to Kamu SM's call centre (444 5 576).
+    "advice.revoked.nes": {
+        "tr": "Portalda yeni sertifika için başvurun (Başvuru İşlemleri).",
+        "en": "Apply for a new certificate on the portal (Başvuru İşlemleri).",
+    },
+    "advice.revoked.other": {
+        "tr": "Yeni bir {product} sertifikası için başvurmanız gerekir; nasıl başvurulacağını "
+        "Kamu SM Çağrı Merkezi (444 5 576) bildirir.",
+        "en": "A new {product} certificate has to be applied for; Kamu SM's call centre "
+        "(444 5 576) tells you how.",
+    },
+    "advice.expired.nes": {
+        "tr": "Yeni e-imza yeni bir kartla ve yeni bir PIN ile gelir: yeni kartınızın PIN'ini "
+        '"Şifreli Giriş" ile Nitelikli Elektronik Sertifika İşlemleri sayfasından alın.',
+        "en": "A new e-signature comes with a new card and a new PIN: get the new card's PIN "
+        'through "Şifreli Giriş" on the Nitelikli Elektronik Sertifika İşlemleri page.',
+    },
+    "advice.expired.other": {
+        "tr": "Yeni bir {product} sertifikası için başvurmanız gerekir; nasıl başvurulacağını "
+        "ve yeni PIN kodunun nasıl alınacağını Kamu SM Çağrı Merkezi (444 5 576) bildirir.",
+        "en": "A new {product} certificate has to be applied for; Kamu SM's call centre "
+        "(444 5 576) tells you how, and how to get its PIN.",
     },
     "flow.certificate_suspended": {
         "tr": "Kartınızdaki {product} sertifikası askıda. PIN belirlenebilir, ancak imza atmak "
@@ -656,6 +682,12 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
         "itibaren imza atılabilir. PIN şimdi belirlenebilir.",
         "en": "The {product} certificate on your card is not valid yet; it can sign from "
         "{start}. The PIN can be set now.",
+    },
+    "flow.certificate_not_yet_valid.undated": {
+        "tr": "Kartınızdaki {product} sertifikası henüz geçerli değil; geçerlilik başladığında "
+        "imza atılabilir. PIN şimdi belirlenebilir.",
+        "en": "The {product} certificate on your card is not valid yet; it can sign once its "
+        "validity begins. The PIN can be set now.",
     },
     "flow.certificate_not_on_card": {
         "tr": "Portal, bu kartta bulunmayan sertifikalar için de durum bildirdi (seri no: "

@@ -953,16 +953,9 @@ class PinResetFlow(_Machine[ResetState, ResetStep]):
         if op.product is not self.product:
             other = WrongProductError(product=self.product, found={op.product})
             raise self._leave(_X.OPERATION_REFUSED, other)
-        self._operation = op  # from here on, a refusal is reported to the portal
-        # The portal knows the certificates' state: one that can no longer sign gets no PIN.
-        status = getattr(op, "certificate_status", None)
-        if status == "revoked":
-            raise self._leave(_X.CERTIFICATE_UNUSABLE, CertificateRevokedError(product=op.product))
-        if status == "expired":
-            expired = CertificateExpiredError(product=op.product)
-            raise self._leave(_X.CERTIFICATE_UNUSABLE, expired)
-        if status == "suspended":
-            self._notices.append(CertificateSuspendedError(product=op.product))
+        # From here on, a refusal is reported to the portal. The portal's word on the
+        # certificates is judged once the card is chosen: by serial number against the
+        # certificates actually on the card, before any PIN is asked.
         self._operation = op
         return None
 
@@ -1015,19 +1008,27 @@ class PinResetFlow(_Machine[ResetState, ResetStep]):
             self._notices.append(
                 CertificateNotYetValidError(product=self.product, valid_from=start)
             )
-        self._match_portal_statuses(mine, usable)
+        self._match_portal_statuses(mine, usable, valid_until)
 
     def _match_portal_statuses(
-        self, mine: list[CardCertificate], usable: list[CardCertificate]
+        self,
+        mine: list[CardCertificate],
+        usable: list[CardCertificate],
+        valid_until: datetime | None,
     ) -> None:
         op = self._redeemed()
         listed: dict[str, str] = {}
+        ends: dict[str, date] = {}
         for cert in getattr(op, "certificates", ()) or ():
             status = getattr(cert, "status", None)  # a status enum, or its text
-            listed[_serial_key(str(getattr(cert, "serial_number", "")))] = str(
-                getattr(status, "value", status)
-            )
+            key = _serial_key(str(getattr(cert, "serial_number", "")))
+            listed[key] = str(getattr(status, "value", status))
+            end = getattr(cert, "not_after", None)
+            if isinstance(end, datetime):
+                ends[key] = end.date()
         if not listed or not mine:
+            # Nothing to match by serial number: the portal's summary is all there is.
+            self._judge_summary(valid_until, ends)
             return
         on_card = {_serial_key(c.serial_number) for c in mine}
         elsewhere = sorted(set(listed) - on_card)
@@ -1041,8 +1042,33 @@ class PinResetFlow(_Machine[ResetState, ResetStep]):
             raise self._leave(
                 _X.CERTIFICATE_UNUSABLE, CertificateRevokedError(product=self.product)
             )
-        told = getattr(op, "certificate_status", None) == "suspended"
-        if "suspended" in statuses and "active" not in statuses and not told:
+        if "expired" in statuses and statuses <= {"expired", "revoked"}:
+            # The portal's records end them, whatever the card's dates say: the day is the
+            # latest end the portal gives for the card's own certificates.
+            days = [ends[k] for c in usable if (k := _serial_key(c.serial_number)) in ends]
+            error = CertificateExpiredError(
+                product=self.product, expired_on=max(days) if days else None
+            )
+            raise self._leave(_X.CERTIFICATE_UNUSABLE, error)
+        if "suspended" in statuses and "active" not in statuses:
+            self._notices.append(CertificateSuspendedError(product=self.product))
+
+    def _judge_summary(self, valid_until: datetime | None, ends: dict[str, date]) -> None:
+        """No certificate of the card could be matched to the portal's listing (the portal
+        gave none, or the driver read none from the card): the operation's summary status
+        decides. The expiry day is the card's own, else the latest the portal lists."""
+        status = getattr(self._redeemed(), "certificate_status", None)
+        if status == "revoked":
+            raise self._leave(
+                _X.CERTIFICATE_UNUSABLE, CertificateRevokedError(product=self.product)
+            )
+        if status == "expired":
+            days = [valid_until.date()] if valid_until is not None else list(ends.values())
+            error = CertificateExpiredError(
+                product=self.product, expired_on=max(days) if days else None
+            )
+            raise self._leave(_X.CERTIFICATE_UNUSABLE, error)
+        if status == "suspended":
             self._notices.append(CertificateSuspendedError(product=self.product))
 
     def _pin_chosen(self, event: PinChosen) -> FlowExit | None:
