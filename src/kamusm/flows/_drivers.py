@@ -663,6 +663,7 @@ class _ResetProgram:
                     challenge.expires_at,
                     challenge.attempts_remaining,
                     challenge.challenges_remaining,
+                    method=self.method,
                 )
             )
 
