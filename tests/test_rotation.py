@@ -120,6 +120,9 @@ def test_the_report_tells_the_portal_which_so_credential_the_card_holds(
         client.report_result(op, success=True, outcome=outcome)
     assert sb.portal.card_so_credential(paper_card) == (fresh if current == "fresh" else SO)
     assert len(sb.portal.card_so_candidates(paper_card)) == left
+    # what a report dropped is kept, retired, for the helpdesk; what it kept is not retired
+    retired = sb.portal.card_so_retired(paper_card)
+    assert retired == ([SO] if current == "fresh" else [fresh] if left == 1 else [])
 
 
 def test_an_unreported_unblock_makes_the_next_confirmation_release_both_candidates(

@@ -674,3 +674,74 @@ def test_the_network_gone_before_the_report_leaves_the_fresh_credential_first(ri
     assert len(sb.portal.card_so_candidates(card.serial)) == 2
     pin_after_fault(card, "logout")
     assert recover(rig) == 0
+
+
+# ---- a client that lies about the card --------------------------------------------------------
+
+
+def lying_report(rig: Rig) -> str:
+    """A program with the raw API runs a whole operation up to the confirmation, never
+    touches the card, and reports ``so_credential_changed: true``. Returns the fresh
+    credential the portal released to it (now the portal's record, wrongly)."""
+    import httpx
+
+    sb, card = rig.sb, rig.card
+    code = new_code(sb, rig.holder, Product.NES)
+    rig.leaks.add(code)
+    with httpx.Client(base_url=sb.url + "/api/v1", trust_env=False) as raw:
+        op = raw.post(
+            "/operations", json={"verification_code": code.reveal(), "card_serial": card.serial}
+        ).json()
+        capability = {"operation_id": op["operation_id"], "verification_code": code.reveal()}
+        raw.post("/operations/challenge", json=capability).raise_for_status()
+        sms = sb.last_sms_code(rig.holder.phone).reveal()
+        rig.leaks.add(sms, op["operation_id"])
+        released = raw.post("/operations/confirm", json={**capability, "answer": sms}).json()
+        fresh: str = released["authorization"]["next_credential"]
+        rig.leaks.add(released["authorization"]["credential"], fresh)
+        lie = {**capability, "success": True, "so_credential_changed": True}
+        raw.post("/operations/result", json=lie).raise_for_status()
+    sb.advance(61)
+    return fresh
+
+
+def test_a_lying_report_costs_at_most_one_wrong_so_attempt_and_never_the_final_try(
+    rig: Rig,
+) -> None:
+    """The limit of what the portal can know: a report that says the card took the fresh
+    credential when the card was never touched makes the portal's record wrong, and the
+    holder's next reset spends one wrong SO attempt on it (UnblockFailedError, the PIN as it
+    was). Nothing more: with the card's SO counter showing that failure, every later reset is
+    refused before the card is touched (SoPinCountLowError), however often the program lies
+    again, so the card never reaches its final SO try. The credential the lie made the
+    portal drop, the one the card holds, is kept retired for the helpdesk and opens it."""
+    sb, card = rig.sb, rig.card
+    fresh = lying_report(rig)
+    assert sb.portal.card_so_candidates(card.serial) == [fresh]  # the lie was believed
+    assert sb.portal.card_so_retired(card.serial) == [SO]
+    assert so_counter(card) == CLEAN
+
+    with pytest.raises(UnblockFailedError) as failed:
+        rig.reset(FIRST)
+    rig.leaks.seen(failed.value)
+    assert so_counter(card) == (True, False, False)  # one wrong SO attempt, counted by the card
+    card.token().verify_pin(Pin(OLD))
+
+    for _ in range(2):
+        lying_report(rig)
+        with pytest.raises(SoPinCountLowError) as refused:
+            rig.reset(SECOND)
+        rig.leaks.seen(refused.value)
+        assert so_counter(card) == (True, False, False)  # nothing more spent: no final try
+    card.token().verify_pin(Pin(OLD))
+
+    reports = [
+        e["detail"].get("wrong_so_attempts")
+        for e in sb.portal.audit_log()
+        if e["card_serial"] == card.serial and e["event"] == "operation.failed"
+    ]
+    assert reports == [1, 0, 0]  # the operator sees the one refusal the holder's resets made
+    helpdesk = sb.portal.card_so_retired(card.serial)
+    assert SO in helpdesk
+    assert so_login(card, SO) == "ok"  # the retired credential is the card's; the count clears
+    assert so_counter(card) == CLEAN

@@ -71,7 +71,8 @@ CREATE TABLE IF NOT EXISTS cards (
     initial_pin_viewed INTEGER NOT NULL DEFAULT 0,
     so_rotation INTEGER NOT NULL DEFAULT 0,
     so_pending BLOB,
-    so_operation INTEGER
+    so_operation INTEGER,
+    so_retired BLOB
 );
 CREATE TABLE IF NOT EXISTS certificates (
     serial_number TEXT PRIMARY KEY,
@@ -177,6 +178,7 @@ _ADDED_COLUMNS: Final = (
     ("cards", "so_rotation", "INTEGER NOT NULL DEFAULT 0"),
     ("cards", "so_pending", "BLOB"),
     ("cards", "so_operation", "INTEGER"),
+    ("cards", "so_retired", "BLOB"),
     ("operations", "so_fresh", "BLOB"),
     ("operations", "so_released", "BLOB"),
 )
@@ -184,6 +186,8 @@ _ADDED_COLUMNS: Final = (
 #: Candidate SO credentials one authorization may carry: the token layer may spend one wrong
 #: SO attempt per unblock, so it can tell two apart and no more.
 MAX_SO_CANDIDATES: Final = 2
+#: How many dropped SO credentials a card keeps, retired, for the helpdesk (the newest).
+MAX_RETIRED_SO: Final = 8
 
 #: The latest moment a manual clock may be moved to: date arithmetic near datetime.max would
 #: overflow.
@@ -662,6 +666,29 @@ class SandboxPortal:
             if row is None:
                 raise ApiError(404, "not_found", reason="card")
             return self._so_state(self._db, serial)[1]
+
+    def card_so_retired(self, serial: str) -> list[str]:
+        """The SO credentials a report made the portal drop, newest first (at most
+        :data:`MAX_RETIRED_SO`), kept encrypted for Kamu SM's helpdesk: a desktop that
+        reported something other than what the card did may have made it drop the one the
+        card holds. No request of the contract reads them and no confirmation releases them;
+        for the helpdesk's tools and tests in the same process, like
+        :meth:`card_so_credential`."""
+        with self._lock:
+            card = self._db.execute(
+                "SELECT so_retired FROM cards WHERE serial = ?", (serial,)
+            ).fetchone()
+            if card is None:
+                raise ApiError(404, "not_found", reason="card")
+            return self._so_retired(card, serial)
+
+    def _so_retired(self, card: sqlite3.Row, serial: str) -> list[str]:
+        if card["so_retired"] is None:
+            return []
+        retired: list[str] = json.loads(
+            self._vault.decrypt(card["so_retired"], context=f"so-retired:{serial}")
+        )
+        return retired
 
     def card_so_candidates(self, serial: str) -> list[str]:
         """The SO credentials the portal thinks the card may hold, the likelier first (one
@@ -1425,14 +1452,36 @@ class SandboxPortal:
         pending: list[str],
         operation: int | None,
     ) -> None:
+        """Record the card's SO credentials. A credential the card may have held that is
+        neither current nor pending any more is retired, not forgotten (see
+        :meth:`card_so_retired`)."""
+        card, before, was_pending = self._so_state(db, serial)
+        keep = {current, *pending}
+        dropped = [c for c in [*reversed(was_pending), before] if c not in keep]
+        retired = self._so_retired(card, serial)
+        if dropped:
+            retired = [*dropped, *(r for r in retired if r not in dropped and r not in keep)]
+            retired = retired[:MAX_RETIRED_SO]
+            self._audit(
+                db,
+                "so_credential.retired",
+                actor="portal",
+                holder_id=card["holder_id"],
+                card_serial=serial,
+                count=len(dropped),
+            )
         db.execute(
-            "UPDATE cards SET so_credential = ?, so_pending = ?, so_operation = ? WHERE serial = ?",
+            "UPDATE cards SET so_credential = ?, so_pending = ?, so_operation = ?, so_retired = ? "
+            "WHERE serial = ?",
             (
                 self._vault.encrypt(current, context=f"so:{serial}"),
                 self._vault.encrypt(json.dumps(pending), context=f"so-pending:{serial}")
                 if pending
                 else None,
                 operation,
+                self._vault.encrypt(json.dumps(retired), context=f"so-retired:{serial}")
+                if retired
+                else None,
                 serial,
             ),
         )
