@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from kamusm.app import AppConfig, AppServer
-from kamusm.sandbox import SandboxPortal, SandboxServer
+from kamusm.sandbox import SandboxPortal, SandboxServer, SandboxSettings
 from kamusm.testing.sandbox import RunningSandbox, TestHolder, provision_softhsm_card
 from kamusm.values import ManualClock, Product, SystemClock
 
@@ -44,12 +44,12 @@ def shot(browser: WebDriver, name: str) -> Path:
 
 
 @contextmanager
-def training_sandbox() -> Iterator[RunningSandbox]:
+def training_sandbox(settings: SandboxSettings | None = None) -> Iterator[RunningSandbox]:
     """A fresh sandbox with its training pages, on a manual clock that starts at the real
     time (the test certificates are valid then)."""
     clock = ManualClock(SystemClock().now())
     with (
-        SandboxPortal(clock=clock) as portal,
+        SandboxPortal(settings=settings, clock=clock) as portal,
         SandboxServer(portal, training=True) as server,
     ):
         yield RunningSandbox(
@@ -71,10 +71,14 @@ class Stage:
 
 @contextmanager
 def stage(
-    *, product: Product = Product.NES, initial_pin: str | None = None, lang: str = "tr"
+    *,
+    product: Product = Product.NES,
+    initial_pin: str | None = None,
+    lang: str = "tr",
+    settings: SandboxSettings | None = None,
 ) -> Iterator[Stage]:
     holder = TestHolder.default()
-    with training_sandbox() as sb:
+    with training_sandbox(settings) as sb:
         card = provision_softhsm_card(
             sb.portal, holder=holder, product=product, initial_pin=initial_pin
         )

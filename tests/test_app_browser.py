@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from kamusm.app import AppConfig, AppServer
+from kamusm.sandbox import SandboxSettings
 from kamusm.testing.browser import chromium_available
 from kamusm.testing.opencryptoki import OpencryptokiToken
 from kamusm.values import Pin, Product
@@ -324,7 +325,9 @@ def test_an_expired_sms_code_offers_a_new_sms_with_a_button_and_the_reset_goes_o
         assert "SMS onay kodunun süresi doldu" in text_of(fresh, "problems")
         assert heading(fresh).startswith("SMS Onay")
         assert "Yeni bir SMS onay kodu gönderilsin mi?" in text_of(fresh, "new-sms-text")
-        assert text_of(fresh, "sms-left") == "Bundan sonra istenebilecek yeni SMS sayısı: 2"
+        assert text_of(fresh, "sms-left") == (
+            "Bu işlemde, şimdi önerilen dahil, en çok 2 yeni SMS onay kodu istenebilir."
+        )
         assert text_of(fresh, "new-sms") == "Yeni SMS gönder"
         assert "Kalan Süre" in text_of(fresh, "countdown")
         shot(fresh, "app-17-yeni-sms")
@@ -340,6 +343,61 @@ def test_an_expired_sms_code_offers_a_new_sms_with_a_button_and_the_reset_goes_o
             e for e in st.sandbox.portal.audit_log() if e["event"] == "operation.challenged"
         ]
         assert len(challenged) == 2
+
+
+def test_a_timed_out_web_password_is_told_as_a_web_password_not_an_sms(
+    fresh: WebDriver,
+) -> None:
+    """The "WEB Parola" route: the portal's time for the web password runs out. The screen
+    says the web password's time ran out, how many more times it can be asked for, offers to
+    ask again; a no ends with the web password's own text. No word of an SMS."""
+    with stage() as st:
+        tabs = Tabs(fresh, st)
+        tabs.edevlet_login()
+        code = tabs.get_code(Product.NES)
+        tabs.start(Product.NES, web_password=True)
+        tabs.enter_code(code)
+        tabs.choose_card()
+        tabs.keypad_pin(NEW_PIN)
+        assert heading(fresh) == "WEB Parola"
+        st.sandbox.advance(st.sandbox.portal.settings.sms_validity.total_seconds() + 1)
+        tabs.confirm(st.holder.password)
+        told = text_of(fresh, "problems")
+        assert "WEB Parola için verilen süre doldu" in told, told
+        assert "WEB Parola yeniden sorulsun mu?" in text_of(fresh, "new-sms-text")
+        left = text_of(fresh, "sms-left")
+        assert left == "Bu işlemde WEB Parola, şimdi önerilen dahil, en çok 2 kez daha sorulabilir."
+        assert "SMS" not in told + left + text_of(fresh, "new-sms")
+        click(fresh, "no-new-sms")
+        ended = text_of(fresh, "ended")
+        assert "WEB Parola yeniden sorulmadı" in ended and "SMS" not in ended, ended
+        st.card.token().verify_pin(st.card.pin)  # the old PIN still opens it
+        assert st.sandbox.portal.outbox(phone=st.holder.phone) == []
+
+
+def test_the_sms_limit_is_told_as_the_limit_on_the_code_screen(fresh: WebDriver) -> None:
+    """The portal allows this operation one SMS code; it runs out: the code screen asks for
+    a new verification code and says why (the SMS codes this operation allows are spent),
+    not that the previous code has expired."""
+    with stage(settings=SandboxSettings(max_challenges=1)) as st:
+        tabs = Tabs(fresh, st)
+        tabs.edevlet_login()
+        code = tabs.get_code(Product.NES)
+        tabs.start(Product.NES)
+        tabs.enter_code(code)
+        tabs.choose_card()
+        tabs.keypad_pin(NEW_PIN)
+        first = tabs.sms_code()
+        tabs.to_wizard()
+        st.sandbox.advance(st.sandbox.portal.settings.sms_validity.total_seconds() + 1)
+        tabs.confirm(first)
+        assert heading(fresh).startswith("Doğrulama Kodu")
+        assert "izin verilen sayıda SMS onay kodu gönderildi" in text_of(fresh, "code-limit")
+        assert not fresh.find_elements(By.ID, "code-expired")
+        assert "Önceki kodun süresi doldu" not in fresh.page_source
+        fresh.refresh()  # read again, the screen keeps its reason
+        assert "izin verilen sayıda SMS onay kodu gönderildi" in text_of(fresh, "code-limit")
+        st.card.token().verify_pin(st.card.pin)
 
 
 def test_declining_the_new_sms_in_english_ends_with_the_card_unchanged(

@@ -731,7 +731,7 @@ def test_an_expired_sms_code_is_offered_again_and_the_reset_goes_on(
     age_over_http(sandbox, sandbox.portal.settings.sms_validity.total_seconds() + 1)
     term.type(first.reveal())
     term.expect("SMS onay kodunun süresi doldu")
-    term.expect("istenebilecek yeni SMS sayısı: 2")
+    term.expect("Bu işlemde, şimdi önerilen dahil, en çok 2 yeni SMS onay kodu istenebilir.")
     term.expect(r"Yeni SMS onay kodu gönderilsin mi\? \(e/h\) \[Kalan süre: \d+ saniye\]: ")
     term.type("belki")
     term.expect("Evet için e, hayır için h yazın.")
@@ -750,6 +750,48 @@ def test_an_expired_sms_code_is_offered_again_and_the_reset_goes_on(
     ]  # fmt: skip
     assert len(challenged) == 2
     assert_no_secret(term.transcript, code, first, second, NEW, OLD, card.so_pin)
+
+
+@pytest.mark.parametrize("lang", ["tr", "en"])
+def test_a_timed_out_web_password_is_told_as_a_web_password_not_an_sms(
+    sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken, lang: str
+) -> None:
+    """``--method web-password``: the portal's time for the web password ("WEB Parola")
+    runs out. The command says the web password's time ran out, how many more times it can
+    be asked for, offers to ask again, and a no ends with the web password's own text; no
+    word of an SMS anywhere, exit 10, the card unchanged."""
+    tr = lang == "tr"
+    code = new_code(sandbox, holder)
+    term = Session(
+        reset_args(sandbox, card, "--method", "web-password", "--lang", lang), env=env_for(card)
+    )
+    term.expect("Doğrulama Kodu" if tr else "Verification code")
+    term.type(code.reveal())
+    term.pick(card.serial)
+    term.expect(r"Yeni PIN Kodu \[" if tr else r"New PIN \[")
+    term.type(NEW)
+    term.expect(r"Yeni PIN Kodu \(Tekrar\)" if tr else r"New PIN \(again\)")
+    term.type(NEW)
+    term.expect(r"WEB Parola \[Kalan süre: " if tr else r"Web password \[Time left: ")
+    age_over_http(sandbox, sandbox.portal.settings.sms_validity.total_seconds() + 1)
+    term.type(holder.password)
+    if tr:
+        term.expect("WEB Parola için verilen süre doldu.")
+        term.expect("Bu işlemde WEB Parola, şimdi önerilen dahil, en çok 2 kez daha sorulabilir.")
+        term.expect(r"WEB Parola yeniden sorulsun mu\? \(e/h\)")
+        term.type("h")
+        term.expect("WEB Parola yeniden sorulmadı; işlem sonlandırıldı.")
+    else:
+        term.expect("The time for entering the web password ran out.")
+        term.expect("This operation can ask for the web password 2 more times, counting the one")
+        term.expect(r"Ask for the web password again\? \(y/n\)")
+        term.type("n")
+        term.expect("The web password was not to be asked for again, so the operation has ended.")
+    assert term.finish() == 10
+    after_question = term.transcript.split("WEB Parola [" if tr else "Web password [", 1)[1]
+    assert "SMS" not in after_question, after_question
+    assert pin_verifies(card, OLD)
+    assert_no_secret(term.transcript, code, NEW, OLD, card.so_pin, holder.password)
 
 
 def test_declining_the_new_sms_in_english_ends_cleanly_with_the_card_unchanged(

@@ -10,8 +10,10 @@ in any exception's chain or in a repr.
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
 
+import httpx
 import pkcs11
 import pytest
 
@@ -63,6 +65,7 @@ from kamusm.testing.sandbox import (
 )
 from kamusm.testing.softhsm import SoftHsmToken
 from kamusm.token import Pkcs11Module
+from kamusm.values import Clock, ManualClock
 from tests.flow_parts import FailAt, events, faulty_proxy, new_code
 from tests.leak_canary import Secrets
 
@@ -1109,3 +1112,60 @@ def test_a_revoked_certificate_that_is_not_on_the_card_does_not_stop_the_reset(
     kinds = {type(p) for p in prompts.problems}
     assert kinds == {CertificateNotOnCardError, CertificateNotListedError}, prompts.problems
     assert_pin(token.module(), token.serial, NEW)
+
+
+# ---- the desktop's clock is not the portal's: deadlines by the portal's time -------------------
+
+
+class SkewedClock:
+    """A desktop clock ``ahead`` of the portal's (the sandbox's manual clock)."""
+
+    def __init__(self, portal_clock: Clock, ahead: timedelta) -> None:
+        self.portal_clock = portal_clock
+        self.ahead = ahead
+
+    def now(self) -> datetime:
+        return self.portal_clock.now() + self.ahead
+
+
+@pytest.mark.parametrize("ahead", [120, 400, -400], ids=["ahead-120s", "ahead-400s", "behind-400s"])
+def test_a_desktop_clock_off_from_the_portals_counts_the_portals_deadlines(
+    kamusm_sandbox: RunningSandbox,
+    holder: TestHolder,
+    card: SoftHsmToken,
+    leaks: Secrets,
+    ahead: int,
+) -> None:
+    """The desktop's clock is minutes off. The client measures the offset from the portal's
+    ``Date`` header, so the PIN-entry countdown shows the portal's 195 s (not 195 - 120),
+    and a code the portal still honours is no dead end on the desktop: the PIN is set."""
+    skewed = SkewedClock(kamusm_sandbox.clock, timedelta(seconds=ahead))
+    typed = new_code(kamusm_sandbox, holder, Product.NES).reveal()  # as the holder types it
+    leaks.add(typed)
+    prompts = ScriptedResetPrompts(
+        codes=[typed],
+        card=card.serial,
+        pins=[(NEW, NEW)],
+        confirmations=[lambda: sms(kamusm_sandbox, holder, leaks)],
+    )
+    with PortalClient(kamusm_sandbox.url, clock=skewed, timeout=2.0) as client:
+        reset_pin(card.module(), client, prompts, clock=skewed)
+        assert abs(client.clock_offset - timedelta(seconds=ahead)) <= timedelta(seconds=1)
+    shown = prompts.remaining[prompts.steps.index(ResetStep.ENTER_NEW_PIN)]
+    limit = kamusm_sandbox.portal.settings.pin_entry_limit.total_seconds()
+    assert shown is not None
+    assert limit - 2 <= shown.total_seconds() <= limit + 1, shown
+    assert_pin(card.module(), card.serial, NEW)
+
+
+def test_the_sandbox_dates_its_answers_by_its_own_clock(kamusm_sandbox: RunningSandbox) -> None:
+    """The portal's ``Date`` header is the portal's time (its manual clock in training), one
+    header, so the desktop can measure its own clock's offset from it."""
+    clock = kamusm_sandbox.clock
+    assert isinstance(clock, ManualClock)
+    clock.advance(timedelta(hours=5))
+    with httpx.Client() as http:
+        answer = http.get(kamusm_sandbox.url + "/api/v1/nonexistent")
+    (stamp,) = answer.headers.get_list("date")
+    told = parsedate_to_datetime(stamp)
+    assert abs(told - kamusm_sandbox.clock.now()) < timedelta(seconds=1)

@@ -739,14 +739,40 @@ def test_a_locked_card_at_c_setpin_routes_to_the_reset_and_other_errors_stay_the
 # ---- an expired SMS code: a new one is offered, within the portal's limit -------------------
 
 
-def flow_with_challenge(clock: ManualClock, challenges_remaining: int | None) -> PinResetFlow:
-    """A reset whose SMS code has just been sent, with 180 s to live."""
+def flow_with_challenge(
+    clock: ManualClock, challenges_remaining: int | None, method: str = "sms"
+) -> PinResetFlow:
+    """A reset whose SMS code (or web password question) has just been sent, 180 s to live."""
     flow = PinResetFlow(Product.NES, clock=clock)
     for event_type in HAPPY_PATH[: HAPPY_STATES.index(ResetState.PIN_CHOSEN)]:
         flow.send(RESET_SAMPLES[event_type](clock))
     sms_ends = clock.now() + timedelta(seconds=180)
-    flow.send(ChallengeSent(sms_ends, 3, challenges_remaining))
+    flow.send(ChallengeSent(sms_ends, 3, challenges_remaining, method=method))
     return flow
+
+
+@pytest.mark.parametrize("left", [2, 0])
+def test_a_timed_out_web_password_is_told_as_one(left: int) -> None:
+    """The portal answers "sms_expired" for either challenge: with the web password, the
+    holder reads of the web password ("WEB Parola"), never of an SMS, in both languages:
+    the expiry, the limit and the declined new asking."""
+    clock = ManualClock(T0)
+    flow = flow_with_challenge(clock, left, method="web_password")
+    clock.advance(181)
+    with pytest.raises((errors.SmsCodeExpiredError, errors.SmsLimitReachedError)) as told:
+        flow.send(ErrorOccurred(errors.SmsCodeExpiredError(status=410)))
+    shown = [told.value.message(lang) for lang in ("tr", "en")]
+    if left:
+        with pytest.raises(errors.NewSmsDeclinedError) as declined:
+            flow.send(NewSmsDeclined())
+        shown += [declined.value.message(lang) for lang in ("tr", "en")]
+    assert all("SMS" not in s for s in shown), shown
+    assert "WEB Parola" in shown[0] and "web password" in shown[1]
+
+
+def test_challenge_sent_takes_only_the_two_methods() -> None:
+    with pytest.raises(errors.InputError):
+        ChallengeSent(None, 3, 2, method="carrier pigeon")
 
 
 def test_an_expired_sms_code_is_offered_again_not_sent() -> None:

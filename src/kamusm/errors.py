@@ -696,7 +696,18 @@ class WebPasswordRejectedError(SmsCodeRejectedError):
 
 
 class SmsCodeExpiredError(PortalError):
+    """The confirmation's time ran out: the SMS code's, or (``method`` "web_password") the
+    time for the web password ("WEB Parola"), each told as what it is."""
+
     key = "portal.sms_expired"
+    variant_keys = ("portal.sms_expired", "portal.sms_expired.web_password")
+
+    def __init__(self, *, status: int | None = None, method: str = "sms") -> None:
+        self.method = method
+        super().__init__(status=status)
+
+    def message_key(self) -> str:
+        return _by_method(self.key, self.method)
 
 
 class OperationCancelledError(PortalError):
@@ -824,17 +835,39 @@ class FlowCancelledError(FlowError):
 
 
 class NewSmsDeclinedError(FlowCancelledError):
-    """The SMS code expired and the holder declined a new one: the reset ended, the card
-    unchanged."""
+    """The SMS code (``method`` "web_password": the web password's time) expired and the
+    holder declined a new one: the reset ended, the card unchanged."""
 
     key = "flow.new_sms_declined"
+    variant_keys = ("flow.new_sms_declined", "flow.new_sms_declined.web_password")
+
+    def __init__(self, *, method: str = "sms") -> None:
+        self.method = method
+        super().__init__()
+
+    def message_key(self) -> str:
+        return _by_method(self.key, self.method)
 
 
 class SmsLimitReachedError(FlowError):
-    """The SMS code expired and the portal allows this operation no new one: a new
-    verification code ("Tekrar Kod Al") starts again."""
+    """The SMS code (``method`` "web_password": the web password's time) expired and the
+    portal allows this operation no new one: a new verification code ("Tekrar Kod Al")
+    starts again."""
 
     key = "flow.sms_limit"
+    variant_keys = ("flow.sms_limit", "flow.sms_limit.web_password")
+
+    def __init__(self, *, method: str = "sms") -> None:
+        self.method = method
+        super().__init__()
+
+    def message_key(self) -> str:
+        return _by_method(self.key, self.method)
+
+
+def _by_method(key: str, method: str) -> str:
+    """The text of ``key`` for the confirmation ``method``: the web password's own."""
+    return f"{key}.web_password" if method == "web_password" else key
 
 
 class WrongHolderError(FlowError):

@@ -374,6 +374,12 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": "The SMS confirmation code has expired. While your verification code is still "
         "valid you can ask for a new SMS code.",
     },
+    "portal.sms_expired.web_password": {
+        "tr": "WEB Parola için verilen süre doldu. Doğrulama kodunuz geçerli olduğu sürece WEB "
+        "Parola yeniden sorulabilir.",
+        "en": "The time for entering the web password ran out. While your verification code "
+        "is still valid the web password can be asked for again.",
+    },
     "portal.cancelled": {
         "tr": "İşlem iptal edildi. Portaldan yeni bir doğrulama kodu alarak baştan başlayın.",
         "en": "The operation was cancelled. Start again with a new verification code from "
@@ -587,6 +593,21 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": "No new SMS confirmation code was wanted, so the operation has ended. Your card "
         'was not changed. To try again, get a new verification code on the portal with "Tekrar '
         'Kod Al".',
+    },
+    "flow.new_sms_declined.web_password": {
+        "tr": "WEB Parola yeniden sorulmadı; işlem sonlandırıldı. Kartınızda bir değişiklik "
+        'yapılmadı. Yeniden denemek için portalda "Tekrar Kod Al" ile yeni bir doğrulama kodu '
+        "alın.",
+        "en": "The web password was not to be asked for again, so the operation has ended. Your "
+        "card was not changed. To try again, get a new verification code on the portal with "
+        '"Tekrar Kod Al".',
+    },
+    "flow.sms_limit.web_password": {
+        "tr": "WEB Parola için verilen süre doldu. Bu işlemde WEB Parola izin verilen sayıda "
+        "soruldu, yeniden sorulamaz; kartınızda bir değişiklik yapılmadı. " + _NEW_CODE_TR,
+        "en": "The time for entering the web password ran out. This operation has asked for it "
+        "as many times as it allows, so it cannot be asked for again; your card was not "
+        "changed. " + _NEW_CODE_EN,
     },
     "flow.sms_limit": {
         "tr": "SMS onay kodunun süresi doldu. Bu işlem için izin verilen sayıda SMS onay kodu "

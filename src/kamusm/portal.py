@@ -29,7 +29,8 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Final, Generic, Literal, Self, TypeVar
 from urllib.parse import urlsplit
 
@@ -103,6 +104,8 @@ DEFAULT_MAX_IN_FLIGHT: Final = 8
 #: and reopens connections.
 _POOL_SIZE: Final = 100
 _RETRY_STATUSES: Final = frozenset({502, 503, 504})
+#: A ``Date`` header names whole seconds: a difference below this is no skew.
+_CLOCK_AGREEMENT: Final = timedelta(seconds=2)
 
 ChallengeMethod = Literal["sms", "web_password"]
 
@@ -420,6 +423,10 @@ class _PortalCore:
         self.retries = retries
         self.backoff = backoff
         self._session_token: str | None = None
+        #: How far this machine's clock is ahead of the portal's, measured from the ``Date``
+        #: header of the portal's last answer (zero until one came, or within its one-second
+        #: resolution): the flows count the portal's deadlines by the portal's time.
+        self.clock_offset = timedelta(0)
 
     # -- sending support --
 
@@ -439,6 +446,7 @@ class _PortalCore:
 
     def finish(self, call: _Call[T], response: httpx.Response) -> T:
         """The parsed answer, or the typed refusal."""
+        self._note_portal_time(response)
         if response.status_code != call.ok:
             err = error_from_response(response, self.clock)
             if isinstance(err, AuthenticationRequiredError) and call.session:
@@ -454,6 +462,20 @@ class _PortalCore:
         answer = call.endpoint.answer
         assert answer is not None  # noqa: S101 (an endpoint answering 200/201 names its answer)
         return call.parse(_Fields(data, response.status_code, contract.ANSWERS[answer]))
+
+    def _note_portal_time(self, response: httpx.Response) -> None:
+        stamp = response.headers.get("date")
+        if not stamp:
+            return
+        try:
+            portal_now = parsedate_to_datetime(stamp)
+        except (TypeError, ValueError, IndexError):
+            return  # an unreadable Date says nothing about the portal's time
+        if portal_now.tzinfo is None:
+            return
+        offset = self.clock.now() - portal_now
+        # The header counts whole seconds: clocks closer than that are taken as agreeing.
+        self.clock_offset = offset if abs(offset) >= _CLOCK_AGREEMENT else timedelta(0)
 
     def retry_delay(self, call: _Call[Any], attempt: int, err: PortalError) -> float | None:
         """Seconds to wait before trying ``call`` again, or ``None`` to give up. Only
@@ -926,6 +948,13 @@ class _ClientBase:
     @property
     def clock(self) -> Clock:
         return self._core.clock
+
+    @property
+    def clock_offset(self) -> timedelta:
+        """How far this machine's clock (:attr:`clock`) is ahead of the portal's, measured
+        from the ``Date`` header of the portal's last answer; zero before the first answer
+        and when the two agree within the header's one-second resolution."""
+        return self._core.clock_offset
 
     @property
     def logged_in(self) -> bool:

@@ -235,7 +235,11 @@ class TerminalResetPrompts:
         ``e`` sends a new one, ``h`` ends the reset with the card unchanged."""
         ui, lang = self.ui, self.ui.lang
         if challenges_left is not None:
-            ui.note(text("cli.reset.new_sms_left", lang, count=challenges_left))
+            left = (
+                "cli.reset.new_sms_left" if method == "sms" else "cli.reset.new_web_password_left"
+            )
+            left += ".one" if challenges_left == 1 else ""
+            ui.note(text(left, lang, count=challenges_left))
         key = "cli.reset.new_sms" if method == "sms" else "cli.reset.new_web_password"
         while True:
             try:

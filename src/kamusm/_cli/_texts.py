@@ -298,9 +298,23 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "tr": "WEB Parola yeniden sorulsun mu? (e/h)",
         "en": "Ask for the web password again? (y/n)",
     },
+    # ``count`` counts the new code (or new asking) offered now.
     "cli.reset.new_sms_left": {
-        "tr": "Bu işlem için bundan sonra istenebilecek yeni SMS sayısı: {count}.",
-        "en": "New SMS codes this operation allows after this one: {count}.",
+        "tr": "Bu işlemde, şimdi önerilen dahil, en çok {count} yeni SMS onay kodu istenebilir.",
+        "en": "This operation allows {count} more new SMS codes, counting the one offered now.",
+    },
+    "cli.reset.new_sms_left.one": {
+        "tr": "Bu, bu işlemde istenebilecek son yeni SMS onay kodu.",
+        "en": "This is the last new SMS code this operation allows.",
+    },
+    "cli.reset.new_web_password_left": {
+        "tr": "Bu işlemde WEB Parola, şimdi önerilen dahil, en çok {count} kez daha sorulabilir.",
+        "en": "This operation can ask for the web password {count} more times, counting the "
+        "one offered now.",
+    },
+    "cli.reset.new_web_password_left.one": {
+        "tr": "Bu işlemde WEB Parola son kez sorulabilir.",
+        "en": "This is the last time this operation can ask for the web password.",
     },
     "cli.reset.yes_or_no": {
         "tr": "Evet için e, hayır için h yazın.",

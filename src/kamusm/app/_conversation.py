@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-from kamusm.errors import KamusmError
+from kamusm.errors import KamusmError, SmsLimitReachedError
 from kamusm.flows import CardChoice, ChangeStep, ResetStep
 from kamusm.values import Clock, Product
 
@@ -149,9 +149,16 @@ class ResetConversation(Conversation):
         self.method = "sms"
         self.cards: list[CardChoice] = []
         self.chosen: str | None = None
+        #: The code screen's text when the reset needs a new code for a reason of its own.
+        self.new_code_reason: str | None = None
 
     async def verification_code(self, *, length: int, expired: bool) -> str | None:
-        answer: str | None = await self.ask("code", length=length, expired=expired)
+        # A new code is needed because the SMS codes (or web password askings) this
+        # operation allows are spent, not because a code expired: the screen says so.
+        why, self.new_code_reason = self.new_code_reason, None
+        answer: str | None = await self.ask(
+            "code", length=length, expired=expired and why is None, reason=why
+        )
         return answer
 
     async def choose_card(self, cards: Sequence[CardChoice]) -> str | None:
@@ -187,6 +194,9 @@ class ResetConversation(Conversation):
 
     async def problem(self, error: KamusmError) -> None:
         self.problems.append(error)
+        if isinstance(error, SmsLimitReachedError):
+            web = error.method == "web_password"
+            self.new_code_reason = "code.web_limit" if web else "code.sms_limit"
 
 
 class ChangeConversation(Conversation):

@@ -92,6 +92,18 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": 'The previous code has expired. Get a new one on the portal page with "Tekrar '
         'Kod Al" and enter it here.',
     },
+    "code.sms_limit": {
+        "tr": "Bu işlem için izin verilen sayıda SMS onay kodu gönderildi. Online İşlemler "
+        'sayfasında "Tekrar Kod Al" ile yeni bir doğrulama kodu alıp buraya giriniz.',
+        "en": "This operation has sent as many SMS codes as it allows. Get a new verification "
+        'code on the portal page with "Tekrar Kod Al" and enter it here.',
+    },
+    "code.web_limit": {
+        "tr": "Bu işlemde WEB Parola izin verilen sayıda soruldu. Online İşlemler sayfasında "
+        '"Tekrar Kod Al" ile yeni bir doğrulama kodu alıp buraya giriniz.',
+        "en": "This operation has asked for the web password as many times as it allows. Get "
+        'a new verification code on the portal page with "Tekrar Kod Al" and enter it here.',
+    },
     "code.warning": {
         "tr": "Doğrulama kodu bir PIN ya da PUK değildir; yalnızca bu uygulamaya girilir.",
         "en": "The verification code is not a PIN or a PUK; it is entered only here.",
@@ -166,9 +178,23 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "tr": "Doğrulama kodunuz hâlâ geçerli. WEB Parola yeniden sorulsun mu?",
         "en": "Your verification code is still valid. Ask for the web password again?",
     },
+    # ``count`` counts the new code (or new asking) offered now.
     "confirm.new_sms_left": {
-        "tr": "Bundan sonra istenebilecek yeni SMS sayısı: {count}",
-        "en": "New SMS codes allowed after this one: {count}",
+        "tr": "Bu işlemde, şimdi önerilen dahil, en çok {count} yeni SMS onay kodu istenebilir.",
+        "en": "This operation allows {count} more new SMS codes, counting the one offered now.",
+    },
+    "confirm.new_sms_left.one": {
+        "tr": "Bu, bu işlemde istenebilecek son yeni SMS onay kodu.",
+        "en": "This is the last new SMS code this operation allows.",
+    },
+    "confirm.new_web_left": {
+        "tr": "Bu işlemde WEB Parola, şimdi önerilen dahil, en çok {count} kez daha sorulabilir.",
+        "en": "This operation can ask for the web password {count} more times, counting the "
+        "one offered now.",
+    },
+    "confirm.new_web_left.one": {
+        "tr": "Bu işlemde WEB Parola son kez sorulabilir.",
+        "en": "This is the last time this operation can ask for the web password.",
     },
     "confirm.new_sms_send": {"tr": "Yeni SMS gönder", "en": "Send a new SMS"},
     "confirm.new_web_send": {"tr": "Yeniden sor", "en": "Ask again"},

@@ -663,6 +663,7 @@ class _ResetProgram:
                     challenge.expires_at,
                     challenge.attempts_remaining,
                     challenge.challenges_remaining,
+                    method=self.method,
                 )
             )
 
@@ -924,6 +925,24 @@ def list_cards(module: Pkcs11Module) -> list[CardChoice]:
 # ==== the drivers ================================================================================
 
 
+@attrs.frozen
+class _PortalTime:
+    """The portal's time, read on this machine: its clock less the offset the portal client
+    measured from the portal's answers. The portal's deadlines (verification code, SMS code,
+    PIN entry, authorization) are moments of the portal's clock, so a desktop whose clock is
+    off counts them down, and keeps them, right."""
+
+    local: Clock
+    portal: PortalClient | AsyncPortalClient
+
+    def now(self) -> datetime:
+        return self.local.now() - self.portal.clock_offset
+
+
+def _portal_time(clock: Clock | None, portal: PortalClient | AsyncPortalClient) -> Clock:
+    return _PortalTime(clock if clock is not None else portal.clock, portal)
+
+
 def reset_pin(
     module: Pkcs11Module,
     portal: PortalClient,
@@ -948,7 +967,7 @@ def reset_pin(
         PinResetFlow(
             product,
             policy=policy,
-            clock=clock,
+            clock=_portal_time(clock, portal),
             pin_entry_timeout=pin_entry_timeout,
             sms_code_length=sms_code_length,
         ),
@@ -980,7 +999,7 @@ async def areset_pin(
         PinResetFlow(
             product,
             policy=policy,
-            clock=clock,
+            clock=_portal_time(clock, portal),
             pin_entry_timeout=pin_entry_timeout,
             sms_code_length=sms_code_length,
         ),

@@ -214,6 +214,16 @@ def _is(*kinds: type, optional: bool = False) -> Callable[[Any, Any, Any], None]
 _PIN_TEXT = _is(str, Pin)
 
 
+def _one_of(*allowed: str) -> Callable[[Any, Any, Any], None]:
+    """An attrs validator: the value must be one of ``allowed``, else :class:`InputError`."""
+
+    def check(_: object, __: object, value: object) -> None:
+        if value not in allowed:
+            raise InputError()
+
+    return check
+
+
 class Event:
     """Base of the events; each is a small frozen class validated when it is made."""
 
@@ -269,6 +279,8 @@ class ChallengeSent(Event):
     expires_at: datetime | None = attrs.field(default=None, validator=_is(datetime, optional=True))
     attempts_remaining: int | None = attrs.field(default=None, validator=_is(int, optional=True))
     challenges_remaining: int | None = attrs.field(default=None, validator=_is(int, optional=True))
+    #: "sms" (an SMS code) or "web_password" ("WEB Parola"): what an expiry is told as.
+    method: str = attrs.field(default="sms", validator=_one_of("sms", "web_password"))
 
 
 @attrs.frozen
@@ -746,6 +758,7 @@ class PinResetFlow(_Machine[ResetState, ResetStep]):
         self._portal_attempts: int | None = None
         self._challenge_deadline: datetime | None = None
         self._challenges_left: int | None = None
+        self._challenge_method = "sms"
         self._authorization: UnblockAuthorization | None = None
         self._reported = False
         self._notices: list[KamusmError] = []
@@ -912,8 +925,9 @@ class PinResetFlow(_Machine[ResetState, ResetStep]):
                 self._portal_attempts = event.attempts_remaining
                 self._challenge_deadline = event.expires_at
                 self._challenges_left = event.challenges_remaining
+                self._challenge_method = event.method
             case NewSmsDeclined():
-                raise self._leave(None, NewSmsDeclinedError())
+                raise self._leave(None, NewSmsDeclinedError(method=self._challenge_method))
             case ConfirmationRejected():
                 exit_ = self._confirmation_rejected(event)
             case Confirmed() | NewSmsRequested():
@@ -1118,7 +1132,10 @@ class PinResetFlow(_Machine[ResetState, ResetStep]):
                 raise self._leave(_X.TIME_RAN_OUT, FlowCodeExpiredError())
             self._challenge_deadline = None
             if self._challenges_left is not None and self._challenges_left <= 0:
-                raise self._leave(_X.SMS_LIMIT_REACHED, SmsLimitReachedError())
+                limit = SmsLimitReachedError(method=self._challenge_method)
+                raise self._leave(_X.SMS_LIMIT_REACHED, limit)
+            if self._challenge_method != err.method:  # the portal's code says "sms_expired"
+                err = SmsCodeExpiredError(status=err.status, method=self._challenge_method)
             raise self._leave(_X.SMS_EXPIRED, err)
         if isinstance(err, VerificationCodeExpiredError | SmsCodeExpiredError):
             raise self._leave(_X.PORTAL_EXPIRED, FlowCodeExpiredError())

@@ -12,7 +12,8 @@ import json
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from datetime import timedelta
+from datetime import UTC, timedelta
+from email.utils import format_datetime
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
@@ -141,6 +142,30 @@ class _Guard:
                 await _error_response(refusal)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+class _PortalDate:
+    """ASGI middleware: every answer's ``Date`` header is the portal's own time (its clock,
+    manual in training), so a desktop whose clock is off can measure by how much and count
+    the portal's deadlines by the portal's time (the server's own ``Date`` is turned off)."""
+
+    def __init__(self, app: ASGIApp, *, clock: Callable[[], Any]) -> None:
+        self.app = app
+        self.clock = clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def dated(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"date"]
+                stamp = format_datetime(self.clock().astimezone(UTC), usegmt=True).encode("latin-1")
+                message = {**message, "headers": [*headers, (b"date", stamp)]}
+            await send(message)
+
+        await self.app(scope, receive, dated)
 
 
 class _LimitBody:
@@ -359,6 +384,7 @@ def create_app(
     app.add_middleware(
         _Guard, allowed_hosts=frozenset(allowed_hosts), allowed_origins=frozenset(allowed_origins)
     )
+    app.add_middleware(_PortalDate, clock=portal.clock.now)
     app.state.admin_token = token
     app.state.portal = portal
     return app

@@ -140,6 +140,7 @@ def _config(
         lifespan="off",
         access_log=False,
         log_level="warning",
+        date_header=False,  # the app dates each answer by the portal's clock (_PortalDate)
         ssl_certfile=ssl_certfile,
         ssl_keyfile=ssl_keyfile,
         timeout_keep_alive=30,
