@@ -301,7 +301,17 @@ def test_certs_by_holder_name_with_turkish_case_rules(factory: CertificateFactor
     for query in ("ISIKLI", "ılker"):
         missing = kamusm("certs", "--module", theirs.module_path, "--holder", query, card=theirs)
         assert missing.returncode == 5, query
-        assert "Kart bulunamadı" in one_line(missing)
+        # cards are inserted: the holder is what is missing, not a card
+        assert f'adı "{query}" içeren bir kart sahibi yok' in one_line(missing)
+        assert "Kart bulunamadı" not in missing.stdout + missing.stderr
+    english = kamusm("certs", "--lang", "en", "--module", module, "--holder", "ISIKLI", card=theirs)
+    assert english.returncode == 5
+    assert 'No inserted card\'s holder has "ISIKLI" in their name' in one_line(english)
+    stdin_change = kamusm(
+        "change-pin", "--pin-stdin", "--module", module, "--holder", "ISIKLI", card=theirs
+    )
+    assert stdin_change.returncode == 5
+    assert 'adı "ISIKLI" içeren bir kart sahibi yok' in one_line(stdin_change)
 
 
 # ---- doctor ---------------------------------------------------------------------------------

@@ -450,6 +450,24 @@ def test_holder_chooses_the_card_by_name_in_change_pin_and_reset_pin(
     assert pin_verifies(theirs, OLD)
 
 
+def test_change_pin_with_no_card_of_that_holder_says_so_and_offers_every_card(
+    sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken
+) -> None:
+    """--holder naming nobody on the inserted cards: the command says no card's holder has
+    that name (not that no card is inserted) and offers the cards in the picker, as
+    reset-pin does; Ctrl-D there cancels, the card unchanged."""
+    args = ["change-pin", "--module", card.module_path, "--holder", "zzzyok"]
+    term = Session(args, env=env_for(card))
+    term.expect('adı "zzzyok" içeren bir kart sahibi yok; kartı listeden seçin')
+    term.expect("Kart Seçiniz")
+    term.expect(f"{card.serial}  \\[PIN: tamam\\]")  # the inserted card is offered
+    term.expect("Kart numarası: ")
+    term.child.sendeof()
+    assert term.finish() == 10
+    assert "Kart bulunamadı" not in term.transcript
+    assert pin_verifies(card, OLD)
+
+
 def test_reset_pin_asks_again_when_the_card_is_not_the_code_holders(
     sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken
 ) -> None:

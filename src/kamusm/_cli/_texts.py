@@ -266,6 +266,12 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": 'No inserted card\'s holder has "{holder}" in their name; choose the card from the '
         "list.",
     },
+    "cli.no_card_of_holder.none": {
+        "tr": 'Takılı kartlarda adı "{holder}" içeren bir kart sahibi yok. Adı denetleyin ya da '
+        "kartı --serial ile seçin.",
+        "en": 'No inserted card\'s holder has "{holder}" in their name. Check the name, or '
+        "choose the card with --serial.",
+    },
     "cli.help.opt.holder": {
         "tr": "Kartı sahibinin adıyla seçer (adın bir bölümü; büyük/küçük harf Türkçe kurallarla, "
         "I/ı ve İ/i).",
