@@ -10,7 +10,13 @@ could see it:
   languages, and for an exception its whole chain (``__cause__``, ``__context__``, groups):
   each link's ``repr``, ``str``, arguments, the ``repr`` of each of its attributes, and the
   body of any HTTP request or response a link or an attribute holds
-  (``err.__cause__.request.content`` once held the verification code).
+  (``err.__cause__.request.content`` once held the verification code);
+- for an exception handed to :meth:`Secrets.seen_with_frames`, also the frame locals of
+  every traceback in its chain (each link's ``__traceback__``, frame by frame): their
+  ``repr``, bytes decoded, and a
+  :class:`~kamusm.Pin` or :class:`~kamusm.VerificationCode` revealed, since a finished frame
+  keeps its locals for as long as the error lives (a login frame once held the PIN). Frames
+  of the test files themselves are left out: the test is where the secret comes from.
 
 A test that skipped is not judged ("saw no log record" would be a false failure). Registered
 for the whole suite in ``tests/conftest.py``.
@@ -20,12 +26,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from kamusm import KamusmError, Pin, VerificationCode
 
-__all__ = ["Secrets", "exception_texts", "leaks"]
+__all__ = ["Secrets", "exception_texts", "frame_texts", "leaks"]
 
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 
@@ -47,6 +54,42 @@ def _body_texts(value: object) -> list[str]:
         content = None
     if isinstance(content, bytes | bytearray):
         texts.append(bytes(content).decode("utf-8", "replace"))
+    return texts
+
+
+_TESTS_DIR = str(Path(__file__).resolve().parent)
+
+
+def _local_texts(value: object) -> list[str]:
+    """What a frame local shows: its repr, bytes decoded, a secret value type revealed."""
+    texts = [repr(value)]
+    if isinstance(value, bytes | bytearray):
+        texts.append(bytes(value).decode("utf-8", "replace"))
+    if isinstance(value, Pin | VerificationCode):
+        texts.append(value.reveal())
+    return texts
+
+
+def frame_texts(exc: BaseException) -> list[str]:
+    """The frame locals of every traceback in ``exc``'s chain (see the module docstring)."""
+    texts: list[str] = []
+    pending: list[BaseException] = [exc]
+    visited: set[int] = set()
+    while pending:
+        link = pending.pop()
+        if id(link) in visited:
+            continue
+        visited.add(id(link))
+        tb = link.__traceback__
+        while tb is not None:
+            frame = tb.tb_frame
+            if not str(Path(frame.f_code.co_filename).resolve()).startswith(_TESTS_DIR):
+                for value in frame.f_locals.values():
+                    texts += _local_texts(value)
+            tb = tb.tb_next
+        pending += [n for n in (link.__cause__, link.__context__) if n is not None]
+        if isinstance(link, BaseExceptionGroup):
+            pending += list(link.exceptions)
     return texts
 
 
@@ -95,6 +138,12 @@ class Secrets:
                 self.texts += exception_texts(obj)
             else:
                 self.texts += [repr(obj), str(obj)]
+
+    def seen_with_frames(self, *errors: BaseException) -> None:
+        """:meth:`seen`, and the frame locals of every traceback in each error's chain. Opt-in:
+        the flows still pass a new PIN through frames of their own (a known follow-up)."""
+        for error in errors:
+            self.texts += exception_texts(error) + frame_texts(error)
 
 
 @pytest.hookimpl(hookwrapper=True)

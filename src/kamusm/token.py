@@ -58,6 +58,7 @@ import logging
 import os
 import re
 import threading
+import traceback
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar, cast
@@ -403,6 +404,50 @@ def _refuse_code_shaped(pin: Pin) -> None:
         from kamusm.policy import refuse_code_shaped  # noqa: PLC0415 (off the start-up path)
 
         refuse_code_shaped(pin)
+
+
+def _scrub(exc: BaseException) -> None:
+    """Forget the frame locals of every traceback in ``exc``'s chain (cause, context): a
+    finished frame that took a PIN keeps it as a local for as long as the error lives. The
+    links below the top (python-pkcs11's, ctypes') lose their traceback altogether."""
+    pending: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while pending:
+        link = pending.pop()
+        if id(link) in seen:
+            continue
+        seen.add(id(link))
+        traceback.clear_frames(link.__traceback__)
+        if link is not exc:
+            link.with_traceback(None)
+        pending += [n for n in (link.__cause__, link.__context__) if n is not None]
+
+
+_M = TypeVar("_M")
+
+
+def _without_arguments(manager: _M) -> _M:
+    """contextlib keeps the arguments of a context manager made from a generator (to reuse
+    it as a decorator); those of a signing session include the PIN's list: dropped."""
+    cast(Any, manager).args = ()
+    cast(Any, manager).kwds = {}
+    return manager
+
+
+def _forgets_secrets(fn: Callable[_P, _T]) -> Callable[_P, _T]:
+    """A method taking a PIN or SO credential: whatever it raises keeps none of them in a
+    frame local of its traceback (see :func:`_scrub`)."""
+
+    @functools.wraps(fn)
+    def guarded(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        try:
+            return fn(*args, **kwargs)
+        except BaseException as exc:
+            del args, kwargs
+            _scrub(exc)
+            raise
+
+    return guarded
 
 
 async def _in_thread(fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
@@ -790,21 +835,47 @@ class Token:
             except pe.PKCS11Error as exc:
                 logger.debug("Closing the session failed: %s", type(exc).__name__)
 
-    @contextlib.contextmanager
-    def _login(self, session: Any, user_type: int, secret: str, *, step: _Step) -> Iterator[None]:
-        """Log the session in; log out when the block ends. A failed login leaves nothing."""
+    def _log_in(self, session: Any, user_type: int, secret: Pin | str, *, step: _Step) -> None:
+        """``C_Login`` from a plain function (never a suspended generator holding the secret):
+        the reference is dropped right after the call, and a refusal is raised as its kamusm
+        error whose cause carries no traceback, so no frame local of the ctypes call (the
+        bytes of the PIN) survives in the error's chain."""
         handle = int(cast(Any, session).handle)
         cryptoki = self._module._cryptoki
-        reread = self._status_after_wrong_pin if step is _Step.USER_LOGIN else None
-        with _Translated(step, status=reread):
-            cryptoki.login(handle, user_type, secret.encode("utf-8"))
+        failure: pe.PKCS11Error | None = None
+        try:
+            cryptoki.login(
+                handle,
+                user_type,
+                (secret.reveal() if isinstance(secret, Pin) else secret).encode("utf-8"),
+            )
+        except pe.PKCS11Error as exc:
+            failure = exc.with_traceback(None)
+        finally:
+            del secret
+        if failure is None:
+            return
+        failure.__context__ = None
+        status = self._status_after_wrong_pin(failure) if step is _Step.USER_LOGIN else None
+        raise _translate(failure, step=step, status=status) from failure
+
+    def _log_out(self, session: Any) -> None:
+        try:
+            self._module._cryptoki.logout(int(cast(Any, session).handle))
+        except pe.PKCS11Error as exc:
+            logger.debug("Logging out failed: %s", type(exc).__name__)
+
+    @contextlib.contextmanager
+    def _login(self, session: Any, user_type: int, secret: Pin, *, step: _Step) -> Iterator[None]:
+        """Log the session in; log out when the block ends. A failed login leaves nothing.
+        The generator never holds the secret: it is logged in before the generator runs."""
+        holder = [secret]
+        del secret
+        self._log_in(session, user_type, holder.pop(), step=step)
         try:
             yield
         finally:
-            try:
-                cryptoki.logout(handle)
-            except pe.PKCS11Error as exc:
-                logger.debug("Logging out failed: %s", type(exc).__name__)
+            self._log_out(session)
 
     def _status_after_wrong_pin(self, exc: pe.PKCS11Error) -> PinStatus | None:
         """The PIN state re-read after a refused user login (``None`` if it cannot be read)."""
@@ -885,7 +956,6 @@ class Token:
 
     # ---- signing ----
 
-    @contextlib.contextmanager
     def signing_session(
         self,
         pin: Pin,
@@ -895,7 +965,7 @@ class Token:
         acknowledge_final_try: bool = False,
         unattended: bool = False,
         clock: Clock | None = None,
-    ) -> Iterator[SigningSession]:
+    ) -> contextlib.AbstractContextManager[SigningSession]:
         """Log in with every guard and yield a :class:`SigningSession` that signs with the
         private key of the signing certificate; log out and close however the block ends.
 
@@ -915,43 +985,47 @@ class Token:
         (:class:`~kamusm.errors.SigningKeyNotFoundError`). Nothing keeps the PIN after the
         login; each signature takes the process-wide lock for its own call only.
         """
-        from kamusm.readiness import assess  # noqa: PLC0415 - asn1crypto only when asked
+        opening = self._open_signing_session(
+            [pin],
+            certificate=certificate,
+            product=product,
+            acknowledge_final_try=acknowledge_final_try,
+            unattended=unattended,
+            clock=clock,
+        )
+        del pin
+        return _without_arguments(opening)
 
+    @contextlib.contextmanager
+    def _open_signing_session(
+        self,
+        held: list[Pin],
+        *,
+        certificate: CertificateInfo | None,
+        product: Product | None,
+        acknowledge_final_try: bool,
+        unattended: bool,
+        clock: Clock | None,
+    ) -> Iterator[SigningSession]:
+        """:meth:`signing_session`'s body. The PIN comes in a list emptied at the login (or
+        at the first failure), so the suspended generator keeps no reference to it."""
         logger.debug("Opening a signing session on token %s", self.serial)
         stack = contextlib.ExitStack()
-        with _LOCK:
-            info = self._read()
-            status = info.pin_status
-            if unattended and (status.count_low or status.final_try or status.locked):
-                logger.warning("Token %s shows a wrong PIN; unattended signing stops", self.serial)
-                raise UnattendedSigningRefusedError(status=status)
-            self._check_before_pin_attempt(info, pin, acknowledge_final_try=acknowledge_final_try)
-            certs = self._card_certificates(refresh=False)
-            if certificate is not None:
-                if certificate.fingerprint_sha256 not in {c.fingerprint_sha256 for c in certs}:
-                    raise SigningKeyNotFoundError()
-                certs = [c for c in certs if c.fingerprint_sha256 == certificate.fingerprint_sha256]
-            now = (clock or SystemClock()).now()
-            ready = assess(status, certs, now, product=product, expiry_warning_days=0)
-            if not ready.may_sign_after_acknowledgement or ready.certificate is None:
-                raise NotReadyToSignError(readiness=ready)
-            chosen = ready.certificate
-            try:
-                session = stack.enter_context(self._session(rw=False))
-                stack.enter_context(
-                    self._login(session, CKU_USER, pin.reveal(), step=_Step.USER_LOGIN)
+        try:
+            with _LOCK:
+                signer = self._log_in_to_sign(
+                    stack,
+                    held,
+                    certificate=certificate,
+                    product=product,
+                    acknowledge_final_try=acknowledge_final_try,
+                    unattended=unattended,
+                    clock=clock,
                 )
-                with _Translated(_Step.SIGN):
-                    key = find_private_key(session, chosen)
-                signer = SigningSession(
-                    certificate=chosen,
-                    key=key,
-                    lock=_LOCK,
-                    translated=functools.partial(_Translated, _Step.SIGN),
-                )
-            except BaseException:
-                stack.close()
-                raise
+        except BaseException as exc:
+            held.clear()
+            _scrub(exc)
+            raise
         logger.info("Signing session open on token %s", self.serial)
         try:
             yield signer
@@ -961,8 +1035,53 @@ class Token:
                 stack.close()
             logger.debug("Signing session on token %s closed", self.serial)
 
-    @contextlib.asynccontextmanager
-    async def asigning_session(
+    def _log_in_to_sign(
+        self,
+        stack: contextlib.ExitStack,
+        held: list[Pin],
+        *,
+        certificate: CertificateInfo | None,
+        product: Product | None,
+        acknowledge_final_try: bool,
+        unattended: bool,
+        clock: Clock | None,
+    ) -> SigningSession:
+        """The guards, the login and the key search of a signing session (under the lock)."""
+        from kamusm.readiness import assess  # noqa: PLC0415 - asn1crypto only when asked
+
+        info = self._read()
+        status = info.pin_status
+        if unattended and (status.count_low or status.final_try or status.locked):
+            logger.warning("Token %s shows a wrong PIN; unattended signing stops", self.serial)
+            raise UnattendedSigningRefusedError(status=status)
+        self._check_before_pin_attempt(info, held[0], acknowledge_final_try=acknowledge_final_try)
+        certs = self._card_certificates(refresh=False)
+        if certificate is not None:
+            if certificate.fingerprint_sha256 not in {c.fingerprint_sha256 for c in certs}:
+                raise SigningKeyNotFoundError()
+            certs = [c for c in certs if c.fingerprint_sha256 == certificate.fingerprint_sha256]
+        now = (clock or SystemClock()).now()
+        ready = assess(status, certs, now, product=product, expiry_warning_days=0)
+        if not ready.may_sign_after_acknowledgement or ready.certificate is None:
+            raise NotReadyToSignError(readiness=ready)
+        chosen = ready.certificate
+        try:
+            session = stack.enter_context(self._session(rw=False))
+            self._log_in(session, CKU_USER, held.pop(), step=_Step.USER_LOGIN)
+            stack.callback(self._log_out, session)
+            with _Translated(_Step.SIGN):
+                key = find_private_key(session, chosen)
+            return SigningSession(
+                certificate=chosen,
+                key=key,
+                lock=_LOCK,
+                translated=functools.partial(_Translated, _Step.SIGN),
+            )
+        except BaseException:
+            stack.close()
+            raise
+
+    def asigning_session(
         self,
         pin: Pin,
         *,
@@ -971,20 +1090,27 @@ class Token:
         acknowledge_final_try: bool = False,
         unattended: bool = False,
         clock: Clock | None = None,
-    ) -> AsyncIterator[AsyncSigningSession]:
+    ) -> contextlib.AbstractAsyncContextManager[AsyncSigningSession]:
         """:meth:`signing_session` for ``async with``: the same guards, login and key search,
         run in a worker thread, and an :class:`AsyncSigningSession` whose signatures run in
         one too. The logout and close run in a worker thread when the block ends, however it
         ends, shielded from cancellation; a session that opens for a task cancelled while it
         waited is closed at once, so no login outlives its caller."""
-        opening = self.signing_session(
-            pin,
+        opening = self._open_signing_session(
+            [pin],
             certificate=certificate,
             product=product,
             acknowledge_final_try=acknowledge_final_try,
             unattended=unattended,
             clock=clock,
         )
+        del pin
+        return _without_arguments(self._aopen_signing_session(_without_arguments(opening)))
+
+    @contextlib.asynccontextmanager
+    async def _aopen_signing_session(
+        self, opening: contextlib.AbstractContextManager[SigningSession]
+    ) -> AsyncIterator[AsyncSigningSession]:
         signer = await _enter_in_thread(opening)
         try:
             yield AsyncSigningSession(signer)
@@ -1014,6 +1140,7 @@ class Token:
             # The token could not take it, so it is not the PIN; no try is spent on it.
             raise PinIncorrectError(status=status)
 
+    @_forgets_secrets
     def verify_pin(self, pin: Pin, *, acknowledge_final_try: bool = False) -> None:
         """Check the PIN by logging in and out. Never retried.
 
@@ -1027,7 +1154,7 @@ class Token:
             self._check_before_pin_attempt(info, pin, acknowledge_final_try=acknowledge_final_try)
             with (
                 self._session(rw=False) as session,
-                self._login(session, CKU_USER, pin.reveal(), step=_Step.USER_LOGIN),
+                self._login(session, CKU_USER, pin, step=_Step.USER_LOGIN),
             ):
                 pass
         logger.debug("PIN of token %s verified", self.serial)
@@ -1036,6 +1163,7 @@ class Token:
         """:meth:`verify_pin` in a worker thread."""
         await _in_thread(self.verify_pin, pin, acknowledge_final_try=acknowledge_final_try)
 
+    @_forgets_secrets
     def change_pin(self, old: Pin, new: Pin, *, acknowledge_final_try: bool = False) -> None:
         """Change the PIN (``C_Login`` with the old PIN, then ``C_SetPIN``). Never retried.
 
@@ -1053,7 +1181,7 @@ class Token:
             current = old.reveal()
             with (
                 self._session(rw=True) as session,
-                self._login(session, CKU_USER, current, step=_Step.USER_LOGIN),
+                self._login(session, CKU_USER, old, step=_Step.USER_LOGIN),
                 _Translated(_Step.SET_PIN),
             ):
                 session.set_pin(current, new.reveal())
@@ -1063,6 +1191,7 @@ class Token:
         """:meth:`change_pin` in a worker thread."""
         await _in_thread(self.change_pin, old, new, acknowledge_final_try=acknowledge_final_try)
 
+    @_forgets_secrets
     def unblock(
         self, authorization: UnblockAuthorization, new_pin: Pin, *, clock: Clock | None = None
     ) -> UnblockOutcome:
@@ -1154,8 +1283,6 @@ class Token:
         on its final try. Returns the outcome with the accepted candidate."""
         from kamusm.errors import SoCredentialUnknownError  # noqa: PLC0415
 
-        handle = int(cast(Any, session).handle)
-        cryptoki = self._module._cryptoki
         wrong = 0
         for index, credential in enumerate(candidates):
             if index > 0:
@@ -1167,8 +1294,7 @@ class Token:
                     )
                     raise SoCredentialUnknownError()
             try:
-                with _Translated(_Step.SO_LOGIN):
-                    cryptoki.login(handle, CKU_SO, credential.encode("utf-8"))
+                self._log_in(session, CKU_SO, credential, step=_Step.SO_LOGIN)
             except UnblockFailedError as refused:
                 counted = refused.code == "CKR_PIN_INCORRECT"
                 wrong += 1 if counted else 0
