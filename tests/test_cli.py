@@ -11,6 +11,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -301,7 +302,17 @@ def test_certs_by_holder_name_with_turkish_case_rules(factory: CertificateFactor
     for query in ("ISIKLI", "ılker"):
         missing = kamusm("certs", "--module", theirs.module_path, "--holder", query, card=theirs)
         assert missing.returncode == 5, query
-        assert "Kart bulunamadı" in one_line(missing)
+        # cards are inserted: the holder is what is missing, not a card
+        assert f'adı "{query}" içeren bir kart sahibi yok' in one_line(missing)
+        assert "Kart bulunamadı" not in missing.stdout + missing.stderr
+    english = kamusm("certs", "--lang", "en", "--module", module, "--holder", "ISIKLI", card=theirs)
+    assert english.returncode == 5
+    assert 'No inserted card\'s holder has "ISIKLI" in their name' in one_line(english)
+    stdin_change = kamusm(
+        "change-pin", "--pin-stdin", "--module", module, "--holder", "ISIKLI", card=theirs
+    )
+    assert stdin_change.returncode == 5
+    assert 'adı "ISIKLI" içeren bir kart sahibi yok' in one_line(stdin_change)
 
 
 # ---- doctor ---------------------------------------------------------------------------------
@@ -770,3 +781,38 @@ def test_sandbox_serve_refuses_a_bad_proxy_or_host_in_one_turkish_line(
     assert result.returncode == ExitCode.USAGE
     assert shown in result.stderr + result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_sandbox_serve_mistakes_are_one_clear_line_before_any_banner(tmp_path: Path) -> None:
+    """A port already in use, a --database in a directory that does not exist, a TLS file
+    that is no certificate: one line each (Turkish, or English with --lang en), exit 2, no
+    exception name, and nothing announced as listening."""
+    busy = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    port = str(busy.getsockname()[1])
+    not_pem = tmp_path / "cert.pem"
+    not_pem.write_text("not a certificate\n", encoding="utf-8")
+    cases = [
+        (["--port", port], f"{port} numaralı bağlantı noktasını dinleyemiyor", "port " + port),
+        (
+            ["--port", "0", "--database", str(tmp_path / "yok" / "portal.db")],
+            "--database ile verilen dosya açılamıyor",
+            "The file given with --database cannot be opened",
+        ),
+        (
+            ["--port", "0", "--ssl-certfile", str(not_pem)],
+            "sertifika ya da anahtar yüklenemiyor",
+            "The certificate or key given with --ssl-certfile",
+        ),
+    ]
+    try:
+        for options, turkish, english in cases:
+            for lang, shown in (("tr", turkish), ("en", english)):
+                result = kamusm("sandbox", "serve", "--lang", lang, *options)
+                assert result.returncode == ExitCode.USAGE, (options, result.stderr)
+                assert shown in one_line(result), (options, result.stderr)
+                assert "Error" not in result.stderr and "Traceback" not in result.stderr
+                assert "127.0.0.1" not in result.stdout  # no banner: it never listened
+    finally:
+        busy.close()

@@ -450,6 +450,24 @@ def test_holder_chooses_the_card_by_name_in_change_pin_and_reset_pin(
     assert pin_verifies(theirs, OLD)
 
 
+def test_change_pin_with_no_card_of_that_holder_says_so_and_offers_every_card(
+    sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken
+) -> None:
+    """--holder naming nobody on the inserted cards: the command says no card's holder has
+    that name (not that no card is inserted) and offers the cards in the picker, as
+    reset-pin does; Ctrl-D there cancels, the card unchanged."""
+    args = ["change-pin", "--module", card.module_path, "--holder", "zzzyok"]
+    term = Session(args, env=env_for(card))
+    term.expect('adı "zzzyok" içeren bir kart sahibi yok; kartı listeden seçin')
+    term.expect("Kart Seçiniz")
+    term.expect(f"{card.serial}  \\[PIN: tamam\\]")  # the inserted card is offered
+    term.expect("Kart numarası: ")
+    term.child.sendeof()
+    assert term.finish() == 10
+    assert "Kart bulunamadı" not in term.transcript
+    assert pin_verifies(card, OLD)
+
+
 def test_reset_pin_asks_again_when_the_card_is_not_the_code_holders(
     sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken
 ) -> None:
@@ -823,3 +841,33 @@ def test_declining_the_new_sms_in_english_ends_cleanly_with_the_card_unchanged(
     assert seen.count("operation.challenged") == 1
     assert seen[-1] == "operation.failed"
     assert_no_secret(term.transcript, code, first, NEW, OLD, card.so_pin)
+
+
+def test_a_notice_is_not_printed_as_a_failure(
+    sandbox: RunningSandbox, holder: TestHolder, card: SoftHsmToken
+) -> None:
+    """The card's certificate is suspended: the reset goes on, so the command tells it as a
+    notice ("!", not red) and not as a failure ("✗", bold red); colours on, as a holder's
+    terminal has them."""
+    with PortalClient(sandbox.url, clock=sandbox.clock) as client:
+        client.login_edevlet(holder.tckn, holder.password)
+        for cert in client.list_certificates():
+            if cert.card_serial == card.serial:
+                client.suspend_certificate(cert.serial_number)
+    code = new_code(sandbox, holder)
+    env = env_for(card)
+    env.pop("NO_COLOR")
+    term = Session(reset_args(sandbox, card), env=env)
+    term.expect("Doğrulama Kodu")
+    term.type(code.reveal())
+    term.pick(card.serial)
+    term.expect("askıda")
+    term.expect(r"Yeni PIN Kodu \[")
+    term.child.sendeof()
+    assert term.finish() == 10
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", term.transcript)
+    assert re.search(r"! Kartınızdaki NES .* sertifikası askıda", plain), plain
+    assert "✗ Kartınızdaki" not in plain
+    (line,) = [ln for ln in term.transcript.splitlines() if "askıda" in ln]
+    assert "\x1b[1;31m" not in line and "\x1b[31m" not in line, repr(line)  # not red
+    assert pin_verifies(card, OLD)

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from kamusm._cli._common import Settings, printable
-from kamusm._cli._exit import ExitCode
+from kamusm._cli._exit import CommandError, ExitCode
 from kamusm._cli._texts import text
 from kamusm.errors import KamusmError, TokenError, TokenNotFoundError
 from kamusm.messages import Language
@@ -121,8 +121,8 @@ def read_cards(
     mine = [
         c for c in cards if c.summary is not None and holder_matches(c.summary.holder_name, holder)
     ]
-    if not mine:
-        raise TokenNotFoundError()
+    if not mine:  # cards are inserted, just none of that holder: say so, not "no card"
+        raise CommandError("cli.no_card_of_holder.none", ExitCode.CARD, holder=holder)
     return mine
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from kamusm._cli._common import Settings, no_core_dumps
 from kamusm._cli._exit import CommandError, ExitCode, StopWith
-from kamusm._cli._inventory import open_module, read_cards
+from kamusm._cli._inventory import CardRead, open_module, read_cards
 from kamusm._cli._prompts import (
     Picked,
     StdinChangePrompts,
@@ -57,11 +57,27 @@ def choose_token(
     the command (exit 5)."""
     if ui is None and holder is None:
         return module.token(serial=serial, label=label)
-    cards = read_cards(module, serial=serial, label=label, holder=holder)
+    try:
+        cards = read_cards(module, serial=serial, label=label, holder=holder)
+    except CommandError:
+        if ui is None or holder is None:
+            raise
+        # None of that holder: said so, and every card offered (as reset-pin does); even a
+        # single card is asked for, as it is not the holder the person named.
+        ui.problem(text("cli.no_card_of_holder", ui.lang, holder=holder))
+        cards = read_cards(module, serial=serial, label=label)
+        holder = None
+        if not cards:
+            return module.token(serial=serial, label=label)  # the error saying why
+        return _picked(module, ui, cards)
     if len(cards) == 1:
         return module.token(serial=cards[0].info.serial)
     if ui is None or not cards:
         return module.token(serial=serial, label=label)  # the error saying why
+    return _picked(module, ui, cards)
+
+
+def _picked(module: Pkcs11Module, ui: Ui, cards: list[CardRead]) -> Token:
     lang = ui.lang
     shown = [Picked(c.info.serial, c.name(lang), c.info.pin_status.summary) for c in cards]
     chosen = pick_card(ui, shown)

@@ -19,13 +19,31 @@ from kamusm._cli._common import printable
 from kamusm._cli._exit import CommandError, ExitCode, StopWith
 from kamusm._cli._terminal import LineReader, TimeUp
 from kamusm._cli._texts import TEXTS, text
-from kamusm.errors import FlowCodeExpiredError, InputError, KamusmError, PinEntryTimeoutError
+from kamusm.errors import (
+    CertificateNotListedError,
+    CertificateNotOnCardError,
+    CertificateNotYetValidError,
+    CertificateSuspendedError,
+    FlowCodeExpiredError,
+    InputError,
+    KamusmError,
+    PinEntryTimeoutError,
+)
 from kamusm.flows import CardChoice, ChangeStep, ResetStep, cards_of_holder
 from kamusm.messages import Language
 from kamusm.values import VerificationCode
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+
+#: What the reset tells and goes on after: shown as notices ("!"), not as failures ("✗").
+NOTICES = (
+    CertificateSuspendedError,
+    CertificateNotYetValidError,
+    CertificateNotOnCardError,
+    CertificateNotListedError,
+)
 
 
 def make_console(*, stderr: bool = False) -> Console:
@@ -66,6 +84,11 @@ class Ui:
 
     def problem(self, message: str) -> None:
         self.console.print("✗ " + printable(message, lines=True), style="bold red")
+
+    def notice(self, message: str) -> None:
+        """Something the person should know that stops nothing (a suspended certificate, one
+        not valid yet, certificates the card and the portal do not share): not a failure."""
+        self.console.print("! " + printable(message, lines=True), style="yellow")
 
     def success(self, message: str) -> None:
         self.console.print("✓ " + printable(message, lines=True), style="bold green")
@@ -159,7 +182,10 @@ class TerminalResetPrompts:
         _step_note(self.ui, step)
 
     def problem(self, error: KamusmError) -> None:
-        self.ui.problem(error.message(self.ui.lang))
+        if isinstance(error, NOTICES):  # told, and the reset goes on
+            self.ui.notice(error.message(self.ui.lang))
+        else:
+            self.ui.problem(error.message(self.ui.lang))
 
     def verification_code(self, *, length: int, expired: bool) -> str | VerificationCode | None:
         ui, lang = self.ui, self.ui.lang

@@ -9,10 +9,13 @@ card's first PIN and its SO PIN are random and shown to nobody: the SO PIN goes 
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import os
 import re
 import secrets
+import sqlite3
+import ssl
 import sys
 from datetime import date
 from pathlib import Path
@@ -88,6 +91,7 @@ def serve_command(
     secret_hex = os.environ.get(ENV_SANDBOX_SECRET)
     trusted_proxies = _checked_proxies(trusted_proxies)
     allowed_hosts = _checked_hosts(allowed_hosts)
+    _check_tls_files(ssl_certfile, ssl_keyfile)  # before the banner says it is listening
     try:
         serve(
             host=host,
@@ -105,9 +109,32 @@ def serve_command(
     except SandboxSecretError as err:  # malformed, or not the database's: one line
         sys.stderr.write(err.message(settings.lang) + "\n")
         return ExitCode.USAGE
+    except sqlite3.Error:  # not a directory, not writable, not a database: one line
+        raise CommandError("cli.sandbox.bad_database", ExitCode.USAGE, path=database) from None
+    except OSError as err:
+        if err.filename is not None and database is not None:  # a file of the database
+            raise CommandError("cli.sandbox.bad_database", ExitCode.USAGE, path=database) from None
+        if err.errno in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+            raise CommandError("cli.sandbox.port_unavailable", ExitCode.USAGE, port=port) from None
+        raise
     except KeyboardInterrupt:  # Ctrl-C is how it is stopped
         sys.stdout.write(text("cli.sandbox.stopped", settings.lang) + "\n")
     return ExitCode.OK
+
+
+def _check_tls_files(certfile: str | None, keyfile: str | None) -> None:
+    """The certificate and key ``serve`` is to use load: one clear line otherwise, before
+    anything is printed or bound."""
+    if certfile is None and keyfile is None:
+        return
+    if certfile is None:
+        raise CommandError("cli.sandbox.key_without_cert", ExitCode.USAGE)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(certfile, keyfile)
+    except (OSError, ssl.SSLError):  # missing, unreadable, not PEM, or key and cert differ
+        files = certfile if keyfile is None else f"{certfile}, {keyfile}"
+        raise CommandError("cli.sandbox.bad_tls", ExitCode.USAGE, files=files) from None
 
 
 def _admin(base_url: str, admin_token: str) -> SandboxAdmin:

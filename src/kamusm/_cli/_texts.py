@@ -266,6 +266,12 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": 'No inserted card\'s holder has "{holder}" in their name; choose the card from the '
         "list.",
     },
+    "cli.no_card_of_holder.none": {
+        "tr": 'Takılı kartlarda adı "{holder}" içeren bir kart sahibi yok. Adı denetleyin ya da '
+        "kartı --serial ile seçin.",
+        "en": 'No inserted card\'s holder has "{holder}" in their name. Check the name, or '
+        "choose the card with --serial.",
+    },
     "cli.help.opt.holder": {
         "tr": "Kartı sahibinin adıyla seçer (adın bir bölümü; büyük/küçük harf Türkçe kurallarla, "
         "I/ı ve İ/i).",
@@ -501,6 +507,32 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
     "cli.sandbox.bad_host": {
         "tr": "--allowed-host için verilen değer bir sunucu adı değil: {value}",
         "en": "The value given for --allowed-host is not a host name: {value}",
+    },
+    "cli.sandbox.port_unavailable": {
+        "tr": "Yerel portal {port} numaralı bağlantı noktasını dinleyemiyor (başka bir program "
+        "kullanıyor ya da izin yok). Başka bir --port seçin; --port 0 boş birini seçer.",
+        "en": "The local portal cannot listen on port {port} (another program uses it, or it "
+        "is not allowed). Choose another --port; --port 0 picks a free one.",
+    },
+    "cli.sandbox.bad_database": {
+        "tr": "--database ile verilen dosya açılamıyor ya da oluşturulamıyor: {path}. Dizinin "
+        "var olduğunu, yazılabildiğini ve dosyanın bu yerel portalın veritabanı olduğunu "
+        "denetleyin.",
+        "en": "The file given with --database cannot be opened or created: {path}. Check that "
+        "its directory exists and is writable and that the file is this local portal's "
+        "database.",
+    },
+    "cli.sandbox.bad_tls": {
+        "tr": "--ssl-certfile/--ssl-keyfile ile verilen sertifika ya da anahtar yüklenemiyor: "
+        "{files}. Dosyaların var olduğunu, PEM biçiminde olduğunu ve anahtarın sertifikaya ait "
+        "olduğunu denetleyin.",
+        "en": "The certificate or key given with --ssl-certfile/--ssl-keyfile cannot be "
+        "loaded: {files}. Check that the files exist, are PEM and that the key belongs to the "
+        "certificate.",
+    },
+    "cli.sandbox.key_without_cert": {
+        "tr": "--ssl-keyfile yalnızca --ssl-certfile ile birlikte verilebilir.",
+        "en": "--ssl-keyfile can only be given together with --ssl-certfile.",
     },
     # help texts (kamusm --help, and the command reference built from them)
     "cli.help.main": {
