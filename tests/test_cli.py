@@ -331,6 +331,9 @@ def test_doctor_passes_a_good_card_and_a_reachable_portal(card: SoftHsmToken) ->
     assert found["module"]["status"] == "ok" and found["portal"]["status"] == "ok"
     assert found["service"]["status"] == "skip"  # SoftHSM2 needs no reader service
     assert found["card"]["status"] == "ok" and found["certificates"]["status"] == "ok"
+    english = kamusm("doctor", "--lang", "en", *serial_of(card), card=card)
+    assert re.search(r"\b1 card found\.", english.stdout), english.stdout
+    assert "(s)" not in english.stdout
 
 
 def test_doctor_explains_expired_and_expiring_certificates_and_a_dead_portal(
