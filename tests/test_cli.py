@@ -7,6 +7,7 @@ The interactive commands in a terminal are in ``test_cli_terminal.py``.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -26,6 +27,7 @@ import pytest
 from kamusm import Pin, PinIncorrectError, PinStatus, Tckn, errors
 from kamusm._cli import _fast_tokens
 from kamusm._cli._exit import ExitCode, exit_code_for
+from kamusm.portal import PortalClient
 from kamusm.testing.certificates import CertificateFactory
 from kamusm.testing.opencryptoki import (
     OpencryptokiToken,
@@ -663,6 +665,46 @@ def test_sandbox_provision_makes_a_card_the_other_commands_see(
         env={"KAMUSM_HOLDER_PASSWORD": "egitim-parola-1"},
     )
     assert again.returncode == 9 and "HTTP 401" in one_line(again)
+
+
+def test_sandbox_provision_tells_the_security_word_or_takes_the_trainers(
+    served: tuple[str, str], tmp_path: Path
+) -> None:
+    """Şifreli Giriş needs the holder's security word: ``provision`` prints the one it made,
+    or takes the trainer's from KAMUSM_SECURITY_WORD (never from the command line) and does
+    not print it back; either one logs the holder in on the sandbox over HTTP."""
+    url, admin = served
+    env = {"KAMUSM_SANDBOX_ADMIN_TOKEN": admin, "KAMUSM_HOLDER_PASSWORD": "egitim-parola-2"}
+    made = kamusm(
+        "sandbox", "provision", "--url", url, "--store", str(tmp_path / "a"),
+        "--tckn", "17291716060", env=env,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    told = re.search(r"Şifreli Giriş için Güvenlik Sözcüğü: (\S+)", made.stdout)
+    assert told, made.stdout
+    given = kamusm(
+        "sandbox", "provision", "--url", url, "--store", str(tmp_path / "b"),
+        "--tckn", "10000000146", "--lang", "en",
+        env={**env, "KAMUSM_SECURITY_WORD": "mavi-kalem-42"},
+    )  # fmt: skip
+    assert given.returncode == 0, given.stderr
+    assert "registered as given" in given.stdout and "mavi-kalem-42" not in given.stdout
+    for tckn, word in (("17291716060", told.group(1)), ("10000000146", "mavi-kalem-42")):
+        with PortalClient(url) as client:
+            for typed in (word + "x", word):  # a wrong word is refused, the right one not
+                captcha = client.get_captcha()
+                attempt = functools.partial(
+                    client.login_sifreli_giris,
+                    Tckn(tckn),
+                    captcha=captcha,
+                    captcha_answer=captcha.text.lower(),
+                    security_word=typed,
+                )
+                if typed != word:
+                    with pytest.raises(errors.LoginFailedError):
+                        attempt()
+                else:
+                    assert attempt() is not None  # the SMS step of Şifreli Giriş follows
 
 
 # ---- the demo -------------------------------------------------------------------------------

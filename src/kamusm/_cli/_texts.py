@@ -492,6 +492,14 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "tr": "Kart sahibi kaydedildi: {name}, T.C. Kimlik No {tckn}.",
         "en": "Holder registered: {name}, T.C. Kimlik No {tckn}.",
     },
+    "cli.sandbox.security_word": {
+        "tr": "Şifreli Giriş için Güvenlik Sözcüğü: {word}",
+        "en": "Security word (Güvenlik Sözcüğü) for Şifreli Giriş: {word}",
+    },
+    "cli.sandbox.security_word_set": {
+        "tr": "Şifreli Giriş için Güvenlik Sözcüğü verdiğiniz gibi kaydedildi.",
+        "en": "The security word (Güvenlik Sözcüğü) for Şifreli Giriş was registered as given.",
+    },
     "cli.sandbox.store": {
         "tr": "SoftHSM2 deposu: {store}. Kartı kullanmak için: export SOFTHSM2_CONF={conf}",
         "en": "SoftHSM2 store: {store}. To use the card: export SOFTHSM2_CONF={conf}",
