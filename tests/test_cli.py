@@ -861,3 +861,20 @@ def test_sandbox_serve_mistakes_are_one_clear_line_before_any_banner(tmp_path: P
                 assert "127.0.0.1" not in result.stdout  # no banner: it never listened
     finally:
         busy.close()
+
+
+@pytest.mark.parametrize(
+    ("args", "helped"),
+    [
+        (["reset-pin", "--bogus"], "kamusm reset-pin --help"),
+        (["sandbox", "serve", "--port", "abc"], "kamusm sandbox serve --help"),
+        (["change-pin", "--lang", "en", "--bogus"], "kamusm change-pin --help"),
+        (["--bogus"], "kamusm --help"),
+    ],
+)
+def test_a_usage_error_points_to_the_mistyped_commands_own_help(
+    args: list[str], helped: str
+) -> None:
+    result = kamusm(*args)
+    assert result.returncode == ExitCode.USAGE
+    assert one_line(result).endswith(f"{helped})"), result.stderr

@@ -19,8 +19,8 @@ __all__ = ["TEXTS", "text"]
 TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
     "cli.error": {"tr": "kamusm: hata: {message}", "en": "kamusm: error: {message}"},
     "cli.usage_error": {
-        "tr": "kamusm: kullanım hatası: {message} (yardım için: kamusm --help)",
-        "en": "kamusm: usage error: {message} (for help: kamusm --help)",
+        "tr": "kamusm: kullanım hatası: {message} (yardım için: {command} --help)",
+        "en": "kamusm: usage error: {message} (for help: {command} --help)",
     },
     "cli.unexpected": {
         "tr": "Beklenmeyen bir hata oluştu ({kind}). Ayrıntılar için --debug ile yeniden "
