@@ -95,3 +95,56 @@ def test_tokens_and_doctor_show_the_readiness(signing_card: SoftHsmToken) -> Non
     )  # fmt: skip
     checks = {c["check"].split(":")[0]: c for c in json.loads(doctor.stdout)["checks"]}
     assert checks["signing"]["status"] == "ok"
+
+
+def test_a_file_that_is_no_pdf_or_a_bad_trust_file_ends_before_the_pin_is_tried(
+    signing_card: SoftHsmToken, tmp_path: Path
+) -> None:
+    source, target, trust = tmp_path / "in.pdf", tmp_path / "out.pdf", tmp_path / "t.pem"
+    source.write_bytes(b"not a pdf at all")
+    result = kamusm(*sign_args(signing_card, source, target), card=signing_card, stdin="000000\n")
+    assert result.returncode == ExitCode.INPUT, result.stderr
+    assert "not a readable PDF" in result.stderr and "Traceback" not in result.stderr
+    source.write_bytes(sample_pdf())
+    trust.write_bytes(b"garbage")
+    args = sign_args(signing_card, source, target, "--trust", str(trust))
+    result = kamusm(*args, card=signing_card, stdin="000000\n")
+    assert result.returncode == ExitCode.INPUT, result.stderr
+    assert "certificate file" in result.stderr and "Traceback" not in result.stderr
+    assert not target.exists()
+    assert not signing_card.token().pin_status().count_low  # the wrong PIN never reached it
+
+
+def test_without_trust_the_output_has_no_traceback_and_no_full_tckn(
+    signing_card: SoftHsmToken, tmp_path: Path
+) -> None:
+    from kamusm.testing.certificates import DEFAULT_TCKN
+
+    source, target = tmp_path / "in.pdf", tmp_path / "out.pdf"
+    source.write_bytes(sample_pdf())
+    result = kamusm(*sign_args(signing_card, source, target), card=signing_card, stdin="482915\n")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout + result.stderr
+    assert "Traceback" not in out and "WARNING" not in out and DEFAULT_TCKN not in out
+    assert "was not checked" in out
+
+
+def test_a_signed_pdf_is_co_signed_and_a_filled_field_is_exit_14(
+    signing_card: SoftHsmToken, tmp_path: Path
+) -> None:
+    source, once, twice = tmp_path / "in.pdf", tmp_path / "1.pdf", tmp_path / "2.pdf"
+    source.write_bytes(sample_pdf())
+    assert (
+        kamusm(
+            *sign_args(signing_card, source, once), card=signing_card, stdin="482915\n"
+        ).returncode
+        == 0
+    )
+    result = kamusm(*sign_args(signing_card, once, twice), card=signing_card, stdin="482915\n")
+    assert result.returncode == 0, result.stderr
+    assert [r.field_name for r in validate_pdf(twice.read_bytes())] == ["Imza1", "Imza2"]
+    again = tmp_path / "3.pdf"
+    args = sign_args(signing_card, once, again, "--field", "Imza1")
+    result = kamusm(*args, card=signing_card, stdin="482915\n")
+    assert result.returncode == 14, result.stderr
+    assert "nothing was signed" in result.stderr and not again.exists()

@@ -104,6 +104,8 @@ SAMPLES: dict[str, object] = {
     "expired_on": date(2026, 5, 4),
     "valid_from": date(2026, 5, 4),
     "serials": ["1A2B", "3C4D"],
+    "field": "Imza1",
+    "url": "http://127.0.0.1:3161/tsa",
 }
 
 

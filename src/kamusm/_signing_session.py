@@ -16,7 +16,7 @@ import functools
 import hashlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 import pkcs11.exceptions as pe
@@ -190,8 +190,10 @@ class SigningSession:
         key: Any,
         lock: threading.RLock,
         translated: Callable[[], AbstractContextManager[None]],
+        ca_certificates: Sequence[bytes] = (),
     ) -> None:
         self._certificate = certificate
+        self._ca_certificates = tuple(bytes(c) for c in ca_certificates)
         self._key = key
         self._lock = lock
         self._translated = translated
@@ -204,6 +206,13 @@ class SigningSession:
     def certificate(self) -> CertificateInfo:
         """The certificate whose key signs."""
         return self._certificate
+
+    @property
+    def ca_certificates(self) -> tuple[bytes, ...]:
+        """The CA certificates (DER) found on the card when the session opened: what
+        :func:`kamusm.signing.sign_pdf` and :func:`~kamusm.signing.sign_cms` embed by
+        default, so a validator can build the path to its root."""
+        return self._ca_certificates
 
     @functools.cached_property
     def default_scheme(self) -> SignatureScheme:

@@ -10,7 +10,11 @@
     │   ├── PinPolicyError                 .violations lists every rule that failed
     │   │   └── LooksLikeVerificationCodeError
     │   ├── CertificateParseError
-    │   └── UnsupportedSignatureSchemeError .scheme does not fit the key or the digest
+    │   ├── UnsupportedSignatureSchemeError .scheme does not fit the key or the digest
+    │   ├── NotAPdfError                   the bytes to sign are not a readable PDF
+    │   └── CertificateFileError           a trust or CA certificate file cannot be read
+    ├── PdfSigningError                    pyHanko refused to sign the PDF (.field)
+    ├── TimestampServerError               the timestamp server did not answer (.url)
     ├── AuthorizationError                 the single-use unblock authorization
     │   ├── AuthorizationSpentError
     │   ├── AuthorizationExpiredError
@@ -113,6 +117,7 @@ __all__ = [
     "CardBusyError",
     "CardNotOwnedError",
     "CertificateExpiredError",
+    "CertificateFileError",
     "CertificateNotListedError",
     "CertificateNotOnCardError",
     "CertificateNotYetValidError",
@@ -137,9 +142,11 @@ __all__ = [
     "LoginMethodUnavailableError",
     "LooksLikeVerificationCodeError",
     "NewSmsDeclinedError",
+    "NotAPdfError",
     "NotFoundError",
     "NotReadyToSignError",
     "OperationCancelledError",
+    "PdfSigningError",
     "PinEntryTimeoutError",
     "PinIncorrectError",
     "PinLockedError",
@@ -166,6 +173,7 @@ __all__ = [
     "SoPinCountLowError",
     "SoPinFinalTryError",
     "SoPinLockedError",
+    "TimestampServerError",
     "TokenBusyError",
     "TokenError",
     "TokenNotFoundError",
@@ -326,6 +334,48 @@ class UnsupportedSignatureSchemeError(InputError):
 
     def fields(self) -> Mapping[str, object]:
         return {"scheme": self.scheme}
+
+
+class NotAPdfError(InputError):
+    """The document to sign is not a PDF pyHanko can read. Found before the PIN is asked;
+    nothing was signed."""
+
+    key = "error.not_a_pdf"
+
+
+class CertificateFileError(InputError):
+    """A file of trust roots or CA certificates holds no certificate that can be read (PEM
+    bundle or one DER certificate). Found before the PIN is asked."""
+
+    key = "error.certificate_file"
+
+
+class PdfSigningError(KamusmError):
+    """pyHanko refused to sign the PDF for a reason of the document's (the signature field
+    is already filled, the document forbids further signatures, ...). Nothing was signed."""
+
+    key = "error.pdf_signing"
+
+    def __init__(self, *, field: str) -> None:
+        self.field = field
+        super().__init__()
+
+    def fields(self) -> Mapping[str, object]:
+        return {"field": self.field}
+
+
+class TimestampServerError(KamusmError):
+    """The timestamp server could not be reached or gave no usable timestamp. Nothing was
+    signed."""
+
+    key = "error.timestamp_server"
+
+    def __init__(self, *, url: str) -> None:
+        self.url = url
+        super().__init__()
+
+    def fields(self) -> Mapping[str, object]:
+        return {"url": self.url}
 
 
 # ---- the unblock authorization ------------------------------------------------------------

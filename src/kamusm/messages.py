@@ -901,6 +901,28 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
         "tr": "Bu imza yöntemi bu anahtarla kullanılamaz: {scheme}.",
         "en": "This signature scheme cannot be used with this key: {scheme}.",
     },
+    "error.not_a_pdf": {
+        "tr": "İmzalanacak dosya okunabilir bir PDF değil; hiçbir şey imzalanmadı.",
+        "en": "The file to sign is not a readable PDF; nothing was signed.",
+    },
+    "error.certificate_file": {
+        "tr": "Sertifika dosyasında okunabilir bir sertifika yok (PEM dosyası ya da tek DER "
+        "sertifika bekleniyordu).",
+        "en": "The certificate file holds no certificate that can be read (a PEM bundle or one "
+        "DER certificate was expected).",
+    },
+    "error.pdf_signing": {
+        "tr": "Belge bu imzayı kabul etmiyor (imza alanı {field} dolu olabilir ya da belge yeni "
+        "imzaya kapalı); hiçbir şey imzalanmadı.",
+        "en": "The document does not take this signature (the signature field {field} may be "
+        "filled, or the document may forbid further signatures); nothing was signed.",
+    },
+    "error.timestamp_server": {
+        "tr": "Zaman damgası sunucusuna ulaşılamadı ya da geçerli bir yanıt gelmedi ({url}); "
+        "hiçbir şey imzalanmadı.",
+        "en": "The timestamp server could not be reached or gave no usable answer ({url}); "
+        "nothing was signed.",
+    },
     "card.summary": {
         "tr": "{name} · T.C. Kimlik No {tckn} · {products} · son geçerlilik {expiry}",
         "en": "{name} · T.C. Kimlik No {tckn} · {products} · valid until {expiry}",

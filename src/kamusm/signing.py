@@ -28,26 +28,34 @@ from kamusm._extras import require
 require("pdf", "pyhanko", "pyhanko_certvalidator")
 
 import asyncio  # noqa: E402 - after the extra check, so a missing extra names itself
+import contextlib  # noqa: E402
 import functools  # noqa: E402
 import io  # noqa: E402
 import logging  # noqa: E402
-from collections.abc import Sequence  # noqa: E402
+from collections.abc import Coroutine, Iterator, Sequence  # noqa: E402
 from datetime import datetime  # noqa: E402
-from typing import TYPE_CHECKING, Any  # noqa: E402
+from typing import TYPE_CHECKING, Any, TypeVar  # noqa: E402
 
 import attrs  # noqa: E402
 from asn1crypto import algos, cms, x509  # noqa: E402
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter  # noqa: E402
+from pyhanko.pdf_utils.misc import PdfError  # noqa: E402
 from pyhanko.pdf_utils.reader import PdfFileReader  # noqa: E402
 from pyhanko.sign import fields, signers  # noqa: E402
 from pyhanko.sign.general import SigningError as _PyhankoSigningError  # noqa: E402
 from pyhanko.sign.timestamps import HTTPTimeStamper  # noqa: E402
-from pyhanko.sign.validation import validate_pdf_signature  # noqa: E402
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError  # noqa: E402
 from pyhanko_certvalidator import ValidationContext  # noqa: E402
 from pyhanko_certvalidator.registry import SimpleCertificateStore  # noqa: E402
 
 from kamusm._signing_session import SignatureScheme  # noqa: E402
-from kamusm.errors import UnsupportedSignatureSchemeError  # noqa: E402
+from kamusm.errors import (  # noqa: E402
+    CertificateFileError,
+    NotAPdfError,
+    PdfSigningError,
+    TimestampServerError,
+    UnsupportedSignatureSchemeError,
+)
 
 if TYPE_CHECKING:
     from kamusm.token import AsyncSigningSession, SigningSession
@@ -57,12 +65,17 @@ __all__ = [
     "SessionSigner",
     "asign_cms",
     "asign_pdf",
+    "avalidate_pdf",
+    "check_pdf",
+    "load_certificates",
+    "next_signature_field",
     "sign_cms",
     "sign_pdf",
     "validate_pdf",
 ]
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 def _refresh_asn1_names() -> None:
@@ -159,6 +172,13 @@ class SessionSigner(signers.Signer):
         return signature
 
 
+def _writer(pdf: bytes) -> IncrementalPdfFileWriter:
+    try:
+        return IncrementalPdfFileWriter(io.BytesIO(bytes(pdf)))
+    except (PdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise NotAPdfError() from exc
+
+
 @functools.lru_cache(maxsize=64)
 def _certificate(der: bytes) -> x509.Certificate:
     """A parsed certificate, kept: asn1crypto computes its hashes and key identifiers once per
@@ -177,13 +197,66 @@ def _timestamper(url: str | None) -> HTTPTimeStamper | None:
     return HTTPTimeStamper(url) if url else None
 
 
+def check_pdf(pdf: bytes) -> None:
+    """Raise :class:`~kamusm.errors.NotAPdfError` unless pyHanko can read ``pdf``: call it
+    before the PIN is asked, so a wrong file costs no try."""
+    _reader(pdf)
+
+
+def _reader(pdf: bytes) -> PdfFileReader:
+    try:
+        reader = PdfFileReader(io.BytesIO(bytes(pdf)))
+        _ = reader.root  # the catalogue: a file without one is no PDF to sign
+    except (PdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise NotAPdfError() from exc
+    return reader
+
+
+def next_signature_field(pdf: bytes) -> str:
+    """The first signature field name ``Imza1``, ``Imza2``, ... that no signature of ``pdf``
+    fills yet: :func:`sign_pdf`'s default, so a signed PDF can be co-signed."""
+    reader = _reader(pdf)
+    filled = {name for name, _, _ in fields.enumerate_sig_fields(reader, filled_status=True)}
+    number = 1
+    while f"Imza{number}" in filled:
+        number += 1
+    return f"Imza{number}"
+
+
+def load_certificates(data: bytes) -> list[bytes]:
+    """The DER certificates of a PEM bundle, or of one DER certificate, each parsed: raises
+    :class:`~kamusm.errors.CertificateFileError` when there is none or one does not parse.
+    For the trust roots and intermediates of :func:`validate_pdf`, read before the PIN."""
+    import base64  # noqa: PLC0415
+    import binascii  # noqa: PLC0415
+
+    raw = bytes(data)
+    try:
+        if b"-----BEGIN" in raw:
+            blocks = raw.split(b"-----BEGIN CERTIFICATE-----")[1:]
+            found = [
+                base64.b64decode(b"".join(b.split(b"-----END")[0].split()), validate=True)
+                for b in blocks
+            ]
+        else:
+            found = [raw]
+        for der in found:
+            parsed = x509.Certificate.load(der, strict=True)
+            _ = parsed.native  # asn1crypto parses lazily: make it parse every field now
+    except (ValueError, TypeError, KeyError, binascii.Error) as exc:
+        raise CertificateFileError() from exc
+    if not found:
+        raise CertificateFileError()
+    return found
+
+
 def sign_pdf(
     session: SigningSession,
     pdf: bytes,
     *,
     timestamp_url: str | None = None,
-    ca_certificates: Sequence[bytes] = (),
-    field_name: str = "Imza1",
+    ca_certificates: Sequence[bytes] | None = None,
+    field_name: str | None = None,
     reason: str | None = None,
     location: str | None = None,
     digest_algorithm: str | None = None,
@@ -193,6 +266,12 @@ def sign_pdf(
     names an RFC 3161 timestamp server. Returns the signed PDF (an incremental update).
 
     ``digest_algorithm`` defaults to SHA-256 for RSA and to the curve's hash for ECDSA.
+    ``field_name`` defaults to the next free ``ImzaN`` (:func:`next_signature_field`), so a
+    signed PDF is co-signed in a field of its own. ``ca_certificates`` (DER) travel in the
+    signature; :meth:`kamusm.token.SigningSession.ca_certificates` (the CA certificates on the
+    card) when not given. Raises :class:`~kamusm.errors.NotAPdfError`,
+    :class:`~kamusm.errors.PdfSigningError` (the document refused the signature, such as a
+    filled field) and :class:`~kamusm.errors.TimestampServerError`.
     """
     job = _PdfJob(
         session,
@@ -206,12 +285,10 @@ def sign_pdf(
         prefer_pss=prefer_pss,
         in_worker_thread=False,
     )
-    try:
+    with job.translated():
         signers.sign_pdf(
             job.writer, job.meta, signer=job.signer, timestamper=job.timestamper, output=job.out
         )
-    except _PyhankoSigningError as exc:
-        raise UnsupportedSignatureSchemeError(scheme=job.md) from exc
     return job.done()
 
 
@@ -220,8 +297,8 @@ async def asign_pdf(
     pdf: bytes,
     *,
     timestamp_url: str | None = None,
-    ca_certificates: Sequence[bytes] = (),
-    field_name: str = "Imza1",
+    ca_certificates: Sequence[bytes] | None = None,
+    field_name: str | None = None,
     reason: str | None = None,
     location: str | None = None,
     digest_algorithm: str | None = None,
@@ -242,12 +319,10 @@ async def asign_pdf(
         prefer_pss=prefer_pss,
         in_worker_thread=True,
     )
-    try:
+    with job.translated():
         await signers.async_sign_pdf(
             job.writer, job.meta, signer=job.signer, timestamper=job.timestamper, output=job.out
         )
-    except _PyhankoSigningError as exc:
-        raise UnsupportedSignatureSchemeError(scheme=job.md) from exc
     return job.done()
 
 
@@ -260,8 +335,8 @@ class _PdfJob:
         pdf: bytes,
         *,
         timestamp_url: str | None,
-        ca_certificates: Sequence[bytes],
-        field_name: str,
+        ca_certificates: Sequence[bytes] | None,
+        field_name: str | None,
         reason: str | None,
         location: str | None,
         digest_algorithm: str | None,
@@ -270,6 +345,13 @@ class _PdfJob:
     ) -> None:
         self.session = session
         self.md = digest_algorithm or session.default_scheme.hash_name
+        self.writer = _writer(pdf)
+        if field_name is None:
+            field_name = next_signature_field(pdf)
+        self.field = field_name
+        self.url = timestamp_url
+        if ca_certificates is None:
+            ca_certificates = session.ca_certificates
         self.meta = signers.PdfSignatureMetadata(
             field_name=field_name,
             md_algorithm=self.md,
@@ -286,10 +368,20 @@ class _PdfJob:
             in_worker_thread=in_worker_thread,
         )
         self.timestamper = _timestamper(timestamp_url)
-        self.writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
         self.out = io.BytesIO()
         kind = "B-T" if timestamp_url else "B-B"
         logger.debug("Signing a PDF of %d bytes (%s)", len(pdf), kind)
+
+    @contextlib.contextmanager
+    def translated(self) -> Iterator[None]:
+        """pyHanko's refusals as kamusm errors with their own texts."""
+        try:
+            yield
+        except TimestampRequestError as exc:
+            raise TimestampServerError(url=self.url or "-") from exc
+        except _PyhankoSigningError as exc:
+            logger.info("pyHanko refused to sign the PDF: %s", type(exc).__name__)
+            raise PdfSigningError(field=self.field) from exc
 
     def done(self) -> bytes:
         kind = self.session.certificate.kind.value
@@ -302,13 +394,13 @@ def sign_cms(
     data: bytes,
     *,
     timestamp_url: str | None = None,
-    ca_certificates: Sequence[bytes] = (),
+    ca_certificates: Sequence[bytes] | None = None,
     digest_algorithm: str | None = None,
     prefer_pss: bool = False,
 ) -> bytes:
     """A detached CMS signature (CAdES-BES; with ``timestamp_url`` a signature timestamp is
     added) of arbitrary bytes, DER-encoded: for attachments and official correspondence."""
-    return asyncio.run(
+    return _run(
         _cms(
             session,
             data,
@@ -326,7 +418,7 @@ async def asign_cms(
     data: bytes,
     *,
     timestamp_url: str | None = None,
-    ca_certificates: Sequence[bytes] = (),
+    ca_certificates: Sequence[bytes] | None = None,
     digest_algorithm: str | None = None,
     prefer_pss: bool = False,
 ) -> bytes:
@@ -348,7 +440,7 @@ async def _cms(
     data: bytes,
     *,
     timestamp_url: str | None,
-    ca_certificates: Sequence[bytes],
+    ca_certificates: Sequence[bytes] | None,
     digest_algorithm: str | None,
     prefer_pss: bool,
     in_worker_thread: bool,
@@ -356,15 +448,23 @@ async def _cms(
     md = digest_algorithm or session.default_scheme.hash_name
     signer = SessionSigner(
         session,
-        ca_certificates=ca_certificates,
+        ca_certificates=session.ca_certificates if ca_certificates is None else ca_certificates,
         prefer_pss=prefer_pss,
         in_worker_thread=in_worker_thread,
     )
     logger.debug("Signing %d bytes as detached CMS", len(data))
-    content: cms.ContentInfo = await signer.async_sign_general_data(
-        data, md, detached=True, use_cades=True, timestamper=_timestamper(timestamp_url)
-    )
+    try:
+        content: cms.ContentInfo = await signer.async_sign_general_data(
+            data, md, detached=True, use_cades=True, timestamper=_timestamper(timestamp_url)
+        )
+    except TimestampRequestError as exc:
+        raise TimestampServerError(url=timestamp_url or "-") from exc
     return bytes(content.dump())
+
+
+def _masked(value: str | None) -> str:
+    """A T.C. Kimlik No or VKN for a repr: the last two digits only."""
+    return "None" if value is None else repr("*" * max(len(value) - 2, 0) + value[-2:])
 
 
 @attrs.frozen(kw_only=True)
@@ -377,41 +477,93 @@ class PdfSignatureReport:
     valid: bool
     """The signature verifies with the signer's public key."""
     trusted: bool
-    """The signer's certificate chains to one of the trust roots given."""
+    """The signer's certificate chains to one of the trust roots given (``False`` when no
+    root was given: see :attr:`chain_checked`)."""
     holder_name: str | None
     """The signer certificate's common name."""
-    signer_serial_number: str | None
-    """The signer's subject serialNumber (T.C. Kimlik No or VKN)."""
+    signer_serial_number: str | None = attrs.field(repr=_masked)
+    """The signer's subject serialNumber (T.C. Kimlik No or VKN); masked in the repr."""
     timestamped: bool
     signing_time: datetime | None
+    chain_checked: bool = True
+    """Whether the certificate chain was checked: ``False`` when no trust root was given,
+    and then :attr:`trusted` and :attr:`ok` are ``False``."""
 
     @property
     def ok(self) -> bool:
         return self.intact and self.valid and self.trusted
 
 
-def validate_pdf(pdf: bytes, *, trust_roots: Sequence[bytes]) -> list[PdfSignatureReport]:
+def validate_pdf(
+    pdf: bytes, *, trust_roots: Sequence[bytes] = (), intermediates: Sequence[bytes] = ()
+) -> list[PdfSignatureReport]:
     """Validate every signature of ``pdf`` with pyHanko's validator against ``trust_roots``
-    (DER certificates; no network: nothing is fetched, revocation is not checked)."""
+    (DER certificates; no network: nothing is fetched, revocation is not checked).
+    ``intermediates`` (DER) are CA certificates the path may go through besides those the
+    signature carries. With no trust root the chain is not checked at all
+    (``chain_checked=False``, never trusted): the integrity and the signature still are.
+    Blocking; inside a running event loop use :func:`avalidate_pdf`."""
+    return _run(_validate(pdf, trust_roots=trust_roots, intermediates=intermediates))
+
+
+async def avalidate_pdf(
+    pdf: bytes, *, trust_roots: Sequence[bytes] = (), intermediates: Sequence[bytes] = ()
+) -> list[PdfSignatureReport]:
+    """:func:`validate_pdf` for async code: pyHanko's validator runs on an asyncio loop of
+    its own in a worker thread (any event loop, asyncio or trio, keeps running)."""
+    import anyio.to_thread  # noqa: PLC0415 - loaded only by async callers
+
+    return await anyio.to_thread.run_sync(
+        functools.partial(validate_pdf, pdf, trust_roots=trust_roots, intermediates=intermediates)
+    )
+
+
+def _run(coroutine: Coroutine[Any, Any, _T]) -> _T:
+    """Run one of pyHanko's coroutines to its end from blocking code, also when the calling
+    thread already runs an event loop (then on a loop of its own in a worker thread)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    import concurrent.futures  # noqa: PLC0415
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+async def _validate(
+    pdf: bytes, *, trust_roots: Sequence[bytes], intermediates: Sequence[bytes]
+) -> list[PdfSignatureReport]:
+    from pyhanko.sign.validation import async_validate_pdf_signature  # noqa: PLC0415
+
     roots = [_certificate(bytes(der)) for der in trust_roots]
-    reader = PdfFileReader(io.BytesIO(pdf))
+    others = [_certificate(bytes(der)) for der in intermediates]
+    reader = _reader(pdf)
     reports = []
     for embedded in reader.embedded_signatures:
+        signer = embedded.signer_cert
+        # Without a root there is no chain to check: the signer itself stands in as the
+        # only anchor so pyHanko builds no path (and logs no failure naming the holder).
+        anchors = roots or [signer]
         context = ValidationContext(
-            trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail"
+            trust_roots=anchors,
+            other_certs=others,
+            allow_fetching=False,
+            revocation_mode="soft-fail",
         )
-        status = validate_pdf_signature(embedded, signer_validation_context=context)
+        status = await async_validate_pdf_signature(embedded, signer_validation_context=context)
         subject = status.signing_cert.subject.native if status.signing_cert is not None else {}
         reports.append(
             PdfSignatureReport(
                 field_name=str(embedded.field_name),
                 intact=bool(status.intact),
                 valid=bool(status.valid),
-                trusted=bool(status.trusted),
+                trusted=bool(status.trusted) and bool(roots),
                 holder_name=subject.get("common_name"),
                 signer_serial_number=subject.get("serial_number"),
                 timestamped=status.timestamp_validity is not None,
                 signing_time=status.signer_reported_dt,
+                chain_checked=bool(roots),
             )
         )
     return reports

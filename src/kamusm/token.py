@@ -1054,8 +1054,12 @@ class Token:
         if unattended and (status.count_low or status.final_try or status.locked):
             logger.warning("Token %s shows a wrong PIN; unattended signing stops", self.serial)
             raise UnattendedSigningRefusedError(status=status)
-        self._check_before_pin_attempt(info, held[0], acknowledge_final_try=acknowledge_final_try)
         certs = self._card_certificates(refresh=False)
+        # The card's product routes a locked or wrong PIN to the reset of that product alone.
+        card_product = product or next((c.product for c in certs if c.product is not None), None)
+        self._check_before_pin_attempt(
+            info, held[0], acknowledge_final_try=acknowledge_final_try, product=card_product
+        )
         if certificate is not None:
             if certificate.fingerprint_sha256 not in {c.fingerprint_sha256 for c in certs}:
                 raise SigningKeyNotFoundError()
@@ -1067,7 +1071,12 @@ class Token:
         chosen = ready.certificate
         try:
             session = stack.enter_context(self._session(rw=False))
-            self._log_in(session, CKU_USER, held.pop(), step=_Step.USER_LOGIN)
+            try:
+                self._log_in(session, CKU_USER, held.pop(), step=_Step.USER_LOGIN)
+            except PinIncorrectError as wrong:
+                wrong.product = ready.product
+                wrong.args = (wrong.message("en"),)
+                raise
             stack.callback(self._log_out, session)
             with _Translated(_Step.SIGN):
                 key = find_private_key(session, chosen)
@@ -1076,6 +1085,7 @@ class Token:
                 key=key,
                 lock=_LOCK,
                 translated=functools.partial(_Translated, _Step.SIGN),
+                ca_certificates=[c.der for c in self._card_certificates(refresh=False) if c.is_ca],
             )
         except BaseException:
             stack.close()
@@ -1123,7 +1133,12 @@ class Token:
     # ---- the PIN ----
 
     def _check_before_pin_attempt(
-        self, info: TokenInfo, pin: Pin, *, acknowledge_final_try: bool
+        self,
+        info: TokenInfo,
+        pin: Pin,
+        *,
+        acknowledge_final_try: bool,
+        product: Product | None = None,
     ) -> None:
         """Refuse, before the card is touched, an attempt that cannot or must not be made."""
         _refuse_code_shaped(pin)
@@ -1132,13 +1147,13 @@ class Token:
             raise PinNotInitializedError()
         if status.locked:
             logger.info("PIN of token %s is locked; not trying", self.serial)
-            raise PinLockedError()
+            raise PinLockedError(product=product)
         if status.final_try and not acknowledge_final_try:
             logger.info("PIN of token %s is on its final try; not acknowledged", self.serial)
             raise _FinalTryError()
         if not info.min_pin_length <= len(pin) <= info.max_pin_length:
             # The token could not take it, so it is not the PIN; no try is spent on it.
-            raise PinIncorrectError(status=status)
+            raise PinIncorrectError(status=status, product=product)
 
     @_forgets_secrets
     def verify_pin(self, pin: Pin, *, acknowledge_final_try: bool = False) -> None:

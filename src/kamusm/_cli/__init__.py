@@ -33,6 +33,7 @@ Exit codes (``kamusm --help`` prints them too):
 11    time ran out (verification code, SMS code or PIN entry)
 12    the PIN operation failed
 13    ``kamusm doctor`` found problems
+14    ``kamusm sign-pdf`` signed nothing (the document refused it, no timestamp server)
 130   interrupted by Ctrl-C (at a question too: the card is unchanged)
 ====  ===================================================================
 

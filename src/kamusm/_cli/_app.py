@@ -386,6 +386,7 @@ def demo(ctx: click.Context) -> int:
 @_opt("--pin-stdin", is_flag=True, help="cli.help.opt.sign_pin_stdin")
 @_opt("--timestamp-url", metavar="URL", help="cli.help.opt.timestamp_url")
 @_opt("--trust", type=click.Path(exists=True, dir_okay=False), help="cli.help.opt.trust")
+@_opt("--field", metavar="NAME", help="cli.help.opt.field")
 @click.pass_context
 def sign_pdf_command(  # noqa: PLR0917 (click passes every option by position)
     ctx: click.Context,
@@ -396,6 +397,7 @@ def sign_pdf_command(  # noqa: PLR0917 (click passes every option by position)
     pin_stdin: bool,
     timestamp_url: str | None,
     trust: str | None,
+    field: str | None,
 ) -> int:
     from kamusm._cli._sign import sign_pdf_command  # noqa: PLC0415
 
@@ -410,6 +412,7 @@ def sign_pdf_command(  # noqa: PLR0917 (click passes every option by position)
             pin_stdin=pin_stdin,
             timestamp_url=timestamp_url,
             trust=trust,
+            field=field,
         ),
         settings,
     )

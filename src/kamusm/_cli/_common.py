@@ -109,12 +109,21 @@ _PR_SET_DUMPABLE = 4  # <linux/prctl.h>
 
 def setup_logging(debug: bool) -> None:
     """Debug records to stderr with ``--debug``; otherwise only warnings (the library never
-    logs a secret at any level)."""
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING,
-        stream=sys.stderr,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    logs a secret at any level). Only kamusm's own loggers reach the terminal: another
+    library's warning (pyHanko's path-building traceback named the holder's full T.C. Kimlik
+    No) is no message for a card holder; a null handler on the root keeps Python's
+    last-resort handler from printing it anyway."""
+    root = logging.getLogger()
+    if not any(isinstance(h, logging.NullHandler) for h in root.handlers):
+        root.addHandler(logging.NullHandler())
+    ours = logging.getLogger("kamusm")
+    for handler in [h for h in ours.handlers if getattr(h, "_kamusm_cli", False)]:
+        ours.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler._kamusm_cli = True  # type: ignore[attr-defined]  # ours, replaced on the next call
+    ours.addHandler(handler)
+    ours.setLevel(logging.DEBUG if debug else logging.WARNING)
 
 
 def error_line(message: str, lang: Language, *, stream: TextIO | None = None) -> None:

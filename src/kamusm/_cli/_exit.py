@@ -20,6 +20,7 @@ from kamusm.errors import (
     InputError,
     KamusmError,
     OperationCancelledError,
+    PdfSigningError,
     PinEntryTimeoutError,
     PinIncorrectError,
     PinLockedError,
@@ -30,6 +31,7 @@ from kamusm.errors import (
     PortalTimeoutError,
     SmsCodeExpiredError,
     SmsLimitReachedError,
+    TimestampServerError,
     TokenError,
     TooManyAttemptsError,
     VerificationCodeExpiredError,
@@ -54,6 +56,7 @@ class ExitCode(enum.IntEnum):
     EXPIRED = 11
     FLOW_FAILED = 12
     CHECKS_FAILED = 13
+    NOT_SIGNED = 14
     INTERRUPTED = 130
 
     def describe(self, lang: Language) -> str:
@@ -69,6 +72,8 @@ _BY_ERROR: tuple[tuple[type[KamusmError], ExitCode], ...] = (
     (FinalTryNotAcknowledgedError, ExitCode.CANCELLED),
     (PinIncorrectError, ExitCode.PIN_WRONG),
     (TokenError, ExitCode.CARD),
+    (PdfSigningError, ExitCode.NOT_SIGNED),
+    (TimestampServerError, ExitCode.NOT_SIGNED),
     (PortalConnectionError, ExitCode.PORTAL_UNREACHABLE),
     (PortalTimeoutError, ExitCode.PORTAL_UNREACHABLE),
     (VerificationCodeExpiredError, ExitCode.EXPIRED),

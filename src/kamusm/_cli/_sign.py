@@ -56,17 +56,27 @@ def sign_pdf_command(
     pin_stdin: bool,
     timestamp_url: str | None,
     trust: str | None,
+    field: str | None = None,
 ) -> int:
-    from kamusm.signing import sign_pdf, validate_pdf  # noqa: PLC0415 (extra pdf)
+    from kamusm.signing import (  # noqa: PLC0415 (extra pdf)
+        check_pdf,
+        load_certificates,
+        sign_pdf,
+        validate_pdf,
+    )
 
     lang = settings.lang
     if not pin_stdin and not is_terminal(sys.stdin):
         raise CommandError("cli.needs_terminal.pin_stdin", ExitCode.USAGE)
     try:
         document = Path(source).read_bytes()
-        roots = _certificates(Path(trust).read_bytes()) if trust else []
+        trust_file = Path(trust).read_bytes() if trust else None
     except OSError:
         raise CommandError("cli.sign.cannot_read", ExitCode.USAGE) from None
+    # Everything that can fail without the card is found before the PIN is asked: a file
+    # that is no PDF, an unreadable certificate file (NotAPdfError, CertificateFileError).
+    check_pdf(document)
+    roots = load_certificates(trust_file) if trust_file is not None else []
     no_core_dumps()  # before the PIN is read
     module = open_module(settings)
     ui = Ui(lang)
@@ -76,39 +86,30 @@ def sign_pdf_command(
     if not ready.may_sign_after_acknowledgement:
         ui.note(ready.next_step(lang))
         if ready.pin_status.locked:
-            raise StopWith(PinLockedError())
+            raise StopWith(PinLockedError(product=ready.product))
         raise StopWith(NotReadyToSignError(readiness=ready))
     agreed = False
     if ready.needs_acknowledgement:
         if pin_stdin:
-            raise CommandError("cli.change.final_try_script", ExitCode.CANCELLED)
+            raise CommandError("cli.sign.final_try_script", ExitCode.CANCELLED)
         agreed = TerminalChangePrompts(ui).acknowledge_final_try()
         if not agreed:
             raise FlowCancelledError()
     pin = _read_pin(ui, pin_stdin)
-    # The CA certificates the card carries travel in the signature, so a validator can build
-    # the path to its root.
-    chain = [c.der for c in token.certificates() if c.is_ca]
-    with token.signing_session(pin, acknowledge_final_try=agreed) as session:
-        signed = sign_pdf(session, document, timestamp_url=timestamp_url, ca_certificates=chain)
-    del pin
-    _write(Path(target), signed)
+    # The CA certificates the card carries travel in the signature (sign_pdf's default), so
+    # a validator can build the path to its root.
+    with token.signing_session(pin, acknowledge_final_try=agreed, product=ready.product) as session:
+        del pin
+        signed = sign_pdf(session, document, timestamp_url=timestamp_url, field_name=field)
     for report in validate_pdf(signed, trust_roots=roots):
         verdict = "cli.sign.valid" if report.intact and report.valid else "cli.sign.invalid"
         ui.say(text(verdict, lang, holder=report.holder_name or "-", field=report.field_name))
-        if roots:
+        if not report.chain_checked:
+            ui.say(text("cli.sign.chain_not_checked", lang))
+        else:
             ui.say(text("cli.sign.trusted" if report.trusted else "cli.sign.untrusted", lang))
         if report.timestamped:
             ui.say(text("cli.sign.timestamped", lang))
+    _write(Path(target), signed)  # only a signature that was validated and summed up
     ui.success(text("cli.sign.done", lang, path=target))
     return ExitCode.OK
-
-
-def _certificates(data: bytes) -> list[bytes]:
-    """The DER certificates of a PEM bundle, or of one DER certificate."""
-    if b"-----BEGIN" not in data:
-        return [data]
-    import base64  # noqa: PLC0415
-
-    blocks = data.split(b"-----BEGIN CERTIFICATE-----")[1:]
-    return [base64.b64decode(b"".join(b.split(b"-----END")[0].split())) for b in blocks]

@@ -786,6 +786,20 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "tr": "Sertifika zinciri verilen sertifikalara ulaşmıyor.",
         "en": "The certificate chain does not reach the certificates given.",
     },
+    "cli.sign.chain_not_checked": {
+        "tr": "Sertifika zinciri denetlenmedi: --trust ile kök sertifika verilmedi.",
+        "en": "The certificate chain was not checked: no root certificate was given with --trust.",
+    },
+    "cli.sign.final_try_script": {
+        "tr": "Son deneme hakkı kaldı; --pin-stdin ile son hak kullanılmaz. Hiçbir şey "
+        "imzalanmadı: imzayı uçbirimde, onay vererek atın.",
+        "en": "Only the final try is left, and --pin-stdin never spends it. Nothing was "
+        "signed: sign at a terminal, where you can agree to it.",
+    },
+    "cli.help.opt.field": {
+        "tr": "İmza alanının adı; verilmezse ilk boş ImzaN alanı (Imza1, Imza2, ...).",
+        "en": "The signature field's name; by default the first free ImzaN (Imza1, Imza2, ...).",
+    },
     "cli.sign.timestamped": {
         "tr": "İmzada zaman damgası var (PAdES B-T).",
         "en": "The signature carries a timestamp (PAdES B-T).",
@@ -891,6 +905,11 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
     "cli.exit.checks_failed": {
         "tr": "doctor sorun buldu",
         "en": "doctor found problems",
+    },
+    "cli.exit.not_signed": {
+        "tr": "imza atılamadı (belge imzayı almadı ya da zaman damgası sunucusuna ulaşılamadı)",
+        "en": "not signed (the document did not take the signature, or the timestamp server "
+        "could not be reached)",
     },
     "cli.exit.interrupted": {"tr": "Ctrl-C ile kesildi", "en": "interrupted by Ctrl-C"},
     # the readers (kamusm._cli._readers)
