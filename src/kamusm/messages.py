@@ -927,6 +927,10 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
         "tr": "{name} · T.C. Kimlik No {tckn} · {products} · son geçerlilik {expiry}",
         "en": "{name} · T.C. Kimlik No {tckn} · {products} · valid until {expiry}",
     },
+    "card.summary.organisation": {
+        "tr": "{name} · {products} · son geçerlilik {expiry}",
+        "en": "{name} · {products} · valid until {expiry}",
+    },
 }
 
 
