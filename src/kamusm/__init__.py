@@ -179,6 +179,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "ReaderServiceError",
         "SigningKeyNotFoundError",
         "SigningSessionClosedError",
+        "SigningSessionOpenError",
         "SmsCodeExpiredError",
         "SmsLimitReachedError",
         "SmsCodeRejectedError",

@@ -40,7 +40,8 @@
     │   ├── NotReadyToSignError            .readiness (kamusm.readiness): nothing was signed
     │   ├── UnattendedSigningRefusedError  .status: a wrong PIN was seen; no try spent
     │   ├── SigningKeyNotFoundError
-    │   └── SigningSessionClosedError
+    │   ├── SigningSessionClosedError
+    │   └── SigningSessionOpenError        this process has a signing session open on the card
     ├── PortalError                        the portal (.status: HTTP status when there was one)
     │   ├── PortalConnectionError
     │   │   └── PortalTlsError
@@ -166,6 +167,7 @@ __all__ = [
     "ReaderServiceError",
     "SigningKeyNotFoundError",
     "SigningSessionClosedError",
+    "SigningSessionOpenError",
     "SmsCodeExpiredError",
     "SmsCodeRejectedError",
     "SmsLimitReachedError",
@@ -667,6 +669,14 @@ class SigningSessionClosedError(TokenError):
     """A signing session was used after its ``with`` block ended."""
 
     key = "error.signing_session_closed"
+
+
+class SigningSessionOpenError(TokenError):
+    """This process already has a signing session open on the card (the card takes one
+    login per application): close it, or share it, before opening another. Nothing was
+    tried; another application is not the cause."""
+
+    key = "error.signing_session_open"
 
 
 # ---- portal -------------------------------------------------------------------------------
