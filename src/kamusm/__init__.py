@@ -195,6 +195,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "UnattendedSigningRefusedError",
         "UnblockFailedError",
         "CertificateFileError",
+        "DigestLengthError",
         "NotAPdfError",
         "PdfSigningError",
         "TimestampServerError",

@@ -23,6 +23,7 @@ import pkcs11.exceptions as pe
 from pkcs11 import MGF, Attribute, KeyType, Mechanism, ObjectClass
 
 from kamusm.errors import (
+    DigestLengthError,
     NotReadyToSignError,
     SigningKeyNotFoundError,
     SigningSessionClosedError,
@@ -243,7 +244,7 @@ class SigningSession:
         if chosen.is_rsa != (self._algorithm == "rsa"):
             raise UnsupportedSignatureSchemeError(scheme=chosen.value)
         if len(digest) != _DIGEST_SIZE[chosen.hash_name]:
-            raise UnsupportedSignatureSchemeError(scheme=chosen.value)
+            raise DigestLengthError(scheme=chosen.value, length=len(digest))
         with self._lock:
             if not self._open:
                 raise SigningSessionClosedError()

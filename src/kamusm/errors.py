@@ -11,6 +11,7 @@
     │   │   └── LooksLikeVerificationCodeError
     │   ├── CertificateParseError
     │   ├── UnsupportedSignatureSchemeError .scheme does not fit the key or the digest
+    │   ├── DigestLengthError              a digest of another length than the scheme's hash
     │   ├── NotAPdfError                   the bytes to sign are not a readable PDF
     │   └── CertificateFileError           a trust or CA certificate file cannot be read
     ├── PdfSigningError                    pyHanko refused to sign the PDF (.field)
@@ -126,6 +127,7 @@ __all__ = [
     "CertificateRevokedError",
     "CertificateSuspendedError",
     "ConflictError",
+    "DigestLengthError",
     "FinalTryNotAcknowledgedError",
     "FlowBusyError",
     "FlowCancelledError",
@@ -336,6 +338,20 @@ class UnsupportedSignatureSchemeError(InputError):
 
     def fields(self) -> Mapping[str, object]:
         return {"scheme": self.scheme}
+
+
+class DigestLengthError(InputError):
+    """A precomputed digest whose length is not the scheme's hash's. Nothing was signed."""
+
+    key = "error.digest_length"
+
+    def __init__(self, *, scheme: str, length: int) -> None:
+        self.scheme = scheme
+        self.length = length
+        super().__init__()
+
+    def fields(self) -> Mapping[str, object]:
+        return {"scheme": self.scheme, "length": self.length}
 
 
 class NotAPdfError(InputError):

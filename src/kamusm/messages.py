@@ -907,6 +907,12 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
         "tr": "Bu imza yöntemi bu anahtarla kullanılamaz: {scheme}.",
         "en": "This signature scheme cannot be used with this key: {scheme}.",
     },
+    "error.digest_length": {
+        "tr": "Özetin uzunluğu {length} bayt; {scheme} yöntemi başka uzunlukta özet bekler. "
+        "Hiçbir şey imzalanmadı.",
+        "en": "The digest is {length} bytes long; the scheme {scheme} expects another length. "
+        "Nothing was signed.",
+    },
     "error.not_a_pdf": {
         "tr": "İmzalanacak dosya okunabilir bir PDF değil; hiçbir şey imzalanmadı.",
         "en": "The file to sign is not a readable PDF; nothing was signed.",

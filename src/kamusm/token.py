@@ -953,10 +953,21 @@ class Token:
         )
 
     async def areadiness(
-        self, *, now: datetime | None = None, product: Product | None = None
+        self,
+        *,
+        now: datetime | None = None,
+        product: Product | None = None,
+        expiry_warning_days: int | None = None,
+        refresh: bool = False,
     ) -> Readiness:
-        """:meth:`readiness` in a worker thread."""
-        return await _in_thread(self.readiness, now=now, product=product)
+        """:meth:`readiness` in a worker thread, with the same arguments."""
+        return await _in_thread(
+            self.readiness,
+            now=now,
+            product=product,
+            expiry_warning_days=expiry_warning_days,
+            refresh=refresh,
+        )
 
     # ---- signing ----
 
