@@ -4,8 +4,10 @@ both languages: the same word check as the command line's (tests/test_cli_turkis
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from kamusm._cli._texts import TEXTS
-from kamusm.messages import MESSAGES
+from kamusm.messages import MESSAGES, Language
 from tests.test_cli_turkish import english_in
 
 SIGNING_ERRORS = (
@@ -23,8 +25,10 @@ SIGNING_ERRORS = (
 )
 
 
-def signing_texts() -> dict[str, dict[str, str]]:
-    found = {k: v for k, v in MESSAGES.items() if k.startswith(("readiness.", "next."))}
+def signing_texts() -> dict[str, Mapping[Language, str]]:
+    found: dict[str, Mapping[Language, str]] = {
+        k: v for k, v in MESSAGES.items() if k.startswith(("readiness.", "next."))
+    }
     found |= {k: MESSAGES[k] for k in SIGNING_ERRORS}
     found |= {k: v for k, v in TEXTS.items() if k.startswith(("cli.sign.", "cli.exit.not_signed"))}
     return found
