@@ -636,8 +636,8 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": "Check driver, card, PIN, certificates, portal.",
     },
     "cli.short.sign_pdf": {
-        "tr": "PDF imzala (deneme imzası)",
-        "en": "Sign a PDF (a test signature)",
+        "tr": "Bir PDF'i deneme için imzalar ve doğrular.",
+        "en": "Sign a PDF as a test, and validate it.",
     },
     "cli.short.change_pin": {
         "tr": "Bildiğiniz PIN'i değiştirir.",
@@ -771,8 +771,8 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": "The signed file could not be written.",
     },
     "cli.sign.valid": {
-        "tr": "İmza ({field}) geçerli: belge değişmemiş, imzalayan {holder}.",
-        "en": "The signature ({field}) is valid: the document is unchanged, signed by {holder}.",
+        "tr": "İmza ({field}) geçerli, imzalayan {holder}: belge değişmemiş.",
+        "en": "The signature ({field}) by {holder} is valid: the document is unchanged.",
     },
     "cli.sign.invalid": {
         "tr": "İmza ({field}) doğrulanamadı (imzalayan {holder}).",
