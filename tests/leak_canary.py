@@ -11,7 +11,7 @@ could see it:
   each link's ``repr``, ``str``, arguments, the ``repr`` of each of its attributes, and the
   body of any HTTP request or response a link or an attribute holds
   (``err.__cause__.request.content`` once held the verification code);
-- for an exception handed to :meth:`Secrets.seen_with_frames`, also the frame locals of
+- for an exception handed to :meth:`Secrets.seen`, also the frame locals of
   every traceback in its chain (each link's ``__traceback__``, frame by frame): their
   ``repr``, bytes decoded, and a
   :class:`~kamusm.Pin` or :class:`~kamusm.VerificationCode` revealed, since a finished frame
@@ -135,13 +135,12 @@ class Secrets:
     def seen(self, *objects: object) -> None:
         for obj in objects:
             if isinstance(obj, BaseException):
-                self.texts += exception_texts(obj)
+                self.texts += exception_texts(obj) + frame_texts(obj)
             else:
                 self.texts += [repr(obj), str(obj)]
 
     def seen_with_frames(self, *errors: BaseException) -> None:
-        """:meth:`seen`, and the frame locals of every traceback in each error's chain. Opt-in:
-        the flows still pass a new PIN through frames of their own (a known follow-up)."""
+        """:meth:`seen` (which now walks the frames of every exception it is handed too)."""
         for error in errors:
             self.texts += exception_texts(error) + frame_texts(error)
 

@@ -16,6 +16,7 @@ import functools
 import inspect
 import logging
 import threading
+import traceback
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, assert_never
@@ -288,7 +289,45 @@ def _do(call: Callable[[], _T | Awaitable[_T]]) -> _Program[_T]:
     return result
 
 
+def _forget_locals(error: BaseException) -> None:
+    """Clear the local variables of the finished frames in the tracebacks of ``error``'s
+    whole chain. An error that leaves a flow keeps the frames it passed through, and with them
+    what the holder typed there (an SMS code, a new PIN as the prompt returned it): a tool that
+    records frame locals (an error reporter, ``pytest -l``) would show them. File names and
+    line numbers stay, for debugging; frames still running are left alone."""
+    pending: list[BaseException] = [error]
+    seen: set[int] = set()
+    while pending:
+        link = pending.pop()
+        if id(link) in seen:
+            continue
+        seen.add(id(link))
+        if link.__traceback__ is not None:
+            traceback.clear_frames(link.__traceback__)
+        pending += [n for n in (link.__cause__, link.__context__) if n is not None]
+        if isinstance(link, BaseExceptionGroup):
+            pending += list(link.exceptions)
+
+
 def _run(program: _Program[_T]) -> _T:
+    """Perform a program's effects, blocking; an error leaves without the frames' locals."""
+    try:
+        return _run_effects(program)
+    except BaseException as exc:
+        _forget_locals(exc)
+        raise
+
+
+async def _arun(program: _Program[_T]) -> _T:
+    """:func:`_run` for async code (see :func:`_arun_effects`)."""
+    try:
+        return await _arun_effects(program)
+    except BaseException as exc:
+        _forget_locals(exc)
+        raise
+
+
+def _run_effects(program: _Program[_T]) -> _T:
     """Perform a program's effects, blocking."""
     value: Any = None
     error: BaseException | None = None
@@ -315,7 +354,7 @@ async def _worker(call: Callable[[], _T]) -> _T:
     return await anyio.to_thread.run_sync(call)
 
 
-async def _arun(program: _Program[_T]) -> _T:
+async def _arun_effects(program: _Program[_T]) -> _T:
     """Perform a program's effects without blocking the event loop: coroutine calls (the async
     portal client, async prompts) are awaited, every other call runs in a worker thread."""
     value: Any = None
@@ -514,11 +553,13 @@ class _ResetProgram:
                 except _ASK_AGAIN as exc:
                     if flow.state.terminal:
                         raise
+                    _forget_locals(exc)
                     yield from _do(functools.partial(self.prompts.problem, error=exc))
                 except KamusmError as exc:
                     if flow.state is not ResetState.EXPIRED:
                         raise
                     # the next step asks for a new code
+                    _forget_locals(exc)
                     yield from _do(functools.partial(self.prompts.problem, error=exc))
             return ResetResult(flow.card_serial or "", flow.product, flow.reported)
         except _Abandoned as stop:
@@ -792,6 +833,7 @@ class _ChangeProgram:
                 except (*_ASK_AGAIN, PinIncorrectError, FinalTryNotAcknowledgedError) as exc:
                     if flow.state.terminal:
                         raise
+                    _forget_locals(exc)
                     yield from _do(functools.partial(self.prompts.problem, error=exc))
             return ChangeResult(self.token.serial)
         finally:
