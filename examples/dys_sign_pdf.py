@@ -11,13 +11,18 @@
    :func:`kamusm.signing.sign_pdf` makes a PAdES signature (B-T with ``--timestamp-url``).
 4. A wrong PIN says how many tries are left; a PIN locked by it is routed to the reset.
 
+A file that is no PDF is refused before the card is read or the PIN asked
+(:func:`kamusm.signing.check_pdf`); a document that refuses the signature, or a timestamp
+server that cannot be reached, is told in both languages and nothing is written.
+
 Run::
 
     python examples/dys_sign_pdf.py letter.pdf letter-signed.pdf --module /usr/lib/libakisp11.so
     python examples/dys_sign_pdf.py in.pdf out.pdf --serial 1A2B3C4D --lang en --pin-stdin
 
 Exit status: 0 signed, 1 the card or module could not be used, 2 bad input, 3 PIN locked
-(reset it), 4 final try not agreed to, 5 the card cannot sign now, 6 wrong PIN.
+(reset it), 4 final try not agreed to, 5 the card cannot sign now, 6 wrong PIN, 7 nothing
+signed (the document refused the signature, or the timestamp server could not be reached).
 """
 
 from __future__ import annotations
@@ -34,15 +39,18 @@ from kamusm import (
     KamusmError,
     Language,
     NextAction,
+    NotAPdfError,
     NotReadyToSignError,
+    PdfSigningError,
     Pin,
     PinIncorrectError,
     PinLockedError,
     Pkcs11Module,
     Product,
+    TimestampServerError,
     Token,
 )
-from kamusm.signing import sign_pdf
+from kamusm.signing import check_pdf, sign_pdf
 
 EXIT_SIGNED: Final = 0
 EXIT_CARD_PROBLEM: Final = 1
@@ -51,6 +59,7 @@ EXIT_LOCKED: Final = 3
 EXIT_FINAL_TRY: Final = 4
 EXIT_CANNOT_SIGN: Final = 5
 EXIT_WRONG_PIN: Final = 6
+EXIT_NOT_SIGNED: Final = 7
 
 CONFIRM: Final[dict[Language, str]] = {"tr": "EVET", "en": "YES"}
 ASK_CONFIRM: Final[dict[Language, str]] = {
@@ -73,7 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--serial", help="the card's serial (needed when several are inserted)")
     parser.add_argument("--label", help="the card's token label")
     parser.add_argument(
-        "--product", choices=[p.value for p in Product], help="sign as this product"
+        "--product",
+        choices=[p.value.replace("_", "-") for p in Product],
+        help="sign as this product (spelled as kamusm's command line spells it)",
     )
     parser.add_argument("--timestamp-url", help="an RFC 3161 timestamp server (PAdES B-T)")
     parser.add_argument("--lang", choices=["tr", "en"], default="tr")
@@ -133,6 +144,9 @@ def sign_document(  # noqa: PLR0911 (one return per exit status of the table abo
     except NotReadyToSignError as err:
         _say_error(out, err)
         return EXIT_CANNOT_SIGN, None
+    except (PdfSigningError, TimestampServerError) as err:
+        _say_error(out, err)
+        return EXIT_NOT_SIGNED, None
     return EXIT_SIGNED, signed
 
 
@@ -149,6 +163,11 @@ def main(
         print(f"cannot read {args.source}: {exc.strerror}", file=out)
         return EXIT_BAD_INPUT
     try:
+        check_pdf(document)  # before the card is read and the PIN asked
+    except NotAPdfError as err:
+        _say_error(out, err)
+        return EXIT_BAD_INPUT
+    try:
         token = Pkcs11Module.open(args.module).token(serial=args.serial, label=args.label)
         status, signed = sign_document(
             token,
@@ -156,7 +175,7 @@ def main(
             pin_source=(stdin if stdin is not None else sys.stdin) if args.pin_stdin else None,
             out=out,
             lang=lang,
-            product=Product(args.product) if args.product else None,
+            product=Product(args.product.replace("-", "_")) if args.product else None,
             timestamp_url=args.timestamp_url,
         )
     except KamusmError as err:

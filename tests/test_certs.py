@@ -592,7 +592,12 @@ def test_mali_muhur_card_summary(factory: CertificateFactory) -> None:
     assert summary.masked_tckn is None
     assert summary.products == (Product.MALI_MUHUR,)
     assert summary.expires_at == encryption.not_after
-    assert "-" in summary.display()
+    # the organisation's seal names no person: no "T.C. Kimlik No -" in the picker's line
+    for lang in ("tr", "en"):
+        shown = summary.display(lang)
+        assert "T.C. Kimlik No" not in shown and " - " not in shown, shown
+        assert shown.startswith(DEFAULT_COMPANY + " · Mali Mühür")
+    assert f"{encryption.not_after:%d.%m.%Y}" in summary.display("tr")
 
 
 def test_summary_expiry_counts_only_product_certificates(factory: CertificateFactory) -> None:
@@ -632,7 +637,7 @@ def test_empty_card_summary() -> None:
     assert summary.products == ()
     assert summary.expires_at is None
     assert summary.days_left(NOW) is None
-    assert summary.display("en") == "- · T.C. Kimlik No - · - · valid until -"
+    assert summary.display("en") == "- · - · valid until -"
 
 
 # ---- the signing certificate --------------------------------------------------------------

@@ -7,6 +7,7 @@ The interactive commands in a terminal are in ``test_cli_terminal.py``.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -26,6 +27,7 @@ import pytest
 from kamusm import Pin, PinIncorrectError, PinStatus, Tckn, errors
 from kamusm._cli import _fast_tokens
 from kamusm._cli._exit import ExitCode, exit_code_for
+from kamusm.portal import PortalClient
 from kamusm.testing.certificates import CertificateFactory
 from kamusm.testing.opencryptoki import (
     OpencryptokiToken,
@@ -331,6 +333,9 @@ def test_doctor_passes_a_good_card_and_a_reachable_portal(card: SoftHsmToken) ->
     assert found["module"]["status"] == "ok" and found["portal"]["status"] == "ok"
     assert found["service"]["status"] == "skip"  # SoftHSM2 needs no reader service
     assert found["card"]["status"] == "ok" and found["certificates"]["status"] == "ok"
+    english = kamusm("doctor", "--lang", "en", *serial_of(card), card=card)
+    assert re.search(r"\b1 card found\.", english.stdout), english.stdout
+    assert "(s)" not in english.stdout
 
 
 def test_doctor_explains_expired_and_expiring_certificates_and_a_dead_portal(
@@ -662,6 +667,46 @@ def test_sandbox_provision_makes_a_card_the_other_commands_see(
     assert again.returncode == 9 and "HTTP 401" in one_line(again)
 
 
+def test_sandbox_provision_tells_the_security_word_or_takes_the_trainers(
+    served: tuple[str, str], tmp_path: Path
+) -> None:
+    """Şifreli Giriş needs the holder's security word: ``provision`` prints the one it made,
+    or takes the trainer's from KAMUSM_SECURITY_WORD (never from the command line) and does
+    not print it back; either one logs the holder in on the sandbox over HTTP."""
+    url, admin = served
+    env = {"KAMUSM_SANDBOX_ADMIN_TOKEN": admin, "KAMUSM_HOLDER_PASSWORD": "egitim-parola-2"}
+    made = kamusm(
+        "sandbox", "provision", "--url", url, "--store", str(tmp_path / "a"),
+        "--tckn", "17291716060", env=env,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    told = re.search(r"Şifreli Giriş için Güvenlik Sözcüğü: (\S+)", made.stdout)
+    assert told, made.stdout
+    given = kamusm(
+        "sandbox", "provision", "--url", url, "--store", str(tmp_path / "b"),
+        "--tckn", "10000000146", "--lang", "en",
+        env={**env, "KAMUSM_SECURITY_WORD": "mavi-kalem-42"},
+    )  # fmt: skip
+    assert given.returncode == 0, given.stderr
+    assert "registered as given" in given.stdout and "mavi-kalem-42" not in given.stdout
+    for tckn, word in (("17291716060", told.group(1)), ("10000000146", "mavi-kalem-42")):
+        with PortalClient(url) as client:
+            for typed in (word + "x", word):  # a wrong word is refused, the right one not
+                captcha = client.get_captcha()
+                attempt = functools.partial(
+                    client.login_sifreli_giris,
+                    Tckn(tckn),
+                    captcha=captcha,
+                    captcha_answer=captcha.text.lower(),
+                    security_word=typed,
+                )
+                if typed != word:
+                    with pytest.raises(errors.LoginFailedError):
+                        attempt()
+                else:
+                    assert attempt() is not None  # the SMS step of Şifreli Giriş follows
+
+
 # ---- the demo -------------------------------------------------------------------------------
 
 
@@ -816,3 +861,20 @@ def test_sandbox_serve_mistakes_are_one_clear_line_before_any_banner(tmp_path: P
                 assert "127.0.0.1" not in result.stdout  # no banner: it never listened
     finally:
         busy.close()
+
+
+@pytest.mark.parametrize(
+    ("args", "helped"),
+    [
+        (["reset-pin", "--bogus"], "kamusm reset-pin --help"),
+        (["sandbox", "serve", "--port", "abc"], "kamusm sandbox serve --help"),
+        (["change-pin", "--lang", "en", "--bogus"], "kamusm change-pin --help"),
+        (["--bogus"], "kamusm --help"),
+    ],
+)
+def test_a_usage_error_points_to_the_mistyped_commands_own_help(
+    args: list[str], helped: str
+) -> None:
+    result = kamusm(*args)
+    assert result.returncode == ExitCode.USAGE
+    assert one_line(result).endswith(f"{helped})"), result.stderr

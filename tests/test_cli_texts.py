@@ -32,3 +32,19 @@ def test_text_finds_a_library_message_too() -> None:
     assert text("cli.error", "en", message="x") == "kamusm: error: x"
     with pytest.raises(ValueError, match="language"):
         text("cli.error", "de", message="x")  # type: ignore[arg-type]
+
+
+def test_no_english_text_leaves_its_plural_to_the_reader() -> None:
+    """No "card(s)": a count is told in its own form, "1 card found." and "2 cards found."."""
+    from kamusm._cli._texts import one_or_many
+
+    assert not [k for k, v in TEXTS.items() if "(s)" in v["en"]]
+    assert not [k for k, v in MESSAGES.items() if "(s)" in v["en"]]
+    for key, one, many in (
+        ("cli.doctor.card.ok", "1 card found.", "2 cards found."),
+        ("cli.doctor.summary.problems", "1 problem found.", "2 problems found."),
+        ("cli.doctor.readers.ok", "1 card reader found: R.", "2 card readers found: R."),
+    ):
+        assert text(one_or_many(key, 1), "en", count=1, names="R") == one
+        assert text(one_or_many(key, 2), "en", count=2, names="R") == many
+        assert text(one_or_many(key, 1), "tr", count=1, names="R").startswith("1 ")

@@ -102,3 +102,32 @@ def test_dys_check_before_signing_ends_in_a_real_signature(
     roots = [certificate_factory.nes_ca.der, certificate_factory.root.der]
     (report,) = validate_pdf(target.read_bytes(), trust_roots=roots)
     assert report.ok and report.holder_name == DEFAULT_HOLDER
+
+
+def test_a_file_that_is_no_pdf_is_refused_before_the_pin_and_a_dead_tsa_signs_nothing(
+    certificate_factory: CertificateFactory, tmp_path: Path
+) -> None:
+    import socket
+
+    card = create_softhsm_token(pin=PIN)
+    certify_on_token(card, certificate_factory.nes, key=KeySpec.EC_P384)
+    source, target = tmp_path / "in.txt", tmp_path / "out.pdf"
+    source.write_bytes(b"not a pdf")
+    result = run_example(
+        "dys_sign_pdf", str(source), str(target), "--module", card.module_path,
+        "--serial", card.serial, "--pin-stdin", "--product", "mali-muhur", stdin="000000\n",
+    )  # fmt: skip
+    assert result.returncode == 2, result.stdout
+    assert "PDF" in result.stdout and "Traceback" not in result.stdout + result.stderr
+    assert not card.token().pin_status().count_low  # the PIN never reached the card
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    source.write_bytes(sample_pdf())
+    result = run_example(
+        "dys_sign_pdf", str(source), str(target), "--module", card.module_path,
+        "--serial", card.serial, "--pin-stdin", "--timestamp-url", f"http://127.0.0.1:{port}/",
+        stdin=PIN + "\n",
+    )  # fmt: skip
+    assert result.returncode == 7, result.stdout
+    assert "ulaşılamadı" in result.stdout and not target.exists()

@@ -177,3 +177,22 @@ def test_every_state_and_action_has_turkish_and_english_text(
     assert ready.next_step("tr") != ready.next_step("en")
     assert not _ENGLISH.search(ready.message("tr").replace(cert.describe("tr"), ""))
     assert not _ENGLISH.search(ready.next_step("tr"))
+
+
+def test_dates_are_turkish_local_days_in_dd_mm_yyyy_and_the_count_matches_the_date(
+    certificate_factory: CertificateFactory,
+) -> None:
+    from datetime import UTC, datetime
+
+    # 22:30 UTC on 9 January is 01:30 on 10 January in Türkiye (UTC+3).
+    now = datetime(2027, 1, 1, 12, 0, tzinfo=UTC)
+    ends = datetime(2027, 1, 9, 22, 30, tzinfo=UTC)
+    nes = certificate_factory.nes(not_before=now - timedelta(days=300), not_after=ends)
+    ready = assess(CLEAN, [nes.info()], now, expiry_warning_days=30)
+    assert ready.findings == (ReadinessState.EXPIRING,)
+    assert "10.01.2027" in ready.message("tr") and "2027-01-09" not in ready.message("tr")
+    assert "2027-01-10" in ready.message("en")
+    assert ready.days_left == 9  # 1 January to 10 January, as the date shown says
+    assert "9 gün" in ready.message("tr")
+    expired = assess(CLEAN, [nes.info()], ends + timedelta(days=2))
+    assert "10.01.2027" in expired.message("tr")

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from kamusm import _token_seam
 from kamusm.errors import (
+    DigestLengthError,
     FinalTryNotAcknowledgedError,
     NotReadyToSignError,
     PinIncorrectError,
@@ -122,8 +123,9 @@ def test_rsa_2048_key_made_on_the_token_signs_every_rsa_scheme(
             verify(issued, signer.sign_digest(digest, scheme), DATA, scheme)
         with pytest.raises(UnsupportedSignatureSchemeError):
             signer.sign(DATA, SignatureScheme.ECDSA_SHA384)
-        with pytest.raises(UnsupportedSignatureSchemeError):
+        with pytest.raises(DigestLengthError) as short:
             signer.sign_digest(b"\x00" * 20, SignatureScheme.RSA_PKCS1_SHA256)
+        assert "20" in short.value.message("tr") and "cannot be used" not in str(short.value)
     assert no_session_left(card)
 
 

@@ -23,6 +23,8 @@ import pkcs11.exceptions as pe
 from pkcs11 import MGF, Attribute, KeyType, Mechanism, ObjectClass
 
 from kamusm.errors import (
+    DigestLengthError,
+    NotReadyToSignError,
     SigningKeyNotFoundError,
     SigningSessionClosedError,
     UnsupportedSignatureSchemeError,
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
     from kamusm.certs import CertificateInfo
+    from kamusm.values import Clock
 
 __all__ = ["AsyncSigningSession", "SignatureScheme", "SigningSession", "find_private_key"]
 
@@ -191,8 +194,10 @@ class SigningSession:
         lock: threading.RLock,
         translated: Callable[[], AbstractContextManager[None]],
         ca_certificates: Sequence[bytes] = (),
+        clock: Clock | None = None,
     ) -> None:
         self._certificate = certificate
+        self._clock = clock
         self._ca_certificates = tuple(bytes(c) for c in ca_certificates)
         self._key = key
         self._lock = lock
@@ -239,10 +244,11 @@ class SigningSession:
         if chosen.is_rsa != (self._algorithm == "rsa"):
             raise UnsupportedSignatureSchemeError(scheme=chosen.value)
         if len(digest) != _DIGEST_SIZE[chosen.hash_name]:
-            raise UnsupportedSignatureSchemeError(scheme=chosen.value)
+            raise DigestLengthError(scheme=chosen.value, length=len(digest))
         with self._lock:
             if not self._open:
                 raise SigningSessionClosedError()
+            self._check_validity()
             logger.debug("Signing a %s digest", chosen.value)
             with self._translated():
                 if chosen.is_pss:
@@ -258,6 +264,27 @@ class SigningSession:
                     return bytes(self._key.sign(payload, mechanism=Mechanism.RSA_PKCS))
                 raw = bytes(self._key.sign(digest, mechanism=Mechanism.ECDSA))
         return bytes(_ecdsa_der()(raw))
+
+    def _check_validity(self) -> None:
+        """The certificate is checked against the clock at every signature, not only when
+        the session opened: one that expired during a long session signs nothing more."""
+        from kamusm.values import SystemClock  # noqa: PLC0415
+
+        now = (self._clock or SystemClock()).now()
+        if self._certificate.is_valid_at(now):
+            return
+        from kamusm.readiness import assess  # noqa: PLC0415 - asn1crypto only when asked
+        from kamusm.values import PinStatus  # noqa: PLC0415
+
+        logger.info("The signing certificate is no longer valid; nothing signed")
+        ready = assess(
+            PinStatus(),
+            [self._certificate],
+            now,
+            product=self._certificate.product,
+            expiry_warning_days=0,
+        )
+        raise NotReadyToSignError(readiness=ready)
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"

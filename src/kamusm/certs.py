@@ -588,9 +588,11 @@ class CardSummary:
         return None if self.expires_at is None else (self.expires_at - now).days
 
     def display(self, lang: Language = DEFAULT_LANGUAGE) -> str:
-        """The picker's line: name, masked T.C. Kimlik No, products and expiry."""
+        """The picker's line: name, masked T.C. Kimlik No, products and expiry. A card
+        whose certificates name no person (a Mali Mühür card names its organisation) has no
+        T.C. Kimlik No field."""
         return text(
-            "card.summary",
+            "card.summary" if self.masked_tckn else "card.summary.organisation",
             lang,
             name=self.holder_name or "-",
             tckn=self.masked_tckn or "-",

@@ -11,6 +11,7 @@
     │   │   └── LooksLikeVerificationCodeError
     │   ├── CertificateParseError
     │   ├── UnsupportedSignatureSchemeError .scheme does not fit the key or the digest
+    │   ├── DigestLengthError              a digest of another length than the scheme's hash
     │   ├── NotAPdfError                   the bytes to sign are not a readable PDF
     │   └── CertificateFileError           a trust or CA certificate file cannot be read
     ├── PdfSigningError                    pyHanko refused to sign the PDF (.field)
@@ -40,7 +41,8 @@
     │   ├── NotReadyToSignError            .readiness (kamusm.readiness): nothing was signed
     │   ├── UnattendedSigningRefusedError  .status: a wrong PIN was seen; no try spent
     │   ├── SigningKeyNotFoundError
-    │   └── SigningSessionClosedError
+    │   ├── SigningSessionClosedError
+    │   └── SigningSessionOpenError        this process has a signing session open on the card
     ├── PortalError                        the portal (.status: HTTP status when there was one)
     │   ├── PortalConnectionError
     │   │   └── PortalTlsError
@@ -125,6 +127,7 @@ __all__ = [
     "CertificateRevokedError",
     "CertificateSuspendedError",
     "ConflictError",
+    "DigestLengthError",
     "FinalTryNotAcknowledgedError",
     "FlowBusyError",
     "FlowCancelledError",
@@ -166,6 +169,7 @@ __all__ = [
     "ReaderServiceError",
     "SigningKeyNotFoundError",
     "SigningSessionClosedError",
+    "SigningSessionOpenError",
     "SmsCodeExpiredError",
     "SmsCodeRejectedError",
     "SmsLimitReachedError",
@@ -334,6 +338,20 @@ class UnsupportedSignatureSchemeError(InputError):
 
     def fields(self) -> Mapping[str, object]:
         return {"scheme": self.scheme}
+
+
+class DigestLengthError(InputError):
+    """A precomputed digest whose length is not the scheme's hash's. Nothing was signed."""
+
+    key = "error.digest_length"
+
+    def __init__(self, *, scheme: str, length: int) -> None:
+        self.scheme = scheme
+        self.length = length
+        super().__init__()
+
+    def fields(self) -> Mapping[str, object]:
+        return {"scheme": self.scheme, "length": self.length}
 
 
 class NotAPdfError(InputError):
@@ -667,6 +685,14 @@ class SigningSessionClosedError(TokenError):
     """A signing session was used after its ``with`` block ended."""
 
     key = "error.signing_session_closed"
+
+
+class SigningSessionOpenError(TokenError):
+    """This process already has a signing session open on the card (the card takes one
+    login per application): close it, or share it, before opening another. Nothing was
+    tried; another application is not the cause."""
+
+    key = "error.signing_session_open"
 
 
 # ---- portal -------------------------------------------------------------------------------

@@ -897,9 +897,21 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
         "tr": "İmza oturumu kapandı; yeniden PIN girilmeli.",
         "en": "The signing session is closed; the PIN must be entered again.",
     },
+    "error.signing_session_open": {
+        "tr": "Bu programda bu kart için açık bir imza oturumu zaten var; yeni oturum açmadan "
+        "önce onu kapatın ya da imzaları onunla atın. PIN denenmedi.",
+        "en": "This program already has a signing session open on this card; close it, or sign "
+        "through it, before opening another. The PIN was not tried.",
+    },
     "error.signature_scheme": {
         "tr": "Bu imza yöntemi bu anahtarla kullanılamaz: {scheme}.",
         "en": "This signature scheme cannot be used with this key: {scheme}.",
+    },
+    "error.digest_length": {
+        "tr": "Özetin uzunluğu {length} bayt; {scheme} yöntemi başka uzunlukta özet bekler. "
+        "Hiçbir şey imzalanmadı.",
+        "en": "The digest is {length} bytes long; the scheme {scheme} expects another length. "
+        "Nothing was signed.",
     },
     "error.not_a_pdf": {
         "tr": "İmzalanacak dosya okunabilir bir PDF değil; hiçbir şey imzalanmadı.",
@@ -926,6 +938,10 @@ MESSAGES: Final[Mapping[str, Mapping[Language, str]]] = {
     "card.summary": {
         "tr": "{name} · T.C. Kimlik No {tckn} · {products} · son geçerlilik {expiry}",
         "en": "{name} · T.C. Kimlik No {tckn} · {products} · valid until {expiry}",
+    },
+    "card.summary.organisation": {
+        "tr": "{name} · {products} · son geçerlilik {expiry}",
+        "en": "{name} · {products} · valid until {expiry}",
     },
 }
 

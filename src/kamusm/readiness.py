@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import TYPE_CHECKING, Final
 
 import attrs
 
-from kamusm.messages import DEFAULT_LANGUAGE, Language, text
+from kamusm.messages import DEFAULT_LANGUAGE, Language, format_date, text
 from kamusm.values import PinStatus, Product
 
 if TYPE_CHECKING:
@@ -183,8 +183,27 @@ class Readiness:
         if cert is not None:
             fields["certificate"] = cert.describe(lang)
             start = finding is ReadinessState.NOT_YET_VALID
-            fields["date"] = (cert.not_before if start else cert.not_after).date().isoformat()
+            moment = cert.not_before if start else cert.not_after
+            fields["date"] = format_date(local_day(moment), lang)
         return finding.message(lang, **fields)
+
+
+def _turkish_zone() -> tzinfo:
+    try:
+        from zoneinfo import ZoneInfo  # noqa: PLC0415
+
+        return ZoneInfo("Europe/Istanbul")
+    except Exception:  # noqa: BLE001 - no tz database: Türkiye keeps UTC+3 all year since 2016
+        return timezone(timedelta(hours=3), "TRT")
+
+
+_TURKEY: Final = _turkish_zone()
+
+
+def local_day(moment: datetime) -> date:
+    """The day ``moment`` falls on in Türkiye (Europe/Istanbul): a certificate that ends at
+    22:30 UTC ends on the next day there."""
+    return moment.astimezone(_TURKEY).date()
 
 
 def _signers(certificates: Iterable[CertificateInfo]) -> list[CertificateInfo]:
@@ -268,5 +287,6 @@ def assess(
         pin_status=pin_status,
         certificate=chosen,
         product=card_product,
-        days_left=chosen.days_left(now) if chosen is not None else None,
+        # Counted in Turkish local days, so the count matches the date the text shows.
+        days_left=(local_day(chosen.not_after) - local_day(now)).days if chosen else None,
     )

@@ -32,7 +32,7 @@ import contextlib  # noqa: E402
 import functools  # noqa: E402
 import io  # noqa: E402
 import logging  # noqa: E402
-from collections.abc import Coroutine, Iterator, Sequence  # noqa: E402
+from collections.abc import Callable, Coroutine, Iterator, Sequence  # noqa: E402
 from datetime import datetime  # noqa: E402
 from typing import TYPE_CHECKING, Any, TypeVar  # noqa: E402
 
@@ -304,26 +304,43 @@ async def asign_pdf(
     digest_algorithm: str | None = None,
     prefer_pss: bool = False,
 ) -> bytes:
-    """:func:`sign_pdf` for an :meth:`kamusm.token.Token.asigning_session`, through pyHanko's
-    asynchronous API: the card signs in a worker thread, so the event loop keeps running while
-    it does (pyHanko's own PDF and CMS work runs on the loop)."""
-    job = _PdfJob(
-        session.sync,
-        pdf,
-        timestamp_url=timestamp_url,
-        ca_certificates=ca_certificates,
-        field_name=field_name,
-        reason=reason,
-        location=location,
-        digest_algorithm=digest_algorithm,
-        prefer_pss=prefer_pss,
-        in_worker_thread=True,
-    )
+    """:func:`sign_pdf` for an :meth:`kamusm.token.Token.asigning_session`. Under asyncio,
+    through pyHanko's asynchronous API: the card signs in a worker thread, so the event loop
+    keeps running while it does (pyHanko's own PDF and CMS work runs on the loop). Under
+    another event loop (trio), pyHanko's work runs on an asyncio loop of its own in a worker
+    thread: pyHanko is written for asyncio."""
+    options: dict[str, Any] = {
+        "timestamp_url": timestamp_url,
+        "ca_certificates": ca_certificates,
+        "field_name": field_name,
+        "reason": reason,
+        "location": location,
+        "digest_algorithm": digest_algorithm,
+        "prefer_pss": prefer_pss,
+    }
+    if not _on_asyncio():
+        return await _off_loop(functools.partial(sign_pdf, session.sync, pdf, **options))
+    job = _PdfJob(session.sync, pdf, in_worker_thread=True, **options)
     with job.translated():
         await signers.async_sign_pdf(
             job.writer, job.meta, signer=job.signer, timestamper=job.timestamper, output=job.out
         )
     return job.done()
+
+
+def _on_asyncio() -> bool:
+    """Whether the calling coroutine runs on an asyncio event loop (not trio's)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+async def _off_loop(call: Callable[[], _T]) -> _T:
+    import anyio.to_thread  # noqa: PLC0415 - loaded only by async callers
+
+    return await anyio.to_thread.run_sync(call)
 
 
 class _PdfJob:
@@ -423,7 +440,19 @@ async def asign_cms(
     prefer_pss: bool = False,
 ) -> bytes:
     """:func:`sign_cms` for an :meth:`kamusm.token.Token.asigning_session` (the card signs in
-    a worker thread)."""
+    a worker thread; under trio, pyHanko's work too, as in :func:`asign_pdf`)."""
+    if not _on_asyncio():
+        return await _off_loop(
+            functools.partial(
+                sign_cms,
+                session.sync,
+                data,
+                timestamp_url=timestamp_url,
+                ca_certificates=ca_certificates,
+                digest_algorithm=digest_algorithm,
+                prefer_pss=prefer_pss,
+            )
+        )
     return await _cms(
         session.sync,
         data,
@@ -511,9 +540,7 @@ async def avalidate_pdf(
 ) -> list[PdfSignatureReport]:
     """:func:`validate_pdf` for async code: pyHanko's validator runs on an asyncio loop of
     its own in a worker thread (any event loop, asyncio or trio, keeps running)."""
-    import anyio.to_thread  # noqa: PLC0415 - loaded only by async callers
-
-    return await anyio.to_thread.run_sync(
+    return await _off_loop(
         functools.partial(validate_pdf, pdf, trust_roots=trust_roots, intermediates=intermediates)
     )
 

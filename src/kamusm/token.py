@@ -85,6 +85,7 @@ from kamusm.errors import (
     PinRejectedByTokenError,
     Pkcs11ModuleNotFoundError,
     SigningKeyNotFoundError,
+    SigningSessionOpenError,
     SoPinCountLowError,
     SoPinFinalTryError,
     SoPinLockedError,
@@ -424,6 +425,9 @@ def _scrub(exc: BaseException) -> None:
 
 
 _M = TypeVar("_M")
+
+#: (module path, token serial) of every signing session open in this process (under _LOCK).
+_OPEN_SIGNING_SESSIONS: Final[set[tuple[str, str]]] = set()
 
 
 def _without_arguments(manager: _M) -> _M:
@@ -949,10 +953,21 @@ class Token:
         )
 
     async def areadiness(
-        self, *, now: datetime | None = None, product: Product | None = None
+        self,
+        *,
+        now: datetime | None = None,
+        product: Product | None = None,
+        expiry_warning_days: int | None = None,
+        refresh: bool = False,
     ) -> Readiness:
-        """:meth:`readiness` in a worker thread."""
-        return await _in_thread(self.readiness, now=now, product=product)
+        """:meth:`readiness` in a worker thread, with the same arguments."""
+        return await _in_thread(
+            self.readiness,
+            now=now,
+            product=product,
+            expiry_warning_days=expiry_warning_days,
+            refresh=refresh,
+        )
 
     # ---- signing ----
 
@@ -1069,7 +1084,14 @@ class Token:
         if not ready.may_sign_after_acknowledgement or ready.certificate is None:
             raise NotReadyToSignError(readiness=ready)
         chosen = ready.certificate
+        # The card takes one login per application: a second session of this process on it
+        # would be refused as CKR_USER_ALREADY_LOGGED_IN, which is no other application.
+        held_by = (self._module.path, self.serial)
+        if held_by in _OPEN_SIGNING_SESSIONS:
+            raise SigningSessionOpenError()
         try:
+            _OPEN_SIGNING_SESSIONS.add(held_by)
+            stack.callback(_OPEN_SIGNING_SESSIONS.discard, held_by)
             session = stack.enter_context(self._session(rw=False))
             try:
                 self._log_in(session, CKU_USER, held.pop(), step=_Step.USER_LOGIN)
@@ -1086,6 +1108,7 @@ class Token:
                 lock=_LOCK,
                 translated=functools.partial(_Translated, _Step.SIGN),
                 ca_certificates=[c.der for c in self._card_certificates(refresh=False) if c.is_ca],
+                clock=clock,
             )
         except BaseException:
             stack.close()

@@ -675,7 +675,11 @@ def error_line_usage(err: click.UsageError, lang: Language, args: Sequence[str] 
     for value in sorted(typed - _command_words(), key=len, reverse=True):
         if value:  # the value itself, not the same letters inside a word ("de" in "değer")
             message = re.sub(rf"(?<!\w){re.escape(value)}(?!\w)", "…", message)
-    sys.stderr.write(text("cli.usage_error", lang, message=message) + "\n")
+    # The help of the command that was mistyped: "kamusm reset-pin --help", not the group's.
+    command = err.ctx.command_path if err.ctx is not None else "kamusm"
+    if not command.startswith("kamusm"):
+        command = "kamusm"
+    sys.stderr.write(text("cli.usage_error", lang, message=message, command=command) + "\n")
 
 
 def _command_words(command: click.Command = cli) -> frozenset[str]:

@@ -19,7 +19,7 @@ import attrs
 
 from kamusm._cli._common import Settings, date_text
 from kamusm._cli._inventory import CardRead, read_cards
-from kamusm._cli._texts import text
+from kamusm._cli._texts import one_or_many, text
 from kamusm.errors import (
     InputError,
     Pkcs11ModuleNotFoundError,
@@ -155,7 +155,9 @@ def _card_checks(
             text("cli.doctor.card.fix", lang),
         )
         return
-    yield Check("card", "ok", text("cli.doctor.card.ok", lang, count=len(cards)))
+    yield Check(
+        "card", "ok", text(one_or_many("cli.doctor.card.ok", len(cards)), lang, count=len(cards))
+    )
     for card in cards:
         yield _busy_check(card, lang)
         yield _pin_check(card, lang)

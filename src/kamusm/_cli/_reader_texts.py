@@ -82,7 +82,11 @@ READER_TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
     },
     "cli.doctor.readers.ok": {
         "tr": "{count} kart okuyucu bulundu: {names}.",
-        "en": "{count} card reader(s) found: {names}.",
+        "en": "{count} card readers found: {names}.",
+    },
+    "cli.doctor.readers.ok.one": {
+        "tr": "1 kart okuyucu bulundu: {names}.",
+        "en": "1 card reader found: {names}.",
     },
     "cli.doctor.reader.busy": {
         "tr": "{reader}: kart başka bir program tarafından tutuluyor.",

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from kamusm._cli._common import Settings
 from kamusm._cli._exit import CommandError, ExitCode
-from kamusm._cli._texts import text
+from kamusm._cli._texts import one_or_many, text
 from kamusm.errors import ReaderServiceError, TokenNotFoundError
 from kamusm.messages import Language
 
@@ -147,7 +147,16 @@ def reader_checks(lang: Language, module_path: str | None) -> list[Check]:
         return checks
     names = ", ".join(r.name for r in readers)
     checks.append(
-        Check("readers", "ok", text("cli.doctor.readers.ok", lang, count=len(readers), names=names))
+        Check(
+            "readers",
+            "ok",
+            text(
+                one_or_many("cli.doctor.readers.ok", len(readers)),
+                lang,
+                count=len(readers),
+                names=names,
+            ),
+        )
     )
     for reader in readers:
         checks.append(_reader_check(reader, lang, hardware=hardware))

@@ -17,7 +17,7 @@ from kamusm._cli._inventory import (
     write_json,
 )
 from kamusm._cli._prompts import make_console
-from kamusm._cli._texts import text
+from kamusm._cli._texts import one_or_many, text
 from kamusm.errors import TokenNotFoundError
 from kamusm.messages import Language
 from kamusm.values import SystemClock
@@ -129,7 +129,10 @@ def doctor_command(
             if check.fix and check.status in ("warn", "fail"):
                 console.print(printable("          " + text("cli.doctor.fix", lang, fix=check.fix)))
         if problems:
-            console.print(text("cli.doctor.summary.problems", lang, count=problems), style="bold")
+            console.print(
+                text(one_or_many("cli.doctor.summary.problems", problems), lang, count=problems),
+                style="bold",
+            )
         else:
             console.print(text("cli.doctor.summary.ok", lang), style="bold green")
     return ExitCode.CHECKS_FAILED if problems else ExitCode.OK

@@ -34,6 +34,8 @@ from kamusm.values import Product, Tckn
 
 #: The holder's portal password for ``provision`` (never a PIN; asked when not set).
 ENV_HOLDER_PASSWORD = "KAMUSM_HOLDER_PASSWORD"
+#: The holder's security word ("Güvenlik Sözcüğü") for ``provision``; made and shown if unset.
+ENV_SECURITY_WORD = "KAMUSM_SECURITY_WORD"
 #: Hex master secret that lets ``serve --database`` reopen its file after a restart.
 ENV_SANDBOX_SECRET = "KAMUSM_SANDBOX_SECRET"
 _LOOPBACK = LOOPBACK_HOSTS
@@ -197,6 +199,10 @@ def provision_command(
     from kamusm.testing.sandbox import certificate_records  # noqa: PLC0415
 
     password = _holder_password(settings)
+    # The "Güvenlik Sözcüğü" of Şifreli Giriş: the trainer's (from the environment, as a
+    # secret never goes on the command line), or one made here and told.
+    security_word = os.environ.get(ENV_SECURITY_WORD) or None
+    word = security_word or f"kelime-{secrets.token_hex(4)}"
     factory = CertificateFactory()
     issued = (
         factory.nes_card(name=name, tckn=holder)
@@ -219,7 +225,7 @@ def provision_command(
             birth_date=born,
             password=password,
             phone=phone or f"05{holder.value[1:10]}",
-            security_word=f"kelime-{secrets.token_hex(4)}",
+            security_word=word,
         )
     except AdminRefused as err:
         raise _refused(err) from None
@@ -246,6 +252,10 @@ def provision_command(
     out = sys.stdout
     out.write(text("cli.sandbox.card", lang, serial=card.serial, label=card.label) + "\n")
     out.write(text("cli.sandbox.holder", lang, name=name, tckn=holder.value) + "\n")
+    if security_word is None:
+        out.write(text("cli.sandbox.security_word", lang, word=word) + "\n")
+    else:
+        out.write(text("cli.sandbox.security_word_set", lang) + "\n")
     store_line = text(
         "cli.sandbox.store", lang, store=card.store.directory, conf=card.store.conf_path
     )

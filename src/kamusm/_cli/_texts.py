@@ -19,8 +19,8 @@ __all__ = ["TEXTS", "text"]
 TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
     "cli.error": {"tr": "kamusm: hata: {message}", "en": "kamusm: error: {message}"},
     "cli.usage_error": {
-        "tr": "kamusm: kullanım hatası: {message} (yardım için: kamusm --help)",
-        "en": "kamusm: usage error: {message} (for help: kamusm --help)",
+        "tr": "kamusm: kullanım hatası: {message} (yardım için: {command} --help)",
+        "en": "kamusm: usage error: {message} (for help: {command} --help)",
     },
     "cli.unexpected": {
         "tr": "Beklenmeyen bir hata oluştu ({kind}). Ayrıntılar için --debug ile yeniden "
@@ -108,8 +108,9 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
     "cli.doctor.summary.ok": {"tr": "Sorun bulunmadı.", "en": "No problem found."},
     "cli.doctor.summary.problems": {
         "tr": "{count} sorun bulundu.",
-        "en": "{count} problem(s) found.",
+        "en": "{count} problems found.",
     },
+    "cli.doctor.summary.problems.one": {"tr": "1 sorun bulundu.", "en": "1 problem found."},
     "cli.doctor.module.ok": {
         "tr": "PKCS#11 kütüphanesi yüklendi: {path} ({description}).",
         "en": "PKCS#11 module loaded: {path} ({description}).",
@@ -140,7 +141,8 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "tr": "opencryptoki hizmetini başlatın: sudo pkcsslotd.",
         "en": "Start the opencryptoki service: sudo pkcsslotd.",
     },
-    "cli.doctor.card.ok": {"tr": "{count} kart bulundu.", "en": "{count} card(s) found."},
+    "cli.doctor.card.ok": {"tr": "{count} kart bulundu.", "en": "{count} cards found."},
+    "cli.doctor.card.ok.one": {"tr": "1 kart bulundu.", "en": "1 card found."},
     "cli.doctor.card.fix": {
         "tr": "Kartı okuyucuya takın ve okuyucunun bilgisayara bağlı olduğundan emin olun.",
         "en": "Insert the card and make sure the reader is connected to the computer.",
@@ -490,6 +492,14 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "tr": "Kart sahibi kaydedildi: {name}, T.C. Kimlik No {tckn}.",
         "en": "Holder registered: {name}, T.C. Kimlik No {tckn}.",
     },
+    "cli.sandbox.security_word": {
+        "tr": "Şifreli Giriş için Güvenlik Sözcüğü: {word}",
+        "en": "Security word (Güvenlik Sözcüğü) for Şifreli Giriş: {word}",
+    },
+    "cli.sandbox.security_word_set": {
+        "tr": "Şifreli Giriş için Güvenlik Sözcüğü verdiğiniz gibi kaydedildi.",
+        "en": "The security word (Güvenlik Sözcüğü) for Şifreli Giriş was registered as given.",
+    },
     "cli.sandbox.store": {
         "tr": "SoftHSM2 deposu: {store}. Kartı kullanmak için: export SOFTHSM2_CONF={conf}",
         "en": "SoftHSM2 store: {store}. To use the card: export SOFTHSM2_CONF={conf}",
@@ -626,8 +636,8 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": "Check driver, card, PIN, certificates, portal.",
     },
     "cli.short.sign_pdf": {
-        "tr": "PDF imzala (deneme imzası)",
-        "en": "Sign a PDF (a test signature)",
+        "tr": "Bir PDF'i deneme için imzalar ve doğrular.",
+        "en": "Sign a PDF as a test, and validate it.",
     },
     "cli.short.change_pin": {
         "tr": "Bildiğiniz PIN'i değiştirir.",
@@ -761,8 +771,8 @@ TEXTS: Final[Mapping[str, Mapping[Language, str]]] = {
         "en": "The signed file could not be written.",
     },
     "cli.sign.valid": {
-        "tr": "İmza ({field}) geçerli: belge değişmemiş, imzalayan {holder}.",
-        "en": "The signature ({field}) is valid: the document is unchanged, signed by {holder}.",
+        "tr": "İmza ({field}) geçerli, imzalayan {holder}: belge değişmemiş.",
+        "en": "The signature ({field}) by {holder} is valid: the document is unchanged.",
     },
     "cli.sign.invalid": {
         "tr": "İmza ({field}) doğrulanamadı (imzalayan {holder}).",
@@ -914,3 +924,8 @@ def text(key: str, lang: Language, /, **fields: object) -> str:
         raise ValueError(f"unknown language {lang!r}; use one of {LANGUAGES}")
     table = TEXTS if key in TEXTS else MESSAGES
     return table[key][lang].format(**fields)
+
+
+def one_or_many(key: str, count: int) -> str:
+    """``key``'s own form for exactly one (``KEY.one``, "1 card found.") when it has one."""
+    return f"{key}.one" if count == 1 and f"{key}.one" in TEXTS else key

@@ -422,6 +422,7 @@ class CertificateFactory:
         not_before: datetime | None = None,
         not_after: datetime | None = None,
         label: str | None = None,
+        public_key: bytes | None = None,
     ) -> IssuedCertificate:
         """A Kurumsal Mühür: Kurumsal Mühür policy, QcCompliance, QcType eseal, BTK seal."""
         return self.issue(
@@ -433,6 +434,7 @@ class CertificateFactory:
             not_before=not_before,
             not_after=not_after,
             label=label,
+            public_key=public_key,
         )
 
     def test_certificate(
@@ -496,6 +498,7 @@ class CertificateFactory:
         tckn: Tckn | str = DEFAULT_TCKN,
         key: KeySpec = KeySpec.RSA_2048,
         index: int = 0,
+        public_key: bytes | None = None,
     ) -> IssuedCertificate:
         """An NES whose validity ended ``days_ago`` days before :attr:`now`."""
         not_after = self.now - timedelta(days=days_ago)
@@ -504,6 +507,7 @@ class CertificateFactory:
             tckn=tckn,
             key=key,
             index=index,
+            public_key=public_key,
             not_before=not_after - _DEFAULT_VALIDITY,
             not_after=not_after,
         )
@@ -516,6 +520,7 @@ class CertificateFactory:
         tckn: Tckn | str = DEFAULT_TCKN,
         key: KeySpec = KeySpec.RSA_2048,
         index: int = 0,
+        public_key: bytes | None = None,
     ) -> IssuedCertificate:
         """An NES whose validity begins ``days_ahead`` days after :attr:`now`."""
         not_before = self.now + timedelta(days=days_ahead)
@@ -524,6 +529,7 @@ class CertificateFactory:
             tckn=tckn,
             key=key,
             index=index,
+            public_key=public_key,
             not_before=not_before,
             not_after=not_before + _DEFAULT_VALIDITY,
         )
