@@ -31,7 +31,7 @@ WORDS = {
         "word": "evet",
         "cancelled": "İşlem iptal edildi",
         "pin": "PIN Kodu: ",
-        "valid": "geçerli: belge değişmemiş",
+        "valid": ": belge değişmemiş",
         "trusted": "Sertifika zinciri verilen sertifikalara ulaşıyor",
         "done": "İmzalı dosya: ",
     },
