@@ -47,6 +47,7 @@ from kamusm import (
     TooManyAttemptsError,
     WebPasswordRejectedError,
     WrongProductError,
+    _token_seam,
     change_pin,
     reset_pin,
 )
@@ -205,7 +206,9 @@ def lock_with_raw_pkcs11(token: OpencryptokiToken) -> None:
         for _ in range(3):
             with pytest.raises(pkcs11.exceptions.PinIncorrect):  # the third one too
                 raw.open(user_pin="000000")
-            lib.reinitialize()  # python-pkcs11 leaves the failed login's session open
+            # python-pkcs11 leaves the failed login's session open; through the token layer,
+            # which keeps opencryptoki from closing a file of this process (_cryptoki)
+            _token_seam.reinitialize_loaded(token.module_path)
         assert lib.get_token(token_label=token.label).flags & pkcs11.TokenFlag.USER_PIN_LOCKED
 
 

@@ -21,6 +21,7 @@ from kamusm import (
     Product,
     SoPinFinalTryError,
     StatusRead,
+    _token_seam,
     change_pin,
     reset_pin,
 )
@@ -134,7 +135,7 @@ def test_unblock_refuses_when_the_so_pin_is_on_its_final_try() -> None:
             for _ in range(2):
                 with pytest.raises(pkcs11.exceptions.PinIncorrect):
                     raw.open(rw=True, so_pin="99999999")
-                lib.reinitialize()
+                _token_seam.reinitialize_loaded(card.module_path)  # as the token layer does
         token = card.token()
         assert token.pin_status().so_final_try
         auth = card.unblock_authorization(now=ManualClock().now())

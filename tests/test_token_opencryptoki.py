@@ -10,6 +10,7 @@ from pathlib import Path
 import pkcs11
 import pytest
 
+from kamusm import _token_seam
 from kamusm.errors import (
     FinalTryNotAcknowledgedError,
     PinIncorrectError,
@@ -99,7 +100,9 @@ def test_the_card_itself_refuses_a_locked_pin(opencryptoki_token: OpencryptokiTo
     raw = lib.get_token(token_label=opencryptoki_token.label)
     with pytest.raises(pkcs11.exceptions.PinLocked):
         raw.open(user_pin=opencryptoki_token.pin.reveal())
-    lib.reinitialize()  # python-pkcs11 leaves the failed login's session open
+    # python-pkcs11 leaves the failed login's session open; through the token layer, which
+    # keeps opencryptoki from closing a file of this process (kamusm._cryptoki)
+    _token_seam.reinitialize_loaded(opencryptoki_token.module_path)
 
 
 def test_unblock_after_lockout_sets_the_new_pin_and_clears_every_flag(

@@ -14,9 +14,11 @@ they would have been, so they meet the token layer's one translation table.
 from __future__ import annotations
 
 import ctypes
+import logging
+import os
 import sys
 from collections.abc import Mapping
-from typing import Final
+from typing import Any, Final
 
 import pkcs11.exceptions as pe
 
@@ -29,9 +31,13 @@ __all__ = [
     "RV_EXCEPTIONS",
     "CkTokenInfo",
     "Cryptoki",
+    "finalize",
     "raise_rv",
+    "reinitialize",
     "text",
 ]
+
+logger = logging.getLogger(__name__)
 
 # One lock for every PKCS#11 call in the process: python-pkcs11 and the modules it loads are not
 # thread-safe (unlocked threads destroyed a SoftHSM token here). Re-entrant, so an operation can
@@ -183,3 +189,121 @@ class Cryptoki:
         """C_InitToken: for the test helpers in :mod:`kamusm.testing` only."""
         padded = label.encode("utf-8")[:32].ljust(32, b" ")
         raise_rv(self._init_token(slot_id, so_pin, len(so_pin), padded))
+
+
+# ---- C_Finalize and opencryptoki's API lock -------------------------------------------------
+#
+# opencryptoki's API layer (libopencryptoki 3.8, usr/lib/api/apiutil.c) keeps the fd of its
+# cross-process lock file LCK..APIlock in a static variable. The first C_Initialize of a process
+# opens the file; C_Finalize closes the fd but keeps the number, and a later C_Initialize opens
+# the file again only when the number is -1, so it never does. From then on the module flocks,
+# and every C_Finalize closes, whatever the process has opened at that number since: a
+# program that finalises the module twice (``Pkcs11Module.rescan`` while waiting for a card, the
+# test helpers wiping their token) loses one of its own files, seen here as a SQLite WAL file
+# closed under the sandbox ("disk I/O error"). The cause is in opencryptoki and cannot be
+# removed from here; it is contained: around each C_Finalize, the file at that number is put
+# back at it (the lock file opened anew when it was the lock file), so the number never falls
+# free for another file to take and the module's later flock and close meet the lock file, as
+# the module takes them to. Another thread that opens a file during the C_Finalize itself may
+# still get the number: that is logged, and the file is put back after the next C_Finalize.
+
+_API_LOCK_NAME = "LCK..APIlock"
+#: The fd number opencryptoki's API layer holds its lock at, once seen (under :data:`LOCK`).
+_api_lock_number: int | None = None
+#: The lock file's path, as the number showed it.
+_api_lock_path: str | None = None
+
+
+def _fd_target(number: int) -> str | None:
+    try:
+        return os.readlink(f"/proc/self/fd/{number}")
+    except OSError:
+        return None
+
+
+def _is_api_lock(target: str | None) -> bool:
+    if target is None:
+        return False
+    path = target.removesuffix(" (deleted)")
+    return os.path.basename(path) == _API_LOCK_NAME and "opencryptoki" in path
+
+
+def _identity(number: int) -> tuple[int, int] | None:
+    try:
+        stat = os.fstat(number)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def _learn_api_lock() -> int | None:
+    """The number of opencryptoki's API lock, looked up in ``/proc/self/fd`` until seen once
+    (before the module's first C_Finalize it is open exactly once)."""
+    global _api_lock_number, _api_lock_path  # noqa: PLW0603 (one module state per process)
+    if _api_lock_number is None:
+        try:
+            names = os.listdir("/proc/self/fd")
+        except OSError:
+            return None  # not Linux: opencryptoki does not run there
+        found = [int(n) for n in names if n.isdigit() and _is_api_lock(_fd_target(int(n)))]
+        if len(found) == 1:
+            _api_lock_number = found[0]
+            _api_lock_path = (_fd_target(found[0]) or "").removesuffix(" (deleted)")
+    return _api_lock_number
+
+
+def _put_back(number: int, saved: int | None) -> None:
+    """Put ``saved`` (or the lock file, opened anew) at ``number`` if it is free still."""
+    import fcntl  # noqa: PLC0415 (POSIX only; reached only where /proc/self/fd exists)
+
+    source = saved
+    if source is None:
+        path = _api_lock_path if _api_lock_path and os.path.exists(_api_lock_path) else None
+        source = os.open(path or os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+        if source == number:  # the lowest free number: it is back where the module keeps it
+            return
+    try:
+        # The lowest free number from ``number`` up: ``number`` itself unless taken meanwhile.
+        got = fcntl.fcntl(source, fcntl.F_DUPFD_CLOEXEC, number)
+        if got != number:
+            os.close(got)
+            logger.warning(
+                "fd %s of opencryptoki's API lock was taken by another file during C_Finalize; "
+                "it is put back after the next C_Finalize",
+                number,
+            )
+    finally:
+        if saved is None:
+            os.close(source)
+
+
+def _finalize_keeping_api_lock(lib: Any) -> None:
+    number = _learn_api_lock()
+    if number is None:
+        lib.finalize()
+        return
+    before = _identity(number)
+    was_lock = before is None or _is_api_lock(_fd_target(number))
+    saved = None if was_lock else os.dup(number)
+    try:
+        lib.finalize()
+    finally:
+        try:
+            if _identity(number) != before or before is None:  # the module closed it
+                _put_back(number, saved)
+        finally:
+            if saved is not None:
+                os.close(saved)
+
+
+def finalize(lib: Any) -> None:
+    """``C_Finalize`` a python-pkcs11 library (see the note above on opencryptoki's lock)."""
+    with LOCK:
+        _finalize_keeping_api_lock(lib)
+
+
+def reinitialize(lib: Any) -> None:
+    """``C_Finalize`` then ``C_Initialize`` a python-pkcs11 library, as its ``reinitialize``."""
+    with LOCK:
+        _finalize_keeping_api_lock(lib)
+        lib.initialize()

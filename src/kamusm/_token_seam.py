@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pkcs11
 
+from kamusm import _cryptoki
 from kamusm._cryptoki import LOCK
 
 if TYPE_CHECKING:
@@ -93,14 +94,14 @@ def reinitialize_loaded(module_path: str) -> None:
     configuration anew, and every session of the process is closed)."""
     with LOCK:
         for lib in _loaded(module_path):
-            lib.reinitialize()
+            _cryptoki.reinitialize(lib)
 
 
 def finalize_loaded(module_path: str) -> None:
     """If this process initialised the module, finalise it (the next open initialises it)."""
     with LOCK:
         for lib in _loaded(module_path):
-            lib.finalize()
+            _cryptoki.finalize(lib)
 
 
 @contextlib.contextmanager

@@ -68,7 +68,7 @@ import pkcs11
 import pkcs11.exceptions as pe
 from pkcs11 import Attribute, ObjectClass, TokenFlag
 
-from kamusm import _module_search
+from kamusm import _cryptoki, _module_search
 from kamusm._cryptoki import CKU_SO, CKU_USER, LOCK, CkTokenInfo, Cryptoki, text
 from kamusm._signing_session import (
     AsyncSigningSession,
@@ -669,7 +669,7 @@ class Pkcs11Module:
         logger.debug("Rescanning %s", self.path)
         with _LOCK:
             with _READING:
-                self._lib.reinitialize()
+                _cryptoki.reinitialize(self._lib)  # opencryptoki's lock fd: see there
             self._slots = {}
             self._p11_tokens = {}
 
