@@ -97,7 +97,7 @@ verification code or unblock credential, so an error can be logged and shown as 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, ClassVar
 
@@ -1119,3 +1119,19 @@ class CertificateSuspendedError(FlowError):
 
     def message(self, lang: Language = DEFAULT_LANGUAGE) -> str:
         return text(self.key, lang, product=self.product.display(lang))
+
+
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    """``error`` and every exception linked to it (cause, context, a group's members), each
+    once: what a traceback printer would show, and what must hold no secret."""
+    pending: list[BaseException] = [error]
+    seen: set[int] = set()
+    while pending:
+        link = pending.pop()
+        if id(link) in seen:
+            continue
+        seen.add(id(link))
+        yield link
+        pending += [n for n in (link.__cause__, link.__context__) if n is not None]
+        if isinstance(link, BaseExceptionGroup):
+            pending += list(link.exceptions)

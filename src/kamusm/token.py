@@ -95,6 +95,7 @@ from kamusm.errors import (
     TokenRemovedError,
     UnattendedSigningRefusedError,
     UnblockFailedError,
+    _chain,
 )
 from kamusm.errors import FinalTryNotAcknowledgedError as _FinalTryError
 from kamusm.values import (
@@ -411,17 +412,10 @@ def _scrub(exc: BaseException) -> None:
     """Forget the frame locals of every traceback in ``exc``'s chain (cause, context): a
     finished frame that took a PIN keeps it as a local for as long as the error lives. The
     links below the top (python-pkcs11's, ctypes') lose their traceback altogether."""
-    pending: list[BaseException] = [exc]
-    seen: set[int] = set()
-    while pending:
-        link = pending.pop()
-        if id(link) in seen:
-            continue
-        seen.add(id(link))
+    for link in _chain(exc):
         traceback.clear_frames(link.__traceback__)
         if link is not exc:
             link.with_traceback(None)
-        pending += [n for n in (link.__cause__, link.__context__) if n is not None]
 
 
 _M = TypeVar("_M")

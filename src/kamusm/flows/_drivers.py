@@ -38,6 +38,7 @@ from kamusm.errors import (
     TokenRemovedError,
     VerificationCodeInvalidError,
     WrongProductError,
+    _chain,
 )
 from kamusm.flows._machines import (
     DEFAULT_PIN_ENTRY_TIMEOUT,
@@ -295,18 +296,9 @@ def _forget_locals(error: BaseException) -> None:
     what the holder typed there (an SMS code, a new PIN as the prompt returned it): a tool that
     records frame locals (an error reporter, ``pytest -l``) would show them. File names and
     line numbers stay, for debugging; frames still running are left alone."""
-    pending: list[BaseException] = [error]
-    seen: set[int] = set()
-    while pending:
-        link = pending.pop()
-        if id(link) in seen:
-            continue
-        seen.add(id(link))
+    for link in _chain(error):
         if link.__traceback__ is not None:
             traceback.clear_frames(link.__traceback__)
-        pending += [n for n in (link.__cause__, link.__context__) if n is not None]
-        if isinstance(link, BaseExceptionGroup):
-            pending += list(link.exceptions)
 
 
 def _run(program: _Program[_T]) -> _T:
