@@ -139,11 +139,6 @@ class Secrets:
             else:
                 self.texts += [repr(obj), str(obj)]
 
-    def seen_with_frames(self, *errors: BaseException) -> None:
-        """:meth:`seen` (which now walks the frames of every exception it is handed too)."""
-        for error in errors:
-            self.texts += exception_texts(error) + frame_texts(error)
-
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
